@@ -1,0 +1,12 @@
+//! The annotator runner: takes job requests from the requests queue, claims
+//! each job, annotates its input and stores the results, then starts the
+//! archive timer for free users and announces the completion.
+//!
+//! [`Runner::step`] handles one receive; [`Runner::run`] loops it. Tests drive
+//! the step.
+
+mod keys;
+mod runner;
+
+pub use keys::{log_key, result_key};
+pub use runner::{Outcome, Runner, RunnerPorts, RunnerSettings};

@@ -1,0 +1,405 @@
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use gas_jobs::messages::{ArchiveRequest, JobComplete, JobRequest};
+use gas_jobs::{now_epoch, Completion, Job, JobStatus, JobStore, Role, StoreError, UserStore};
+use gas_messaging::{sns::unwrap_queue_body, Queue, QueueMessage, Timer, Topic};
+use gas_storage::{file_stream, into_async_read, BlobError, BlobStore};
+use tokio::sync::watch;
+use tracing::{info, info_span, warn, Instrument};
+
+use crate::keys::{log_key, result_key};
+
+/// The ports the runner talks to.
+#[derive(Clone)]
+pub struct RunnerPorts {
+    pub jobs: Arc<dyn JobStore>,
+    pub users: Arc<dyn UserStore>,
+    pub inputs: Arc<dyn BlobStore>,
+    pub results: Arc<dyn BlobStore>,
+    pub requests: Arc<dyn Queue>,
+    /// Where job-complete messages go (the results topic, for notify).
+    pub completions: Arc<dyn Topic>,
+    /// The archive timer (publishes to the archive topic when due).
+    pub archive_timer: Arc<dyn Timer>,
+}
+
+#[derive(Debug, Clone)]
+pub struct RunnerSettings {
+    /// How long free users keep hot access after completion.
+    pub free_access_window: Duration,
+    /// Scratch space for inputs and outputs while a job runs.
+    pub work_dir: PathBuf,
+    /// How long a claim lasts without a heartbeat; also the message
+    /// visibility the runner keeps while it works.
+    pub lease: Duration,
+    /// How often a running job records progress and renews its lease.
+    pub heartbeat: Duration,
+    /// Long-poll wait of one receive.
+    pub receive_wait: Duration,
+    pub annotate: gas_annotate::Options,
+}
+
+impl RunnerSettings {
+    pub fn new(work_dir: PathBuf, free_access_window: Duration) -> Self {
+        RunnerSettings {
+            free_access_window,
+            work_dir,
+            lease: Duration::from_secs(120),
+            heartbeat: Duration::from_secs(15),
+            receive_wait: Duration::from_secs(10),
+            annotate: gas_annotate::Options::default(),
+        }
+    }
+}
+
+/// What handling one job request came to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// The job ran and completed.
+    Completed,
+    /// The job ran and failed for a reason in its input.
+    Failed,
+    /// The job had already finished; the finishing steps were ensured.
+    AlreadyFinished,
+    /// Another runner holds a live claim; the message comes back later.
+    Deferred,
+    /// The message names no job we know; dropped.
+    UnknownJob,
+    /// The message is not a job request; left for the dead-letter queue.
+    Malformed,
+}
+
+/// Takes job requests and runs them.
+pub struct Runner {
+    ports: RunnerPorts,
+    settings: RunnerSettings,
+}
+
+impl Runner {
+    pub fn new(ports: RunnerPorts, settings: RunnerSettings) -> Self {
+        Runner { ports, settings }
+    }
+
+    /// Receives at most one request (waiting up to the long-poll time) and
+    /// handles it. Returns whether a message was handled.
+    pub async fn step(&self) -> Result<Option<Outcome>> {
+        let messages = self
+            .ports
+            .requests
+            .receive(1, self.settings.receive_wait)
+            .await
+            .context("receiving job requests")?;
+        let Some(message) = messages.into_iter().next() else {
+            return Ok(None);
+        };
+        self.handle(&message).await.map(Some)
+    }
+
+    /// Loops [`Runner::step`] until `shutdown` turns true. Errors are logged
+    /// and retried after a pause: the message they concern comes back.
+    pub async fn run(self: Arc<Self>, mut shutdown: watch::Receiver<bool>) {
+        loop {
+            if *shutdown.borrow() {
+                return;
+            }
+            let step = tokio::select! {
+                step = self.step() => step,
+                _ = shutdown.changed() => return,
+            };
+            if let Err(e) = step {
+                warn!(error = format!("{e:#}"), "runner step failed; retrying");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        }
+    }
+
+    /// Handles one job request message, deleting it once its effect is done.
+    pub async fn handle(&self, message: &QueueMessage) -> Result<Outcome> {
+        let body = unwrap_queue_body(&message.body);
+        let request: JobRequest = match serde_json::from_str(&body) {
+            Ok(r) => r,
+            Err(e) => {
+                // Left in the queue: redrive moves it to the dead-letter queue
+                // for an operator to look at.
+                warn!(message_id = %message.message_id, error = %e, "not a job request");
+                metrics::counter!("gas_ann_messages_malformed_total").increment(1);
+                return Ok(Outcome::Malformed);
+            }
+        };
+        let span = info_span!("job", job_id = %request.job_id);
+        self.handle_request(message, &request)
+            .instrument(span)
+            .await
+    }
+
+    async fn handle_request(
+        &self,
+        message: &QueueMessage,
+        request: &JobRequest,
+    ) -> Result<Outcome> {
+        let Some(job) = self.ports.jobs.get(&request.job_id).await? else {
+            warn!("job request for an unknown job; dropping it");
+            self.ports.requests.delete(&message.receipt).await?;
+            return Ok(Outcome::UnknownJob);
+        };
+        let outcome = match job.job_status {
+            JobStatus::Completed | JobStatus::Failed => {
+                self.finish(&job).await?;
+                Outcome::AlreadyFinished
+            }
+            JobStatus::Pending | JobStatus::Running => {
+                let now = now_epoch();
+                let lease_until = now + self.settings.lease.as_secs() as i64;
+                match self.ports.jobs.claim(&job.job_id, now, lease_until).await {
+                    Ok(claimed) => self.run_job(message, claimed).await?,
+                    Err(StoreError::ConditionFailed(_)) => {
+                        // Another runner holds it. Its own message copy is what
+                        // recovers the job if it dies; look again when the
+                        // lease would have run out.
+                        let current = self.ports.jobs.get(&job.job_id).await?;
+                        if let Some(current) = current.filter(|j| is_finished(j.job_status)) {
+                            self.finish(&current).await?;
+                            self.ports.requests.delete(&message.receipt).await?;
+                            return Ok(Outcome::AlreadyFinished);
+                        }
+                        let wait = self.settings.lease + Duration::from_secs(1);
+                        self.ports
+                            .requests
+                            .change_visibility(&message.receipt, wait)
+                            .await?;
+                        info!("job is held by another runner; deferred");
+                        return Ok(Outcome::Deferred);
+                    }
+                    Err(e) => return Err(e.into()),
+                }
+            }
+        };
+        self.ports.requests.delete(&message.receipt).await?;
+        Ok(outcome)
+    }
+
+    /// Runs a claimed job to COMPLETED or FAILED and finishes it.
+    async fn run_job(&self, message: &QueueMessage, job: Job) -> Result<Outcome> {
+        let started = Instant::now();
+        info!(input = %job.input_file_name, "running job");
+        let scratch = tempfile::Builder::new()
+            .prefix("job-")
+            .tempdir_in(&self.settings.work_dir)
+            .or_else(|_| {
+                std::fs::create_dir_all(&self.settings.work_dir)?;
+                tempfile::Builder::new()
+                    .prefix("job-")
+                    .tempdir_in(&self.settings.work_dir)
+            })
+            .context("creating the job's scratch directory")?;
+        let input_path = scratch.path().join("input.vcf");
+        let output_path = scratch.path().join("output.vcf");
+
+        match self.download_input(&job, &input_path).await {
+            Ok(()) => {}
+            Err(DownloadError::Missing) => {
+                let reason = "the uploaded input file is missing; please submit it again";
+                let job = self.fail(&job, reason, None).await?;
+                self.finish(&job).await?;
+                return Ok(Outcome::Failed);
+            }
+            Err(DownloadError::Other(e)) => return Err(e),
+        }
+        let input_size = tokio::fs::metadata(&input_path).await?.len();
+
+        let bytes_read = Arc::new(AtomicU64::new(0));
+        let heartbeat = self.spawn_heartbeat(&job, message, Arc::clone(&bytes_read), input_size);
+        let annotated = {
+            let options = self.settings.annotate.clone();
+            let (input_path, output_path) = (input_path.clone(), output_path.clone());
+            let bytes_read = Arc::clone(&bytes_read);
+            tokio::task::spawn_blocking(move || {
+                gas_annotate::annotate_file(&input_path, &output_path, &options, &mut |n| {
+                    bytes_read.store(n, Ordering::Relaxed)
+                })
+            })
+            .await
+            .context("the annotator panicked")?
+        };
+        heartbeat.abort();
+
+        let log_key = log_key(&job.s3_key_input_file);
+        let outcome = match annotated {
+            Ok(stats) => {
+                let log = stats.render_log(&job.input_file_name);
+                let result_key = result_key(&job.s3_key_input_file);
+                let results = &self.ports.results;
+                let file = tokio::fs::File::open(&output_path).await?;
+                results
+                    .put(&result_key, file_stream(file))
+                    .await
+                    .context("storing the results")?;
+                results
+                    .put(&log_key, gas_storage::bytes_stream(log))
+                    .await
+                    .context("storing the log")?;
+                let completion = Completion {
+                    results_bucket: results.bucket().to_string(),
+                    result_key,
+                    log_key,
+                    complete_time: now_epoch(),
+                };
+                let job = self.ports.jobs.complete(&job.job_id, &completion).await?;
+                info!(
+                    elapsed_ms = started.elapsed().as_millis() as u64,
+                    "job completed"
+                );
+                metrics::counter!("gas_ann_jobs_total", "status" => "completed").increment(1);
+                self.finish(&job).await?;
+                Outcome::Completed
+            }
+            Err(e) if e.is_input_error() => {
+                let reason = format!("the input is not a valid VCF: {e}");
+                let log = format!(
+                    "GAS annotation log\nInput: {}\nStatus: FAILED\nReason: {reason}\n",
+                    job.input_file_name
+                );
+                self.ports
+                    .results
+                    .put(&log_key, gas_storage::bytes_stream(log))
+                    .await
+                    .context("storing the log")?;
+                let job = self.fail(&job, &reason, Some(&log_key)).await?;
+                self.finish(&job).await?;
+                Outcome::Failed
+            }
+            // Our own I/O failed, not the input: leave the message to be
+            // retried (by us or another runner once the lease runs out).
+            Err(e) => return Err(anyhow::Error::new(e).context("annotating")),
+        };
+        metrics::histogram!("gas_ann_job_seconds").record(started.elapsed().as_secs_f64());
+        Ok(outcome)
+    }
+
+    async fn fail(&self, job: &Job, reason: &str, log_key: Option<&str>) -> Result<Job> {
+        warn!(reason, "job failed");
+        metrics::counter!("gas_ann_jobs_total", "status" => "failed").increment(1);
+        Ok(self
+            .ports
+            .jobs
+            .fail(&job.job_id, reason, log_key, now_epoch())
+            .await?)
+    }
+
+    async fn download_input(&self, job: &Job, path: &Path) -> Result<(), DownloadError> {
+        let body = match self.ports.inputs.get(&job.s3_key_input_file).await {
+            Ok(body) => body,
+            Err(BlobError::NotFound(_)) => return Err(DownloadError::Missing),
+            Err(e) => return Err(DownloadError::Other(e.into())),
+        };
+        let mut file = tokio::fs::File::create(path)
+            .await
+            .map_err(|e| DownloadError::Other(e.into()))?;
+        tokio::io::copy(&mut into_async_read(body), &mut file)
+            .await
+            .map_err(|e| {
+                DownloadError::Other(anyhow::Error::new(e).context("downloading the input"))
+            })?;
+        Ok(())
+    }
+
+    /// Renews the claim and the message's invisibility while the job runs,
+    /// and records progress for the job page.
+    fn spawn_heartbeat(
+        &self,
+        job: &Job,
+        message: &QueueMessage,
+        bytes_read: Arc<AtomicU64>,
+        input_size: u64,
+    ) -> tokio::task::JoinHandle<()> {
+        let jobs = Arc::clone(&self.ports.jobs);
+        let queue = Arc::clone(&self.ports.requests);
+        let (job_id, receipt) = (job.job_id.clone(), message.receipt.clone());
+        let (lease, every) = (self.settings.lease, self.settings.heartbeat);
+        tokio::spawn(
+            async move {
+                let mut tick = tokio::time::interval(every);
+                tick.tick().await;
+                loop {
+                    tick.tick().await;
+                    let progress = if input_size == 0 {
+                        0.0
+                    } else {
+                        (bytes_read.load(Ordering::Relaxed) as f64 / input_size as f64).min(0.99)
+                    };
+                    let lease_until = now_epoch() + lease.as_secs() as i64;
+                    if let Err(e) = jobs.record_progress(&job_id, progress, lease_until).await {
+                        warn!(error = %e, "could not record progress");
+                    }
+                    if let Err(e) = queue.change_visibility(&receipt, lease).await {
+                        warn!(error = %e, "could not extend the message's visibility");
+                    }
+                }
+            }
+            .in_current_span(),
+        )
+    }
+
+    /// The steps after a job finished, each idempotent so that a redelivered
+    /// request completes whatever a crash interrupted: a free user's archive
+    /// timer, then the job-complete message.
+    async fn finish(&self, job: &Job) -> Result<()> {
+        if job.job_status == JobStatus::Completed
+            && job.results_file_archive_id.is_none()
+            && job.archive_execution_id.is_none()
+        {
+            self.start_archive_timer(job).await?;
+        }
+        let complete = JobComplete {
+            job_id: job.job_id.clone(),
+            user_id: job.user_id.clone(),
+            complete_time: job.complete_time.unwrap_or_else(now_epoch),
+            job_status: Some(job.job_status),
+            input_file_name: Some(job.input_file_name.clone()),
+        };
+        self.ports
+            .completions
+            .publish(&serde_json::to_string(&complete)?)
+            .await
+            .context("publishing job-complete")?;
+        Ok(())
+    }
+
+    async fn start_archive_timer(&self, job: &Job) -> Result<()> {
+        let user = self.ports.users.get(&job.user_id).await?;
+        if user.map(|u| u.role) != Some(Role::Free) {
+            return Ok(());
+        }
+        let due = job.complete_time.unwrap_or_else(now_epoch)
+            + self.settings.free_access_window.as_secs() as i64;
+        let delay = Duration::from_secs((due - now_epoch()).max(0) as u64);
+        let input = serde_json::to_string(&ArchiveRequest {
+            job_id: job.job_id.clone(),
+        })?;
+        let execution_id = self
+            .ports
+            .archive_timer
+            .start(&job.job_id, &input, delay)
+            .await
+            .context("starting the archive timer")?;
+        self.ports
+            .jobs
+            .set_execution_id(&job.job_id, &execution_id)
+            .await?;
+        info!(%execution_id, delay_s = delay.as_secs(), "archive timer started");
+        Ok(())
+    }
+}
+
+enum DownloadError {
+    Missing,
+    Other(anyhow::Error),
+}
+
+fn is_finished(status: JobStatus) -> bool {
+    matches!(status, JobStatus::Completed | JobStatus::Failed)
+}

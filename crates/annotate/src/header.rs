@@ -1,0 +1,370 @@
+//! The VCF header: the `##fileformat` version, meta lines (kept, replaced or
+//! upgraded from VCFv3.3), the lines this annotator adds, and the `#CHROM`
+//! column header.
+
+use std::fmt;
+use std::io::{self, Write};
+
+/// INFO keys this annotator writes. Existing header lines and INFO values
+/// with these keys are replaced, never duplicated. (Reference tracks will add
+/// their keys here.)
+pub(crate) const RESERVED_INFO_KEYS: [&str; 2] = ["VC", "TITV"];
+
+/// The header lines describing [`RESERVED_INFO_KEYS`], in that order.
+const INFO_HEADER_LINES: [&str; 2] = [
+    "##INFO=<ID=VC,Number=A,Type=String,Description=\"Variant class per ALT allele: SNV, MNV, INS, DEL, COMPLEX, OTHER\">",
+    "##INFO=<ID=TITV,Number=A,Type=String,Description=\"Transition (ts) or transversion (tv) per ALT allele; . when not a single-base substitution\">",
+];
+
+/// The key of the provenance meta line this annotator adds.
+const PROVENANCE_KEY: &str = "##gas_annotate=";
+
+/// The eight fixed columns of the `#CHROM` line.
+const FIXED_COLUMNS: [&str; 8] = [
+    "#CHROM", "POS", "ID", "REF", "ALT", "QUAL", "FILTER", "INFO",
+];
+
+/// A VCF version as declared by `##fileformat=VCFv<major>.<minor>`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct VcfVersion {
+    major: u8,
+    minor: u8,
+}
+
+impl VcfVersion {
+    const V4_1: VcfVersion = VcfVersion { major: 4, minor: 1 };
+    const V4_2: VcfVersion = VcfVersion { major: 4, minor: 2 };
+
+    /// Parses the value of `##fileformat=`, e.g. `VCFv4.2`; `None` unless it
+    /// has that shape.
+    pub(crate) fn parse(value: &str) -> Option<Self> {
+        let (major, minor) = value.strip_prefix("VCFv")?.split_once('.')?;
+        let digits =
+            |s: &str| !s.is_empty() && s.len() <= 2 && s.bytes().all(|b| b.is_ascii_digit());
+        if !digits(major) || !digits(minor) {
+            return None;
+        }
+        Some(VcfVersion {
+            major: major.parse().ok()?,
+            minor: minor.parse().ok()?,
+        })
+    }
+
+    /// Whether this annotator reads the version: VCFv3.3 and VCFv4.0-4.4.
+    pub(crate) fn is_supported(self) -> bool {
+        matches!((self.major, self.minor), (3, 3) | (4, 0..=4))
+    }
+
+    /// Whether records need the VCFv3.3 to VCFv4 conversion (QUAL `-1`,
+    /// FILTER `0`) and meta lines the 3.3 to 4 syntax upgrade.
+    pub(crate) fn is_v3(self) -> bool {
+        self.major == 3
+    }
+
+    /// The version the output declares: VCFv4.2 for inputs older than
+    /// VCFv4.1 (the added INFO lines use `Number=A`, which VCFv4.1
+    /// introduced), the input's own version otherwise.
+    pub(crate) fn output(self) -> Self {
+        if self < Self::V4_1 {
+            Self::V4_2
+        } else {
+            self
+        }
+    }
+}
+
+impl fmt::Display for VcfVersion {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "VCFv{}.{}", self.major, self.minor)
+    }
+}
+
+/// What to do with one `##` meta line of the input.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum MetaLine {
+    /// Copy it to the output unchanged.
+    Keep,
+    /// Leave it out: the annotator writes its own version of the line.
+    Drop,
+    /// Write this instead (a VCFv3.3 line in VCFv4 syntax).
+    Replace(String),
+}
+
+/// Decides what happens to the meta line `line` (starting with `##`, but not
+/// `##fileformat=`). `v3` says whether the input is VCFv3.3.
+pub(crate) fn meta_line(line: &str, v3: bool) -> MetaLine {
+    if line.starts_with(PROVENANCE_KEY) {
+        return MetaLine::Drop;
+    }
+    if let Some(definition) = line.strip_prefix("##INFO=") {
+        if let Some(id) = definition_id(definition) {
+            if RESERVED_INFO_KEYS.contains(&id) {
+                return MetaLine::Drop;
+            }
+        }
+    }
+    if v3 {
+        if let Some(upgraded) = upgrade_v3_meta(line) {
+            return MetaLine::Replace(upgraded);
+        }
+    }
+    MetaLine::Keep
+}
+
+/// The ID of an INFO/FORMAT/FILTER definition, in VCFv4 (`<ID=X,...>`) or
+/// VCFv3.3 (`X,...`) syntax.
+fn definition_id(definition: &str) -> Option<&str> {
+    let (id, _) = match definition.strip_prefix('<') {
+        Some(structured) => structured.strip_prefix("ID=")?.split_once([',', '>'])?,
+        None => definition.split_once(',')?,
+    };
+    Some(id)
+}
+
+/// Rewrites a VCFv3.3 INFO/FORMAT (`##INFO=ID,Number,Type,"Description"`) or
+/// FILTER (`##FILTER=ID,"Description"`) line in VCFv4 syntax. `None` when the
+/// line is something else or is not in that shape; a negative Number (3.3's
+/// "varies") becomes `.`.
+fn upgrade_v3_meta(line: &str) -> Option<String> {
+    let (key, definition) = line.strip_prefix("##")?.split_once('=')?;
+    if definition.starts_with('<') {
+        return None;
+    }
+    match key {
+        "INFO" | "FORMAT" => {
+            let mut parts = definition.splitn(4, ',');
+            let (id, number, kind, description) =
+                (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
+            let number = number.trim();
+            let number = match number.parse::<i64>() {
+                Ok(n) if n < 0 => ".",
+                Ok(_) => number,
+                Err(_) if number == "." => number,
+                Err(_) => return None,
+            };
+            let (id, kind) = (id.trim(), kind.trim());
+            if !is_identifier(id) || !is_identifier(kind) {
+                return None;
+            }
+            Some(format!(
+                "##{key}=<ID={id},Number={number},Type={kind},Description={}>",
+                quoted(description)
+            ))
+        }
+        "FILTER" => {
+            let (id, description) = definition.split_once(',')?;
+            let id = id.trim();
+            if !is_identifier(id) {
+                return None;
+            }
+            Some(format!(
+                "##FILTER=<ID={id},Description={}>",
+                quoted(description)
+            ))
+        }
+        _ => None,
+    }
+}
+
+fn is_identifier(s: &str) -> bool {
+    !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-' | b'+'))
+}
+
+/// `text` (trimmed) in double quotes, unless it is already quoted.
+fn quoted(text: &str) -> String {
+    let text = text.trim();
+    if text.len() >= 2 && text.starts_with('"') && text.ends_with('"') {
+        text.to_string()
+    } else {
+        format!("\"{}\"", text.replace('"', "'"))
+    }
+}
+
+/// Checks the `#CHROM` line and returns the number of sample columns.
+///
+/// # Errors
+/// A message naming the problem: a fixed column missing or misnamed, or
+/// sample columns without `FORMAT`.
+pub(crate) fn parse_column_header(line: &str) -> Result<usize, String> {
+    let mut columns = line.split('\t');
+    for expected in FIXED_COLUMNS {
+        match columns.next() {
+            Some(found) if found == expected => {}
+            Some(found) => {
+                return Err(format!(
+                    "bad #CHROM header line: expected column {expected:?}, found {:?} (columns must be tab-separated)",
+                    crate::error::snippet(found)
+                ))
+            }
+            None => return Err(format!("bad #CHROM header line: column {expected:?} missing")),
+        }
+    }
+    match columns.next() {
+        None => Ok(0),
+        Some("FORMAT") => Ok(columns.count()),
+        Some(found) => Err(format!(
+            "bad #CHROM header line: expected \"FORMAT\" after \"INFO\", found {:?}",
+            crate::error::snippet(found)
+        )),
+    }
+}
+
+/// Writes the lines the annotator adds just before `#CHROM`: the INFO
+/// definitions and the provenance line.
+pub(crate) fn write_added_lines<W: Write>(
+    out: &mut W,
+    version: &str,
+    input: VcfVersion,
+) -> io::Result<()> {
+    for line in INFO_HEADER_LINES {
+        out.write_all(line.as_bytes())?;
+        out.write_all(b"\n")?;
+    }
+    // A structured value ends at ',' or '>': keep the version inside it.
+    let version: String = version
+        .chars()
+        .map(|c| {
+            if c == ',' || c == '>' || c == '<' || c.is_whitespace() {
+                '_'
+            } else {
+                c
+            }
+        })
+        .collect();
+    write!(out, "{PROVENANCE_KEY}<Version={version}")?;
+    if input.output() != input {
+        write!(out, ",InputFileformat={input}")?;
+    }
+    out.write_all(b">\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions() {
+        let v = |s| VcfVersion::parse(s);
+        assert_eq!(
+            v("VCFv4.2").map(|x| x.to_string()).as_deref(),
+            Some("VCFv4.2")
+        );
+        for ok in [
+            "VCFv3.3", "VCFv4.0", "VCFv4.1", "VCFv4.2", "VCFv4.3", "VCFv4.4",
+        ] {
+            assert!(v(ok).unwrap().is_supported(), "{ok}");
+        }
+        for unsupported in ["VCFv3.2", "VCFv4.5", "VCFv5.0"] {
+            assert!(!v(unsupported).unwrap().is_supported(), "{unsupported}");
+        }
+        for bad in [
+            "VCF4.2", "VCFv4", "VCFv4.x", "BCFv2.2", "VCFv.2", "VCFv4.2 ",
+        ] {
+            assert_eq!(v(bad), None, "{bad}");
+        }
+        assert_eq!(v("VCFv3.3").unwrap().output().to_string(), "VCFv4.2");
+        assert_eq!(v("VCFv4.0").unwrap().output().to_string(), "VCFv4.2");
+        assert_eq!(v("VCFv4.1").unwrap().output().to_string(), "VCFv4.1");
+        assert_eq!(v("VCFv4.4").unwrap().output().to_string(), "VCFv4.4");
+    }
+
+    #[test]
+    fn reserved_and_provenance_lines_are_dropped() {
+        for line in [
+            "##INFO=<ID=VC,Number=1,Type=String,Description=\"old\">",
+            "##INFO=<ID=TITV,Number=A,Type=String,Description=\"old\">",
+            "##INFO=VC,1,String,\"old\"",
+            "##gas_annotate=<Version=0.0.1>",
+        ] {
+            assert_eq!(meta_line(line, false), MetaLine::Drop, "{line}");
+        }
+        for line in [
+            "##INFO=<ID=VCX,Number=1,Type=String,Description=\"x\">",
+            "##FORMAT=<ID=VC,Number=1,Type=String,Description=\"x\">",
+            "##reference=rCRS",
+        ] {
+            assert_eq!(meta_line(line, false), MetaLine::Keep, "{line}");
+        }
+    }
+
+    #[test]
+    fn v3_meta_lines_are_upgraded() {
+        let up = |line| match meta_line(line, true) {
+            MetaLine::Replace(s) => s,
+            other => panic!("{line}: {other:?}"),
+        };
+        assert_eq!(
+            up("##INFO=DP,1,Integer,\"Total Depth\""),
+            "##INFO=<ID=DP,Number=1,Type=Integer,Description=\"Total Depth\">"
+        );
+        assert_eq!(
+            up("##INFO=AA,1,String,\"Ancestral Allele, ftp://x/README\""),
+            "##INFO=<ID=AA,Number=1,Type=String,Description=\"Ancestral Allele, ftp://x/README\">"
+        );
+        assert_eq!(
+            up("##FORMAT=GT,1,String,\"Genotype\""),
+            "##FORMAT=<ID=GT,Number=1,Type=String,Description=\"Genotype\">"
+        );
+        assert_eq!(
+            up("##INFO=AC,-1,Integer,Allele count"),
+            "##INFO=<ID=AC,Number=.,Type=Integer,Description=\"Allele count\">"
+        );
+        assert_eq!(
+            up("##FILTER=q10,\"Quality below 10\""),
+            "##FILTER=<ID=q10,Description=\"Quality below 10\">"
+        );
+        for keep in [
+            "##reference=human_b36_both.fasta",
+            "##INFO=<ID=DP,Number=1,Type=Integer,Description=\"x\">",
+            "##INFO=broken",
+        ] {
+            assert_eq!(meta_line(keep, true), MetaLine::Keep, "{keep}");
+        }
+    }
+
+    #[test]
+    fn column_header() {
+        assert_eq!(
+            parse_column_header("#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO"),
+            Ok(0)
+        );
+        assert_eq!(
+            parse_column_header("#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\tA\tB"),
+            Ok(2)
+        );
+        assert_eq!(
+            parse_column_header("#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT"),
+            Ok(0)
+        );
+        assert!(parse_column_header("#CHROM POS ID REF ALT QUAL FILTER INFO").is_err());
+        assert!(parse_column_header("#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER").is_err());
+        assert!(parse_column_header("#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tA").is_err());
+    }
+
+    #[test]
+    fn added_lines() {
+        let mut out = Vec::new();
+        write_added_lines(
+            &mut out,
+            "1.2 beta,x",
+            VcfVersion::parse("VCFv3.3").unwrap(),
+        )
+        .unwrap();
+        let text = String::from_utf8(out).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 3);
+        assert!(lines[0].starts_with("##INFO=<ID=VC,Number=A,"));
+        assert!(lines[1].starts_with("##INFO=<ID=TITV,Number=A,"));
+        assert_eq!(
+            lines[2],
+            "##gas_annotate=<Version=1.2_beta_x,InputFileformat=VCFv3.3>"
+        );
+        let mut out = Vec::new();
+        write_added_lines(&mut out, "1", VcfVersion::parse("VCFv4.2").unwrap()).unwrap();
+        assert!(String::from_utf8(out)
+            .unwrap()
+            .ends_with("##gas_annotate=<Version=1>\n"));
+    }
+}

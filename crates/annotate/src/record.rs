@@ -1,0 +1,238 @@
+//! One VCF data line, split into borrowed columns and validated.
+
+use crate::classify::is_bases;
+use crate::error::snippet;
+
+/// The columns of a data line, borrowed from it. Built by [`Record::parse`],
+/// which validates CHROM, POS, REF and ALT; the other columns are carried
+/// verbatim.
+#[derive(Debug)]
+pub(crate) struct Record<'a> {
+    /// CHROM through ALT, tab-separated, exactly as in the input.
+    pub(crate) leading: &'a str,
+    pub(crate) chrom: &'a str,
+    pub(crate) reference: &'a str,
+    /// The ALT column (comma-separated alleles).
+    pub(crate) alt: &'a str,
+    pub(crate) qual: &'a str,
+    pub(crate) filter: &'a str,
+    pub(crate) info: &'a str,
+    /// FORMAT and the sample columns, tab-separated, if present.
+    pub(crate) trailing: Option<&'a str>,
+}
+
+impl<'a> Record<'a> {
+    /// Splits and validates a data line (without its terminator).
+    ///
+    /// # Errors
+    /// A message naming the problem: fewer than 8 tab-separated columns,
+    /// an empty CHROM, a POS that is not a positive integer, a REF that is
+    /// not a sequence of `ACGTN`, or an invalid ALT allele.
+    pub(crate) fn parse(line: &'a str) -> Result<Self, String> {
+        let mut tabs = [0usize; 8];
+        let mut found = 0;
+        for (slot, tab) in tabs
+            .iter_mut()
+            .zip(memchr::memchr_iter(b'\t', line.as_bytes()))
+        {
+            *slot = tab;
+            found += 1;
+        }
+        if found < 7 {
+            return Err(format!(
+                "expected at least 8 tab-separated columns (CHROM POS ID REF ALT QUAL FILTER INFO), found {}",
+                found + 1
+            ));
+        }
+        let column = |i: usize| -> &'a str {
+            let start = if i == 0 { 0 } else { tabs[i - 1] + 1 };
+            let end = if i < found { tabs[i] } else { line.len() };
+            &line[start..end]
+        };
+        let record = Record {
+            leading: &line[..tabs[4]],
+            chrom: column(0),
+            reference: column(3),
+            alt: column(4),
+            qual: column(5),
+            filter: column(6),
+            info: column(7),
+            trailing: (found == 8).then(|| &line[tabs[7] + 1..]),
+        };
+        record.validate(column(1))?;
+        Ok(record)
+    }
+
+    fn validate(&self, pos: &str) -> Result<(), String> {
+        if self.chrom.is_empty() {
+            return Err("CHROM is empty".to_string());
+        }
+        if !pos.bytes().all(|b| b.is_ascii_digit()) || !matches!(pos.parse::<u64>(), Ok(p) if p > 0)
+        {
+            return Err(format!("POS {:?} is not a positive integer", snippet(pos)));
+        }
+        if self.reference.is_empty() {
+            return Err("REF is empty".to_string());
+        }
+        if !is_bases(self.reference.as_bytes()) {
+            return Err(format!(
+                "REF {:?} is not a sequence of A, C, G, T, N",
+                snippet(self.reference)
+            ));
+        }
+        if self.alt.is_empty() {
+            return Err("ALT is empty".to_string());
+        }
+        for allele in self.alts() {
+            check_alt_allele(allele)?;
+        }
+        Ok(())
+    }
+
+    /// The ALT alleles (a missing ALT, `.`, is one allele `.`).
+    pub(crate) fn alts(&self) -> std::str::Split<'a, char> {
+        self.alt.split(',')
+    }
+}
+
+/// Checks one ALT allele: bases (`ACGTN`, any case), `*`, `.`, a symbolic
+/// allele `<ID>`, a breakend (`G]17:198982]`, `[13:123456[T`, `.A`, `A.`).
+fn check_alt_allele(allele: &str) -> Result<(), String> {
+    let bytes = allele.as_bytes();
+    let valid = match bytes {
+        [] => return Err("ALT has an empty allele".to_string()),
+        b"*" | b"." => true,
+        [b'<', inner @ .., b'>'] => {
+            !inner.is_empty() && !inner.iter().any(|b| matches!(b, b'<' | b'>'))
+        }
+        _ if bytes.iter().any(|b| matches!(b, b'[' | b']')) => is_breakend(bytes),
+        [b'.', bases @ ..] | [bases @ .., b'.'] => is_bases(bases),
+        _ => is_bases(bytes),
+    };
+    if valid {
+        return Ok(());
+    }
+    let hint = if is_v3_indel(bytes) {
+        " (VCFv3.3 indel notation is not supported: convert the file to VCFv4 first)"
+    } else {
+        ""
+    };
+    Err(format!("invalid ALT allele {:?}{hint}", snippet(allele)))
+}
+
+/// A mate breakend: `t[p[`, `t]p]`, `]p]t` or `[p[t`, with `t` bases and `p`
+/// `chrom:pos` (or a symbolic `<ID>:pos`).
+fn is_breakend(allele: &[u8]) -> bool {
+    let Some(open) = allele.iter().position(|b| matches!(b, b'[' | b']')) else {
+        return false;
+    };
+    let bracket = allele[open];
+    let Some(close) = allele[open + 1..]
+        .iter()
+        .position(|&b| b == bracket)
+        .map(|i| open + 1 + i)
+    else {
+        return false;
+    };
+    let mate = &allele[open + 1..close];
+    let (before, after) = (&allele[..open], &allele[close + 1..]);
+    let bases_ok = match (before.is_empty(), after.is_empty()) {
+        (false, true) => is_bases(before),
+        (true, false) => is_bases(after),
+        _ => false,
+    };
+    bases_ok
+        && mate.contains(&b':')
+        && !mate.iter().any(|b| matches!(b, b'[' | b']' | b','))
+        && !after.iter().chain(before).any(|b| matches!(b, b'[' | b']'))
+}
+
+/// VCFv3.3's indel alleles: `D<count>` or `I<bases>`.
+fn is_v3_indel(allele: &[u8]) -> bool {
+    match allele {
+        [b'D', count @ ..] => !count.is_empty() && count.iter().all(u8::is_ascii_digit),
+        [b'I', bases @ ..] => is_bases(bases),
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splits_columns() {
+        let r = Record::parse("1\t100\trs1\tA\tG,T\t50\tPASS\tDP=3\tGT\t0/1\t1/1").unwrap();
+        assert_eq!(r.leading, "1\t100\trs1\tA\tG,T");
+        assert_eq!((r.chrom, r.reference, r.alt), ("1", "A", "G,T"));
+        assert_eq!((r.qual, r.filter, r.info), ("50", "PASS", "DP=3"));
+        assert_eq!(r.trailing, Some("GT\t0/1\t1/1"));
+        assert_eq!(r.alts().collect::<Vec<_>>(), ["G", "T"]);
+
+        let r = Record::parse("MT\t1\t.\tA\t.\t.\t.\t.").unwrap();
+        assert_eq!((r.info, r.trailing), (".", None));
+        let r = Record::parse("MT\t1\t.\tA\tC\t.\t.\t.\t").unwrap();
+        assert_eq!(r.trailing, Some(""));
+    }
+
+    fn error(line: &str) -> String {
+        Record::parse(line).unwrap_err()
+    }
+
+    #[test]
+    fn rejects_bad_columns() {
+        assert!(error("1\t100\t.\tA\tG\t.\t.").contains("found 7"));
+        assert!(error("").contains("found 1"));
+        assert!(error("1 100 . A G . . .").contains("found 1"));
+        assert!(error("\t100\t.\tA\tG\t.\t.\t.").contains("CHROM"));
+        for pos in ["0", "-1", "x", "", "+5", "1.5", "99999999999999999999999"] {
+            assert!(
+                error(&format!("1\t{pos}\t.\tA\tG\t.\t.\t.")).contains("POS"),
+                "{pos}"
+            );
+        }
+        for reference in ["", "AX", "R", "A C", "*"] {
+            assert!(
+                error(&format!("1\t1\t.\t{reference}\tG\t.\t.\t.")).contains("REF"),
+                "{reference:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn alt_alleles() {
+        for alt in [
+            "G",
+            "g",
+            "GTN",
+            "G,T",
+            "*",
+            ".",
+            "<DEL>",
+            "<INS:ME:ALU>",
+            "G,<*>",
+            "G]17:198982]",
+            "]13:123456]T",
+            "C[2:321682[",
+            "[17:198983[A",
+            "A.",
+            ".A",
+            "N",
+        ] {
+            assert!(
+                Record::parse(&format!("1\t1\t.\tA\t{alt}\t.\t.\t.")).is_ok(),
+                "{alt}"
+            );
+        }
+        for alt in [
+            "", "G,", ",G", "X", "G T", "<>", "<DEL", "G]17:1", "G]17:1[", "]1:2]", "A]1:2]T", "R",
+        ] {
+            assert!(
+                error(&format!("1\t1\t.\tA\t{alt}\t.\t.\t.")).contains("ALT"),
+                "{alt:?}"
+            );
+        }
+        assert!(error("1\t1\t.\tAC\tD1\t.\t.\t.").contains("VCFv3.3 indel"));
+        assert!(error("1\t1\t.\tA\tIAC\t.\t.\t.").contains("VCFv3.3 indel"));
+    }
+}

@@ -1,0 +1,239 @@
+//! The one typed configuration of every service, loaded once: defaults, then
+//! a TOML file (`--config` or `GAS_CONFIG`), then `GAS_*` environment
+//! variables (`GAS_FREE_ACCESS_WINDOW=2` sets `free_access_window`).
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use figment::providers::{Env, Format, Serialized, Toml};
+use figment::Figment;
+use serde::{Deserialize, Deserializer, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Backend {
+    /// SQLite, directories and in-process timers under `data_dir`.
+    Embedded,
+    /// The AWS services (or an emulator at `aws_endpoint_url`).
+    Aws,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ColdStorage {
+    /// An S3 bucket/prefix with a cold storage class (DEEP_ARCHIVE/GLACIER).
+    S3Class,
+    /// A Glacier vault (accounts that still have one).
+    GlacierVault,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Config {
+    pub backend: Backend,
+    /// Where the embedded backend keeps everything.
+    pub data_dir: PathBuf,
+    pub web_addr: SocketAddr,
+    pub util_addr: SocketAddr,
+    /// Where the annotator runner serves `/healthz` and `/metrics`.
+    pub ann_addr: SocketAddr,
+    /// The web app's base URL as browsers reach it (default: from web_addr).
+    pub web_public_url: Option<String>,
+    /// The util service's base URL as SNS reaches it (default: from util_addr).
+    pub util_public_url: Option<String>,
+
+    /// Seconds free users may download results after completion.
+    pub free_access_window: u64,
+    /// Largest upload of a free user, bytes (the original GAS: 150 KB).
+    pub free_upload_limit: u64,
+    /// Largest upload of anyone, bytes.
+    pub max_upload: u64,
+    /// Seconds a download URL stays valid.
+    pub download_url_ttl: u64,
+    /// First segment of every object key.
+    pub key_prefix: String,
+
+    /// Annotation jobs run at once by one runner process.
+    pub ann_workers: usize,
+    /// Seconds between the util service's safety-net drains of its queues.
+    pub drain_interval: u64,
+    /// Seconds between looks at a restore whose retrievals are running.
+    pub restore_poll_interval: u64,
+    /// Seconds a received message stays invisible (renewed while handled).
+    pub visibility_timeout: u64,
+    /// Receives after which a message moves to its dead-letter queue.
+    pub max_receives: u32,
+
+    /// Embedded cold store: milliseconds an Expedited retrieval takes.
+    pub expedited_retrieval_ms: u64,
+    /// Embedded cold store: milliseconds a Standard retrieval takes.
+    pub standard_retrieval_ms: u64,
+    /// Embedded cold store: refuse Expedited (to exercise the fallback).
+    pub refuse_expedited: bool,
+
+    /// An AWS endpoint (an emulator) for every client; unset on AWS itself.
+    pub aws_endpoint_url: Option<String>,
+    /// Every AWS resource name derives from this.
+    pub aws_prefix: String,
+    pub cold_storage: ColdStorage,
+    /// Extra trusted SNS SigningCertURL prefixes (emulators and tests only),
+    /// comma separated in the environment.
+    #[serde(deserialize_with = "string_or_list")]
+    pub sns_cert_url_prefixes: Vec<String>,
+
+    /// `text` or `json` logs.
+    pub log_format: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            backend: Backend::Embedded,
+            data_dir: PathBuf::from("./gas-data"),
+            web_addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            util_addr: SocketAddr::from(([127, 0, 0, 1], 8081)),
+            ann_addr: SocketAddr::from(([127, 0, 0, 1], 8082)),
+            web_public_url: None,
+            util_public_url: None,
+            free_access_window: 300,
+            free_upload_limit: 150 * 1024,
+            max_upload: 1024 * 1024 * 1024,
+            download_url_ttl: 60,
+            key_prefix: "gas".into(),
+            ann_workers: 2,
+            drain_interval: 30,
+            restore_poll_interval: 30,
+            visibility_timeout: 60,
+            max_receives: 5,
+            expedited_retrieval_ms: 2_000,
+            standard_retrieval_ms: 10_000,
+            refuse_expedited: false,
+            aws_endpoint_url: None,
+            aws_prefix: "gas".into(),
+            cold_storage: ColdStorage::S3Class,
+            sns_cert_url_prefixes: Vec::new(),
+            log_format: "text".into(),
+        }
+    }
+}
+
+impl Config {
+    /// Defaults, then the file (if any), then `GAS_*` variables.
+    pub fn load(file: Option<&Path>) -> Result<Config> {
+        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        if let Some(file) = file {
+            anyhow::ensure!(
+                file.exists(),
+                "configuration file {} not found",
+                file.display()
+            );
+            figment = figment.merge(Toml::file(file));
+        }
+        let config: Config = figment
+            .merge(Env::prefixed("GAS_").ignore(&["config"]))
+            .extract()
+            .context("reading the configuration")?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> Result<()> {
+        anyhow::ensure!(self.ann_workers >= 1, "ann_workers must be at least 1");
+        anyhow::ensure!(self.max_receives >= 1, "max_receives must be at least 1");
+        anyhow::ensure!(
+            self.visibility_timeout >= 1,
+            "visibility_timeout must be at least 1 s"
+        );
+        anyhow::ensure!(
+            matches!(self.log_format.as_str(), "text" | "json"),
+            "log_format must be text or json"
+        );
+        Ok(())
+    }
+
+    pub fn web_url(&self) -> String {
+        public_url(&self.web_public_url, self.web_addr)
+    }
+
+    pub fn util_url(&self) -> String {
+        public_url(&self.util_public_url, self.util_addr)
+    }
+
+    pub fn free_window(&self) -> Duration {
+        Duration::from_secs(self.free_access_window)
+    }
+
+    pub fn visibility(&self) -> Duration {
+        Duration::from_secs(self.visibility_timeout)
+    }
+}
+
+fn public_url(configured: &Option<String>, addr: SocketAddr) -> String {
+    match configured {
+        Some(url) => url.trim_end_matches('/').to_string(),
+        None => format!("http://{addr}"),
+    }
+}
+
+/// Accepts `["a", "b"]` (TOML) or `"a,b"` (environment).
+fn string_or_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Either {
+        List(Vec<String>),
+        One(String),
+    }
+    Ok(match Either::deserialize(d)? {
+        Either::List(list) => list,
+        Either::One(s) => s
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(String::from)
+            .collect(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_then_environment_override_defaults() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "gas.toml",
+                "free_access_window = 60\nkey_prefix = \"lab\"\nsns_cert_url_prefixes = [\"http://a/\"]\n",
+            )?;
+            jail.set_env("GAS_FREE_ACCESS_WINDOW", "2");
+            jail.set_env("GAS_BACKEND", "aws");
+            let config = Config::load(Some(Path::new("gas.toml"))).expect("loads");
+            assert_eq!(
+                config.free_access_window, 2,
+                "environment wins over the file"
+            );
+            assert_eq!(config.key_prefix, "lab", "the file wins over defaults");
+            assert_eq!(config.backend, Backend::Aws);
+            assert_eq!(config.sns_cert_url_prefixes, vec!["http://a/".to_string()]);
+            assert_eq!(config.web_url(), "http://127.0.0.1:8080");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn comma_separated_prefixes_and_bad_values() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("GAS_SNS_CERT_URL_PREFIXES", "http://x/, http://y/");
+            let config = Config::load(None).expect("loads");
+            assert_eq!(config.sns_cert_url_prefixes, vec!["http://x/", "http://y/"]);
+            jail.set_env("GAS_FREE_ACCESS_WINDOW", "soon");
+            assert!(
+                Config::load(None).is_err(),
+                "a non-number window is refused"
+            );
+            Ok(())
+        });
+    }
+}

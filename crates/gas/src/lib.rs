@@ -1,0 +1,12 @@
+//! The `gas` command's library: configuration, wiring of the services onto
+//! a backend, and the sub-commands. `main.rs` only parses arguments.
+
+pub mod config;
+pub mod dev;
+mod embedded;
+pub mod serve;
+pub mod system;
+pub mod telemetry;
+pub mod users;
+
+pub use config::{Backend, Config};

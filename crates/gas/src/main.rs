@@ -1,0 +1,226 @@
+//! `gas`: run the Genomics Annotation Service and administer it.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand, ValueEnum};
+use gas::config::{Backend, Config};
+use gas::dev::{self, Services};
+use gas_jobs::Role;
+
+#[derive(Parser)]
+#[command(name = "gas", version, about = "The Genomics Annotation Service")]
+struct Cli {
+    /// A TOML configuration file (GAS_* environment variables override it).
+    #[arg(long, global = true, env = "GAS_CONFIG")]
+    config: Option<PathBuf>,
+    /// Where the embedded backend keeps its data (GAS_DATA_DIR).
+    #[arg(long, global = true)]
+    data_dir: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run web, annotator and util in one process.
+    Dev {
+        #[arg(long, value_enum)]
+        backend: Option<BackendArg>,
+    },
+    /// Run the web app and JSON API.
+    Web,
+    /// Run the annotator runner.
+    Ann,
+    /// Run the util webhooks (and, on the embedded backend, its timers and deliveries).
+    Util,
+    /// Create every resource the configuration names.
+    Provision,
+    /// Manage users.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Annotate a VCF file.
+    Annotate {
+        input: PathBuf,
+        /// Output file (default: standard output).
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Create a user; prints its API token alone on the last line.
+    Add {
+        email: String,
+        #[arg(long, value_enum, default_value = "free")]
+        role: RoleArg,
+        #[arg(long)]
+        password: Option<String>,
+    },
+    /// Change a user's role (premium restores archived results).
+    SetRole { email: String, role: RoleArg },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum BackendArg {
+    Embedded,
+    Aws,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum RoleArg {
+    Free,
+    Premium,
+}
+
+impl From<RoleArg> for Role {
+    fn from(r: RoleArg) -> Role {
+        match r {
+            RoleArg::Free => Role::Free,
+            RoleArg::Premium => Role::Premium,
+        }
+    }
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    let cli = Cli::parse();
+    let mut config = Config::load(cli.config.as_deref())?;
+    if let Some(dir) = cli.data_dir {
+        config.data_dir = dir;
+    }
+    gas::telemetry::init_logging(&config.log_format);
+    match cli.command {
+        Command::Dev { backend } => {
+            if let Some(b) = backend {
+                config.backend = match b {
+                    BackendArg::Embedded => Backend::Embedded,
+                    BackendArg::Aws => Backend::Aws,
+                };
+            }
+            run(config, Services::ALL, true).await
+        }
+        Command::Web => {
+            run(
+                config,
+                Services {
+                    web: true,
+                    ann: false,
+                    util: false,
+                },
+                false,
+            )
+            .await
+        }
+        Command::Ann => {
+            run(
+                config,
+                Services {
+                    web: false,
+                    ann: true,
+                    util: false,
+                },
+                false,
+            )
+            .await
+        }
+        Command::Util => {
+            run(
+                config,
+                Services {
+                    web: false,
+                    ann: false,
+                    util: true,
+                },
+                false,
+            )
+            .await
+        }
+        Command::Provision => {
+            let (ports, _) = gas::system::open(&config).await?;
+            drop(ports);
+            println!("provisioned the {:?} backend", config.backend);
+            Ok(())
+        }
+        Command::User(cmd) => user(config, cmd).await,
+        Command::Annotate { input, output } => annotate(&input, output.as_deref()),
+    }
+}
+
+async fn run(config: Config, services: Services, banner: bool) -> Result<()> {
+    let running = dev::start(config, services).await?;
+    if banner {
+        let web = running
+            .web_addr
+            .map(|a| format!("http://{a}"))
+            .unwrap_or_default();
+        let data = running.config.data_dir.display().to_string();
+        println!(
+            "GAS is running on the {:?} backend (data in {data}).",
+            running.config.backend
+        );
+        println!("  web + API : {web}/api/v1/jobs");
+        if let Some(util) = running.util_addr {
+            println!("  util      : http://{util}");
+        }
+        println!("Sign in: create a user and use its token as a Bearer token, e.g.");
+        println!("  gas --data-dir {data} user add you@example.org --role free");
+        println!("  curl -H \"Authorization: Bearer $TOKEN\" -F file=@test.vcf {web}/api/v1/jobs");
+        println!("Press Ctrl-C to stop.");
+    }
+    running
+        .wait(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await;
+    Ok(())
+}
+
+async fn user(config: Config, cmd: UserCommand) -> Result<()> {
+    let (ports, _) = gas::system::open(&config).await?;
+    match cmd {
+        UserCommand::Add {
+            email,
+            role,
+            password,
+        } => {
+            let (user, token) =
+                gas::users::add_user(&ports, &email, role.into(), password.as_deref()).await?;
+            println!(
+                "created {} user {} ({})",
+                user.role.as_str(),
+                user.email,
+                user.user_id
+            );
+            println!("API token (shown once):");
+            println!("{token}");
+        }
+        UserCommand::SetRole { email, role } => {
+            let user = gas::users::set_role(&ports, &email, role.into()).await?;
+            println!("{} is now {}", user.email, user.role.as_str());
+        }
+    }
+    Ok(())
+}
+
+fn annotate(input: &std::path::Path, output: Option<&std::path::Path>) -> Result<()> {
+    let options = gas_annotate::Options::default();
+    let stats = match output {
+        Some(out) => gas_annotate::annotate_file(input, out, &options, &mut |_| {}),
+        None => {
+            let file = std::fs::File::open(input)
+                .with_context(|| format!("opening {}", input.display()))?;
+            let stdout = std::io::stdout().lock();
+            gas_annotate::annotate(
+                std::io::BufReader::new(file),
+                std::io::BufWriter::new(stdout),
+                &options,
+                &mut |_| {},
+            )
+        }
+    }
+    .with_context(|| format!("annotating {}", input.display()))?;
+    eprint!("{}", stats.render_log(&input.display().to_string()));
+    Ok(())
+}

@@ -1,0 +1,942 @@
+//! The conformance suite every [`JobStore`] and [`UserStore`] adapter passes.
+//!
+//! Why a suite of plain async functions: the same checks must run on the
+//! embedded SQLite adapters in every `cargo test` and on the DynamoDB adapter
+//! against an emulator, so that a local adapter cannot quietly do less than
+//! the cloud one. Each function takes the port as a trait object, panics
+//! with a message naming the broken rule, and makes its own unique ids so
+//! that all of them can share one table (and run concurrently).
+//!
+//! Run everything with [`job_store_suite`] and [`user_store_suite`], or call
+//! the functions one by one to get one test per rule.
+
+use crate::{Completion, Job, JobStatus, JobStore, Role, StoreError, User, UserStore};
+
+/// A fixed point in time for records made by the suite (epoch seconds).
+const T0: i64 = 1_700_000_000;
+
+/// Runs every job store check.
+pub async fn job_store_suite(store: &dyn JobStore) {
+    create_and_get(store).await;
+    create_duplicate_is_refused(store).await;
+    claim_once(store).await;
+    claim_after_lease_expiry(store).await;
+    record_progress_only_while_running(store).await;
+    complete_only_from_running(store).await;
+    fail_from_pending_or_running(store).await;
+    execution_id(store).await;
+    record_archive_conditions(store).await;
+    record_retrieval_conditions(store).await;
+    clear_retrieval_conditions(store).await;
+    clear_archive_conditions(store).await;
+    missing_jobs_are_not_found(store).await;
+    list_pages_newest_first(store).await;
+    list_only_own_jobs(store).await;
+    list_bad_cursor(store).await;
+    list_clamps_limit(store).await;
+}
+
+/// Runs every user store check.
+pub async fn user_store_suite(store: &dyn UserStore) {
+    user_create_and_find(store).await;
+    user_duplicates_are_refused(store).await;
+    user_set_role(store).await;
+    user_set_token_replaces_old(store).await;
+    user_set_password_hash(store).await;
+    user_missing(store).await;
+}
+
+fn unique(prefix: &str) -> String {
+    format!("{prefix}-{}", uuid::Uuid::new_v4())
+}
+
+fn pending_job(user_id: &str, submit_time: i64) -> Job {
+    let job_id = unique("job");
+    Job::new_pending(
+        job_id.clone(),
+        user_id,
+        "sample.vcf",
+        "gas-inputs",
+        format!("inputs/{user_id}/{job_id}~sample.vcf"),
+        submit_time,
+    )
+}
+
+fn completion(job: &Job) -> Completion {
+    Completion {
+        results_bucket: "gas-results".into(),
+        result_key: format!("results/{}/{}~sample.annot.vcf", job.user_id, job.job_id),
+        log_key: format!(
+            "results/{}/{}~sample.vcf.count.log",
+            job.user_id, job.job_id
+        ),
+        complete_time: T0 + 60,
+    }
+}
+
+async fn create(store: &dyn JobStore, job: &Job) {
+    store
+        .create(job)
+        .await
+        .unwrap_or_else(|e| panic!("create {}: {e:?}", job.job_id));
+}
+
+/// A new PENDING job of a fresh user, stored.
+async fn new_job(store: &dyn JobStore) -> Job {
+    let job = pending_job(&unique("user"), T0);
+    create(store, &job).await;
+    job
+}
+
+/// A new COMPLETED job, stored.
+async fn completed_job(store: &dyn JobStore) -> Job {
+    let job = new_job(store).await;
+    store
+        .claim(&job.job_id, T0, T0 + 600)
+        .await
+        .expect("claim of a PENDING job");
+    store
+        .complete(&job.job_id, &completion(&job))
+        .await
+        .expect("complete of a RUNNING job")
+}
+
+async fn get(store: &dyn JobStore, job_id: &str) -> Job {
+    store
+        .get(job_id)
+        .await
+        .unwrap_or_else(|e| panic!("get {job_id}: {e:?}"))
+        .unwrap_or_else(|| panic!("job {job_id} vanished"))
+}
+
+#[track_caller]
+fn expect_condition_failed<T: std::fmt::Debug>(what: &str, r: Result<T, StoreError>) {
+    match r {
+        Err(StoreError::ConditionFailed(msg)) => {
+            assert!(!msg.is_empty(), "{what}: ConditionFailed without a message")
+        }
+        other => panic!("{what}: expected ConditionFailed, got {other:?}"),
+    }
+}
+
+#[track_caller]
+fn expect_not_found<T: std::fmt::Debug>(what: &str, r: Result<T, StoreError>) {
+    match r {
+        Err(StoreError::NotFound(_)) => {}
+        other => panic!("{what}: expected NotFound, got {other:?}"),
+    }
+}
+
+/// A created job reads back field for field, including the optional ones.
+pub async fn create_and_get(store: &dyn JobStore) {
+    let mut job = pending_job(&unique("user"), T0);
+    job.s3_results_bucket = Some("gas-results".into());
+    job.failure_reason = Some("none yet".into());
+    job.progress = 0.25;
+    create(store, &job).await;
+    assert_eq!(get(store, &job.job_id).await, job, "job read back differs");
+
+    let plain = new_job(store).await;
+    assert_eq!(get(store, &plain.job_id).await, plain);
+    assert_eq!(
+        store
+            .get(&unique("missing"))
+            .await
+            .expect("get of a missing job"),
+        None,
+        "a missing job must read as None"
+    );
+}
+
+/// Creating a job id twice is AlreadyExists and keeps the first record.
+pub async fn create_duplicate_is_refused(store: &dyn JobStore) {
+    let job = new_job(store).await;
+    let mut other = job.clone();
+    other.input_file_name = "other.vcf".into();
+    match store.create(&other).await {
+        Err(StoreError::AlreadyExists(_)) => {}
+        r => panic!(
+            "second create of {}: expected AlreadyExists, got {r:?}",
+            job.job_id
+        ),
+    }
+    assert_eq!(
+        get(store, &job.job_id).await,
+        job,
+        "duplicate create changed the job"
+    );
+}
+
+/// PENDING → RUNNING once: a second claim while the lease holds fails.
+pub async fn claim_once(store: &dyn JobStore) {
+    let job = new_job(store).await;
+    let claimed = store
+        .claim(&job.job_id, T0, T0 + 600)
+        .await
+        .expect("claim of a PENDING job");
+    assert_eq!(claimed.job_status, JobStatus::Running);
+    assert_eq!(claimed.lease_expires, Some(T0 + 600));
+    assert_eq!(
+        get(store, &job.job_id).await,
+        claimed,
+        "claim must return the stored record"
+    );
+
+    expect_condition_failed(
+        "second claim within the lease",
+        store.claim(&job.job_id, T0 + 10, T0 + 610).await,
+    );
+    assert_eq!(
+        get(store, &job.job_id).await,
+        claimed,
+        "failed claim changed the job"
+    );
+}
+
+/// A RUNNING job whose lease ran out can be claimed again (its runner died),
+/// but not a COMPLETED or FAILED one.
+pub async fn claim_after_lease_expiry(store: &dyn JobStore) {
+    let job = new_job(store).await;
+    store
+        .claim(&job.job_id, T0, T0 + 100)
+        .await
+        .expect("first claim");
+    store
+        .record_progress(&job.job_id, 0.4, T0 + 100)
+        .await
+        .expect("record_progress");
+    expect_condition_failed(
+        "claim at the lease's last second",
+        store.claim(&job.job_id, T0 + 100, T0 + 200).await,
+    );
+    let again = store
+        .claim(&job.job_id, T0 + 101, T0 + 701)
+        .await
+        .expect("claim of a RUNNING job whose lease ran out");
+    assert_eq!(again.job_status, JobStatus::Running);
+    assert_eq!(
+        again.lease_expires,
+        Some(T0 + 701),
+        "a new claim sets the new lease"
+    );
+    assert_eq!(again.progress, 0.0, "a new claim starts progress again");
+
+    let done = completed_job(store).await;
+    expect_condition_failed(
+        "claim of a COMPLETED job",
+        store.claim(&done.job_id, T0 + 10_000, T0 + 20_000).await,
+    );
+    let failed = new_job(store).await;
+    store
+        .fail(&failed.job_id, "unreadable input", None, T0)
+        .await
+        .expect("fail of a PENDING job");
+    expect_condition_failed(
+        "claim of a FAILED job",
+        store.claim(&failed.job_id, T0 + 10_000, T0 + 20_000).await,
+    );
+}
+
+/// Progress and lease extension only while RUNNING.
+pub async fn record_progress_only_while_running(store: &dyn JobStore) {
+    let job = new_job(store).await;
+    expect_condition_failed(
+        "record_progress of a PENDING job",
+        store.record_progress(&job.job_id, 0.5, T0 + 900).await,
+    );
+    store.claim(&job.job_id, T0, T0 + 600).await.expect("claim");
+    let after = store
+        .record_progress(&job.job_id, 0.5, T0 + 900)
+        .await
+        .expect("record_progress of a RUNNING job");
+    assert!(
+        (after.progress - 0.5).abs() < 1e-9,
+        "progress not recorded: {}",
+        after.progress
+    );
+    assert_eq!(
+        after.lease_expires,
+        Some(T0 + 900),
+        "record_progress extends the lease"
+    );
+    assert_eq!(get(store, &job.job_id).await, after);
+    // The extended lease protects the job from a claim after the old one.
+    expect_condition_failed(
+        "claim within an extended lease",
+        store.claim(&job.job_id, T0 + 700, T0 + 1300).await,
+    );
+
+    let done = completed_job(store).await;
+    expect_condition_failed(
+        "record_progress of a COMPLETED job",
+        store.record_progress(&done.job_id, 0.7, T0 + 900).await,
+    );
+    assert!((get(store, &done.job_id).await.progress - 1.0).abs() < 1e-9);
+}
+
+/// RUNNING → COMPLETED with the result locations; from anything else fails.
+pub async fn complete_only_from_running(store: &dyn JobStore) {
+    let job = new_job(store).await;
+    let c = completion(&job);
+    expect_condition_failed(
+        "complete of a PENDING job",
+        store.complete(&job.job_id, &c).await,
+    );
+    assert_eq!(get(store, &job.job_id).await.job_status, JobStatus::Pending);
+
+    store.claim(&job.job_id, T0, T0 + 600).await.expect("claim");
+    let done = store
+        .complete(&job.job_id, &c)
+        .await
+        .expect("complete of a RUNNING job");
+    assert_eq!(done.job_status, JobStatus::Completed);
+    assert_eq!(
+        done.s3_results_bucket.as_deref(),
+        Some(c.results_bucket.as_str())
+    );
+    assert_eq!(
+        done.s3_key_result_file.as_deref(),
+        Some(c.result_key.as_str())
+    );
+    assert_eq!(done.s3_key_log_file.as_deref(), Some(c.log_key.as_str()));
+    assert_eq!(done.complete_time, Some(c.complete_time));
+    assert!(
+        (done.progress - 1.0).abs() < 1e-9,
+        "complete sets progress to 1"
+    );
+    assert_eq!(get(store, &job.job_id).await, done);
+
+    expect_condition_failed("second complete", store.complete(&job.job_id, &c).await);
+    expect_condition_failed(
+        "fail of a COMPLETED job",
+        store.fail(&job.job_id, "late failure", None, T0 + 90).await,
+    );
+    assert_eq!(
+        get(store, &job.job_id).await,
+        done,
+        "failed transitions changed the job"
+    );
+}
+
+/// PENDING or RUNNING → FAILED with a reason and optional log key.
+pub async fn fail_from_pending_or_running(store: &dyn JobStore) {
+    let pending = new_job(store).await;
+    let failed = store
+        .fail(&pending.job_id, "not a VCF file", None, T0 + 5)
+        .await
+        .expect("fail of a PENDING job");
+    assert_eq!(failed.job_status, JobStatus::Failed);
+    assert_eq!(failed.failure_reason.as_deref(), Some("not a VCF file"));
+    assert_eq!(failed.complete_time, Some(T0 + 5));
+    assert_eq!(failed.s3_key_log_file, None);
+    assert_eq!(get(store, &pending.job_id).await, failed);
+    expect_condition_failed(
+        "fail of a FAILED job",
+        store.fail(&pending.job_id, "again", None, T0 + 6).await,
+    );
+    expect_condition_failed(
+        "complete of a FAILED job",
+        store.complete(&pending.job_id, &completion(&pending)).await,
+    );
+
+    let running = new_job(store).await;
+    store
+        .claim(&running.job_id, T0, T0 + 600)
+        .await
+        .expect("claim");
+    let failed = store
+        .fail(
+            &running.job_id,
+            "line 12: bad POS",
+            Some("results/x.log"),
+            T0 + 7,
+        )
+        .await
+        .expect("fail of a RUNNING job");
+    assert_eq!(failed.job_status, JobStatus::Failed);
+    assert_eq!(failed.failure_reason.as_deref(), Some("line 12: bad POS"));
+    assert_eq!(failed.s3_key_log_file.as_deref(), Some("results/x.log"));
+    assert_eq!(get(store, &running.job_id).await, failed);
+}
+
+/// The archive timer's execution id: set on COMPLETED jobs, cleared
+/// idempotently.
+pub async fn execution_id(store: &dyn JobStore) {
+    let pending = new_job(store).await;
+    expect_condition_failed(
+        "set_execution_id of a PENDING job",
+        store.set_execution_id(&pending.job_id, "exec-1").await,
+    );
+
+    let job = completed_job(store).await;
+    let set = store
+        .set_execution_id(&job.job_id, "exec-1")
+        .await
+        .expect("set_execution_id of a COMPLETED job");
+    assert_eq!(set.archive_execution_id.as_deref(), Some("exec-1"));
+    assert_eq!(get(store, &job.job_id).await, set);
+
+    let cleared = store
+        .clear_execution_id(&job.job_id)
+        .await
+        .expect("clear_execution_id");
+    assert_eq!(cleared.archive_execution_id, None);
+    let again = store
+        .clear_execution_id(&job.job_id)
+        .await
+        .expect("clear_execution_id is idempotent");
+    assert_eq!(again, cleared);
+    assert_eq!(get(store, &job.job_id).await, cleared);
+}
+
+/// record_archive: absent → set; the same id again → ok; another id →
+/// ConditionFailed and unchanged; only on COMPLETED jobs.
+pub async fn record_archive_conditions(store: &dyn JobStore) {
+    let running = new_job(store).await;
+    store
+        .claim(&running.job_id, T0, T0 + 600)
+        .await
+        .expect("claim");
+    expect_condition_failed(
+        "record_archive of a RUNNING job",
+        store.record_archive(&running.job_id, "arch-x").await,
+    );
+
+    let job = completed_job(store).await;
+    let a1 = unique("archive");
+    let recorded = store
+        .record_archive(&job.job_id, &a1)
+        .await
+        .expect("record_archive when none is recorded");
+    assert_eq!(
+        recorded.results_file_archive_id.as_deref(),
+        Some(a1.as_str())
+    );
+    assert_eq!(get(store, &job.job_id).await, recorded);
+
+    let again = store
+        .record_archive(&job.job_id, &a1)
+        .await
+        .expect("record_archive of the same id again (a repeated delivery)");
+    assert_eq!(again, recorded);
+
+    expect_condition_failed(
+        "record_archive of a different id",
+        store.record_archive(&job.job_id, &unique("archive")).await,
+    );
+    assert_eq!(
+        get(store, &job.job_id).await,
+        recorded,
+        "a refused record_archive changed the job"
+    );
+}
+
+/// record_retrieval holds for the recorded archive with no other retrieval.
+pub async fn record_retrieval_conditions(store: &dyn JobStore) {
+    let job = completed_job(store).await;
+    let archive = unique("archive");
+    let r1 = unique("retrieval");
+    expect_condition_failed(
+        "record_retrieval with no archive recorded",
+        store.record_retrieval(&job.job_id, &archive, &r1).await,
+    );
+    store
+        .record_archive(&job.job_id, &archive)
+        .await
+        .expect("record_archive");
+
+    expect_condition_failed(
+        "record_retrieval naming another archive",
+        store
+            .record_retrieval(&job.job_id, &unique("archive"), &r1)
+            .await,
+    );
+    let recorded = store
+        .record_retrieval(&job.job_id, &archive, &r1)
+        .await
+        .expect("record_retrieval of the recorded archive");
+    assert_eq!(recorded.retrieval_job_id.as_deref(), Some(r1.as_str()));
+    assert_eq!(
+        recorded.results_file_archive_id.as_deref(),
+        Some(archive.as_str())
+    );
+    assert_eq!(get(store, &job.job_id).await, recorded);
+
+    let again = store
+        .record_retrieval(&job.job_id, &archive, &r1)
+        .await
+        .expect("record_retrieval of the same retrieval again");
+    assert_eq!(again, recorded);
+
+    expect_condition_failed(
+        "record_retrieval while another retrieval is recorded",
+        store
+            .record_retrieval(&job.job_id, &archive, &unique("retrieval"))
+            .await,
+    );
+    assert_eq!(get(store, &job.job_id).await, recorded);
+}
+
+/// clear_retrieval holds only for the recorded retrieval.
+pub async fn clear_retrieval_conditions(store: &dyn JobStore) {
+    let job = completed_job(store).await;
+    let archive = unique("archive");
+    let r1 = unique("retrieval");
+    store
+        .record_archive(&job.job_id, &archive)
+        .await
+        .expect("record_archive");
+    store
+        .record_retrieval(&job.job_id, &archive, &r1)
+        .await
+        .expect("record_retrieval");
+
+    expect_condition_failed(
+        "clear_retrieval of another retrieval",
+        store
+            .clear_retrieval(&job.job_id, &unique("retrieval"))
+            .await,
+    );
+    assert_eq!(
+        get(store, &job.job_id).await.retrieval_job_id.as_deref(),
+        Some(r1.as_str())
+    );
+
+    let cleared = store
+        .clear_retrieval(&job.job_id, &r1)
+        .await
+        .expect("clear_retrieval of the recorded retrieval");
+    assert_eq!(cleared.retrieval_job_id, None);
+    assert_eq!(
+        cleared.results_file_archive_id.as_deref(),
+        Some(archive.as_str()),
+        "clear_retrieval must keep the archive id"
+    );
+    assert_eq!(get(store, &job.job_id).await, cleared);
+
+    expect_condition_failed(
+        "clear_retrieval when none is recorded",
+        store.clear_retrieval(&job.job_id, &r1).await,
+    );
+
+    // After clearing, a new retrieval can be recorded.
+    let r2 = unique("retrieval");
+    let recorded = store
+        .record_retrieval(&job.job_id, &archive, &r2)
+        .await
+        .expect("record_retrieval after clear_retrieval");
+    assert_eq!(recorded.retrieval_job_id.as_deref(), Some(r2.as_str()));
+}
+
+/// clear_archive holds only for the recorded archive and clears the
+/// retrieval with it.
+pub async fn clear_archive_conditions(store: &dyn JobStore) {
+    let job = completed_job(store).await;
+    let archive = unique("archive");
+    expect_condition_failed(
+        "clear_archive with no archive recorded",
+        store.clear_archive(&job.job_id, &archive).await,
+    );
+    store
+        .record_archive(&job.job_id, &archive)
+        .await
+        .expect("record_archive");
+    let r1 = unique("retrieval");
+    store
+        .record_retrieval(&job.job_id, &archive, &r1)
+        .await
+        .expect("record_retrieval");
+
+    expect_condition_failed(
+        "clear_archive with a wrong archive id",
+        store.clear_archive(&job.job_id, &unique("archive")).await,
+    );
+    let before = get(store, &job.job_id).await;
+    assert_eq!(
+        before.results_file_archive_id.as_deref(),
+        Some(archive.as_str())
+    );
+    assert_eq!(before.retrieval_job_id.as_deref(), Some(r1.as_str()));
+
+    let hot = store
+        .clear_archive(&job.job_id, &archive)
+        .await
+        .expect("clear_archive of the recorded archive");
+    assert_eq!(hot.results_file_archive_id, None);
+    assert_eq!(hot.retrieval_job_id, None);
+    assert_eq!(hot.job_status, JobStatus::Completed);
+    assert_eq!(get(store, &job.job_id).await, hot);
+
+    expect_condition_failed(
+        "clear_archive a second time",
+        store.clear_archive(&job.job_id, &archive).await,
+    );
+    // Once hot again, the results can be archived anew.
+    let a2 = unique("archive");
+    let rearchived = store
+        .record_archive(&job.job_id, &a2)
+        .await
+        .expect("record_archive after clear_archive");
+    assert_eq!(
+        rearchived.results_file_archive_id.as_deref(),
+        Some(a2.as_str())
+    );
+}
+
+/// Every transition on a missing job is NotFound.
+pub async fn missing_jobs_are_not_found(store: &dyn JobStore) {
+    let id = unique("missing");
+    let c = Completion {
+        results_bucket: "b".into(),
+        result_key: "r".into(),
+        log_key: "l".into(),
+        complete_time: T0,
+    };
+    expect_not_found("claim", store.claim(&id, T0, T0 + 1).await);
+    expect_not_found("record_progress", store.record_progress(&id, 0.5, T0).await);
+    expect_not_found("complete", store.complete(&id, &c).await);
+    expect_not_found("fail", store.fail(&id, "x", None, T0).await);
+    expect_not_found("set_execution_id", store.set_execution_id(&id, "e").await);
+    expect_not_found("clear_execution_id", store.clear_execution_id(&id).await);
+    expect_not_found("record_archive", store.record_archive(&id, "a").await);
+    expect_not_found(
+        "record_retrieval",
+        store.record_retrieval(&id, "a", "r").await,
+    );
+    expect_not_found("clear_retrieval", store.clear_retrieval(&id, "r").await);
+    expect_not_found("clear_archive", store.clear_archive(&id, "a").await);
+    assert_eq!(
+        store.get(&id).await.expect("get"),
+        None,
+        "transitions created a job"
+    );
+}
+
+/// Lists a user's jobs through every page with page size `limit`.
+async fn list_all(store: &dyn JobStore, user_id: &str, limit: usize) -> Vec<Job> {
+    let mut all = Vec::new();
+    let mut cursor: Option<String> = None;
+    for _ in 0..1000 {
+        let page = store
+            .list_for_user(user_id, limit, cursor.as_deref())
+            .await
+            .unwrap_or_else(|e| panic!("list_for_user({user_id}, {limit}): {e:?}"));
+        assert!(
+            page.items.len() <= limit,
+            "page larger than its limit {limit}"
+        );
+        if page.next.is_some() {
+            assert_eq!(
+                page.items.len(),
+                limit,
+                "a page followed by another must be full"
+            );
+        }
+        all.extend(page.items);
+        match page.next {
+            Some(next) => cursor = Some(next),
+            None => return all,
+        }
+    }
+    panic!("listing {user_id} did not end");
+}
+
+/// Pages come newest first (ties on submit_time by job_id descending),
+/// without gaps or repeats, whatever the page size.
+pub async fn list_pages_newest_first(store: &dyn JobStore) {
+    let user = unique("user");
+    let mut jobs = Vec::new();
+    // Seven jobs over three distinct submit times, so pages split ties.
+    for (i, t) in [0, 0, 0, 10, 10, 20, 20].into_iter().enumerate() {
+        let mut job = pending_job(&user, T0 + t);
+        job.input_file_name = format!("input-{i}.vcf");
+        create(store, &job).await;
+        jobs.push(job);
+    }
+    jobs.sort_by(|a, b| {
+        b.submit_time
+            .cmp(&a.submit_time)
+            .then_with(|| b.job_id.cmp(&a.job_id))
+    });
+    let expected: Vec<&str> = jobs.iter().map(|j| j.job_id.as_str()).collect();
+
+    for limit in [1, 2, 3, 7, 100] {
+        let listed = list_all(store, &user, limit).await;
+        let ids: Vec<&str> = listed.iter().map(|j| j.job_id.as_str()).collect();
+        assert_eq!(ids, expected, "listing with page size {limit}");
+        assert_eq!(listed, jobs, "listed records differ from the stored ones");
+    }
+
+    // A page that is exactly the rest says so: no cursor to an empty page.
+    let page = store
+        .list_for_user(&user, 7, None)
+        .await
+        .expect("list_for_user");
+    assert_eq!(page.items.len(), 7);
+    // DynamoDB may return a cursor for a full last page; if so, it must lead
+    // to an empty page that ends the listing.
+    if let Some(next) = page.next {
+        let rest = store
+            .list_for_user(&user, 7, Some(&next))
+            .await
+            .expect("list_for_user after a full page");
+        assert!(rest.items.is_empty() && rest.next.is_none());
+    }
+
+    // Jobs created after a listing started show up only on a fresh listing
+    // when newer; the cursor keeps its place.
+    let first = store
+        .list_for_user(&user, 2, None)
+        .await
+        .expect("list_for_user");
+    let newer = pending_job(&user, T0 + 30);
+    create(store, &newer).await;
+    let second = store
+        .list_for_user(&user, 2, first.next.as_deref())
+        .await
+        .expect("list_for_user with a cursor");
+    assert_eq!(
+        second
+            .items
+            .iter()
+            .map(|j| j.job_id.as_str())
+            .collect::<Vec<_>>(),
+        expected[2..4],
+        "a new job moved the cursor"
+    );
+}
+
+/// A user sees only their own jobs; a user without jobs gets an empty page.
+pub async fn list_only_own_jobs(store: &dyn JobStore) {
+    let alice = unique("user");
+    let bob = unique("user");
+    let a = pending_job(&alice, T0);
+    let b = pending_job(&bob, T0);
+    create(store, &a).await;
+    create(store, &b).await;
+    let listed = list_all(store, &alice, 10).await;
+    assert_eq!(listed, vec![a], "alice's listing");
+    let listed = list_all(store, &bob, 10).await;
+    assert_eq!(listed, vec![b], "bob's listing");
+    let nobody = store
+        .list_for_user(&unique("user"), 10, None)
+        .await
+        .expect("list_for_user of a user without jobs");
+    assert!(nobody.items.is_empty() && nobody.next.is_none());
+}
+
+/// A cursor that no listing made is BadCursor, and so is another user's.
+pub async fn list_bad_cursor(store: &dyn JobStore) {
+    let user = unique("user");
+    for t in [0, 1, 2] {
+        create(store, &pending_job(&user, T0 + t)).await;
+    }
+    for bad in ["not a cursor", "", "eyJ4IjoxfQ", "%%%"] {
+        match store.list_for_user(&user, 1, Some(bad)).await {
+            Err(StoreError::BadCursor) => {}
+            r => panic!("cursor {bad:?}: expected BadCursor, got {r:?}"),
+        }
+    }
+    let page = store.list_for_user(&user, 1, None).await.expect("list");
+    let next = page.next.expect("a second page");
+    match store.list_for_user(&unique("user"), 1, Some(&next)).await {
+        Err(StoreError::BadCursor) => {}
+        Ok(p) if p.items.is_empty() => {}
+        r => panic!("another user's cursor: expected BadCursor or nothing, got {r:?}"),
+    }
+}
+
+/// Limits outside 1..=100 are clamped into it.
+pub async fn list_clamps_limit(store: &dyn JobStore) {
+    let user = unique("user");
+    for t in [0, 1] {
+        create(store, &pending_job(&user, T0 + t)).await;
+    }
+    let page = store.list_for_user(&user, 0, None).await.expect("limit 0");
+    assert_eq!(page.items.len(), 1, "limit 0 acts as 1");
+    assert!(page.next.is_some());
+    let page = store
+        .list_for_user(&user, 10_000, None)
+        .await
+        .expect("limit 10000");
+    assert_eq!(page.items.len(), 2);
+    assert!(page.next.is_none());
+}
+
+fn new_user(email: &str) -> User {
+    User {
+        user_id: unique("user"),
+        email: email.to_string(),
+        role: Role::Free,
+        created_at: T0,
+        password_hash: Some("$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into()),
+        api_token_sha256: Some(unique("token")),
+    }
+}
+
+fn unique_email() -> String {
+    format!("{}@example.org", unique("someone"))
+}
+
+async fn create_user(store: &dyn UserStore, user: &User) {
+    store
+        .create(user)
+        .await
+        .unwrap_or_else(|e| panic!("create user {}: {e:?}", user.email));
+}
+
+/// A created user reads back by id, email (any case) and token.
+pub async fn user_create_and_find(store: &dyn UserStore) {
+    let email = unique_email().replace("someone", "Some.One");
+    let user = new_user(&email);
+    create_user(store, &user).await;
+    let token = user.api_token_sha256.clone().expect("token");
+
+    assert_eq!(
+        store.get(&user.user_id).await.expect("get"),
+        Some(user.clone())
+    );
+    assert_eq!(
+        store.find_by_email(&email).await.expect("find_by_email"),
+        Some(user.clone())
+    );
+    assert_eq!(
+        store
+            .find_by_email(&email.to_uppercase())
+            .await
+            .expect("find_by_email"),
+        Some(user.clone()),
+        "find_by_email must ignore case"
+    );
+    assert_eq!(
+        store.find_by_token(&token).await.expect("find_by_token"),
+        Some(user.clone())
+    );
+    assert_eq!(store.get(&unique("user")).await.expect("get"), None);
+    assert_eq!(
+        store.find_by_email(&unique_email()).await.expect("find"),
+        None
+    );
+    assert_eq!(
+        store.find_by_token(&unique("token")).await.expect("find"),
+        None
+    );
+
+    // A user without password or token.
+    let mut bare = new_user(&unique_email());
+    bare.password_hash = None;
+    bare.api_token_sha256 = None;
+    bare.role = Role::Premium;
+    create_user(store, &bare).await;
+    assert_eq!(store.get(&bare.user_id).await.expect("get"), Some(bare));
+}
+
+/// A taken user id, email (in any case) or token is AlreadyExists.
+pub async fn user_duplicates_are_refused(store: &dyn UserStore) {
+    let email = unique_email();
+    let user = new_user(&email);
+    create_user(store, &user).await;
+
+    let same_email = new_user(&email.to_uppercase());
+    match store.create(&same_email).await {
+        Err(StoreError::AlreadyExists(_)) => {}
+        r => panic!("email taken in another case: expected AlreadyExists, got {r:?}"),
+    }
+    assert_eq!(store.get(&same_email.user_id).await.expect("get"), None);
+
+    let mut same_id = new_user(&unique_email());
+    same_id.user_id = user.user_id.clone();
+    match store.create(&same_id).await {
+        Err(StoreError::AlreadyExists(_)) => {}
+        r => panic!("user id taken: expected AlreadyExists, got {r:?}"),
+    }
+
+    let mut same_token = new_user(&unique_email());
+    same_token.api_token_sha256 = user.api_token_sha256.clone();
+    match store.create(&same_token).await {
+        Err(StoreError::AlreadyExists(_)) => {}
+        r => panic!("token taken: expected AlreadyExists, got {r:?}"),
+    }
+    assert_eq!(store.get(&user.user_id).await.expect("get"), Some(user));
+}
+
+/// set_role changes the role and nothing else.
+pub async fn user_set_role(store: &dyn UserStore) {
+    let user = new_user(&unique_email());
+    create_user(store, &user).await;
+    let upgraded = store
+        .set_role(&user.user_id, Role::Premium)
+        .await
+        .expect("set_role");
+    assert_eq!(
+        upgraded,
+        User {
+            role: Role::Premium,
+            ..user.clone()
+        }
+    );
+    assert_eq!(
+        store.get(&user.user_id).await.expect("get"),
+        Some(upgraded.clone())
+    );
+    let again = store
+        .set_role(&user.user_id, Role::Premium)
+        .await
+        .expect("set_role to the same role");
+    assert_eq!(again, upgraded);
+}
+
+/// set_token replaces the token: the old one finds nobody.
+pub async fn user_set_token_replaces_old(store: &dyn UserStore) {
+    let user = new_user(&unique_email());
+    create_user(store, &user).await;
+    let old = user.api_token_sha256.clone().expect("token");
+    let new = unique("token");
+    let updated = store
+        .set_token(&user.user_id, &new)
+        .await
+        .expect("set_token");
+    assert_eq!(updated.api_token_sha256.as_deref(), Some(new.as_str()));
+    assert_eq!(
+        store.find_by_token(&old).await.expect("find"),
+        None,
+        "old token still works"
+    );
+    assert_eq!(
+        store.find_by_token(&new).await.expect("find"),
+        Some(updated.clone())
+    );
+
+    // Another user's token cannot be taken over.
+    let other = new_user(&unique_email());
+    create_user(store, &other).await;
+    match store.set_token(&other.user_id, &new).await {
+        Err(StoreError::AlreadyExists(_)) => {}
+        r => panic!("set_token to a taken token: expected AlreadyExists, got {r:?}"),
+    }
+    assert_eq!(
+        store.find_by_token(&new).await.expect("find"),
+        Some(updated)
+    );
+}
+
+/// set_password_hash replaces the hash.
+pub async fn user_set_password_hash(store: &dyn UserStore) {
+    let user = new_user(&unique_email());
+    create_user(store, &user).await;
+    let updated = store
+        .set_password_hash(&user.user_id, "$argon2id$new")
+        .await
+        .expect("set_password_hash");
+    assert_eq!(updated.password_hash.as_deref(), Some("$argon2id$new"));
+    assert_eq!(store.get(&user.user_id).await.expect("get"), Some(updated));
+}
+
+/// Updates of a missing user are NotFound.
+pub async fn user_missing(store: &dyn UserStore) {
+    let id = unique("user");
+    expect_not_found("set_role", store.set_role(&id, Role::Premium).await);
+    expect_not_found("set_token", store.set_token(&id, &unique("token")).await);
+    expect_not_found("set_password_hash", store.set_password_hash(&id, "h").await);
+    assert_eq!(store.get(&id).await.expect("get"), None);
+}

@@ -1,0 +1,164 @@
+//! The records: a job (attribute names of the original GAS, DESIGN
+//! section 4) and a user profile.
+
+use serde::{Deserialize, Serialize};
+
+/// Where a job is in its life. Transitions only move forward:
+/// PENDING → RUNNING → COMPLETED | FAILED (PENDING → FAILED for inputs that
+/// cannot be read at all).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum JobStatus {
+    Pending,
+    Running,
+    Completed,
+    Failed,
+}
+
+impl JobStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobStatus::Pending => "PENDING",
+            JobStatus::Running => "RUNNING",
+            JobStatus::Completed => "COMPLETED",
+            JobStatus::Failed => "FAILED",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "PENDING" => JobStatus::Pending,
+            "RUNNING" => JobStatus::Running,
+            "COMPLETED" => JobStatus::Completed,
+            "FAILED" => JobStatus::Failed,
+            _ => return None,
+        })
+    }
+}
+
+/// One annotation job. Field names are the original GAS attribute names
+/// (DESIGN section 4) so that tables and tooling carry over; the fields after
+/// `results_file_archive_id` are ours.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Job {
+    pub job_id: String,
+    pub user_id: String,
+    pub input_file_name: String,
+    pub s3_inputs_bucket: String,
+    pub s3_key_input_file: String,
+    /// Epoch seconds.
+    pub submit_time: i64,
+    pub job_status: JobStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub s3_results_bucket: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub s3_key_result_file: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub s3_key_log_file: Option<String>,
+    /// Epoch seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub complete_time: Option<i64>,
+    /// Set once the results live in cold storage (the results blob is then
+    /// deleted); cleared when a restore has copied them back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub results_file_archive_id: Option<String>,
+    /// The archive timer's execution (Step Functions execution ARN on AWS)
+    /// while one is pending.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub archive_execution_id: Option<String>,
+    /// The cold-storage retrieval under way for a restore.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retrieval_job_id: Option<String>,
+    /// Why the job failed, in words a user can act on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure_reason: Option<String>,
+    /// Fraction of the input read, 0..=1.
+    #[serde(default)]
+    pub progress: f64,
+    /// Until when the runner that claimed the job holds it (epoch seconds).
+    /// A RUNNING job whose lease ran out is claimable again: its runner died.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lease_expires: Option<i64>,
+}
+
+impl Job {
+    /// A new PENDING job for an uploaded input.
+    pub fn new_pending(
+        job_id: impl Into<String>,
+        user_id: impl Into<String>,
+        input_file_name: impl Into<String>,
+        inputs_bucket: impl Into<String>,
+        input_key: impl Into<String>,
+        submit_time: i64,
+    ) -> Self {
+        Job {
+            job_id: job_id.into(),
+            user_id: user_id.into(),
+            input_file_name: input_file_name.into(),
+            s3_inputs_bucket: inputs_bucket.into(),
+            s3_key_input_file: input_key.into(),
+            submit_time,
+            job_status: JobStatus::Pending,
+            s3_results_bucket: None,
+            s3_key_result_file: None,
+            s3_key_log_file: None,
+            complete_time: None,
+            results_file_archive_id: None,
+            archive_execution_id: None,
+            retrieval_job_id: None,
+            failure_reason: None,
+            progress: 0.0,
+            lease_expires: None,
+        }
+    }
+}
+
+/// What a runner records when a job completes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Completion {
+    pub results_bucket: String,
+    pub result_key: String,
+    pub log_key: String,
+    pub complete_time: i64,
+}
+
+/// A user's plan. Free users lose hot access to results after the window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Free,
+    Premium,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Free => "free",
+            Role::Premium => "premium",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "free" | "free_user" => Some(Role::Free),
+            "premium" | "premium_user" => Some(Role::Premium),
+            _ => None,
+        }
+    }
+}
+
+/// A user profile. Secrets are stored only as hashes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct User {
+    pub user_id: String,
+    pub email: String,
+    pub role: Role,
+    /// Epoch seconds.
+    pub created_at: i64,
+    /// PHC string (argon2id), if the user can sign in with a password.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password_hash: Option<String>,
+    /// Hex SHA-256 of the user's API token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_token_sha256: Option<String>,
+}

@@ -1,0 +1,98 @@
+//! The embedded adapters: job records and user profiles in one SQLite file.
+//!
+//! Why SQLite: the embedded backend must give the same guarantees as
+//! DynamoDB (atomic conditional writes, strongly consistent reads, keyset
+//! pagination) without any server. Each job is a row whose columns are the
+//! record's attributes, so every transition is one `UPDATE ... WHERE
+//! <condition> RETURNING ...` statement: SQLite runs it atomically, even when
+//! several processes share the file (WAL mode, a busy timeout; see
+//! `gas-sqlite`). When the statement changes nothing, the adapter reads the
+//! row to tell a missing job from a failed condition.
+//!
+//! Both stores can live in the same file: each runs the whole (idempotent)
+//! schema when it opens it.
+
+mod cursor;
+mod jobs;
+mod users;
+
+use std::path::Path;
+
+use gas_sqlite::rusqlite;
+use gas_sqlite::Sqlite;
+
+use crate::StoreError;
+
+pub use jobs::SqliteJobStore;
+pub use users::SqliteUserStore;
+
+/// Tables of both stores. `CREATE ... IF NOT EXISTS` only: every process
+/// that opens the file runs it.
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS jobs (
+    job_id                  TEXT PRIMARY KEY NOT NULL,
+    user_id                 TEXT NOT NULL,
+    input_file_name         TEXT NOT NULL,
+    s3_inputs_bucket        TEXT NOT NULL,
+    s3_key_input_file       TEXT NOT NULL,
+    submit_time             INTEGER NOT NULL,
+    job_status              TEXT NOT NULL,
+    s3_results_bucket       TEXT,
+    s3_key_result_file      TEXT,
+    s3_key_log_file         TEXT,
+    complete_time           INTEGER,
+    results_file_archive_id TEXT,
+    archive_execution_id    TEXT,
+    retrieval_job_id        TEXT,
+    failure_reason          TEXT,
+    progress                REAL NOT NULL DEFAULT 0,
+    lease_expires           INTEGER
+);
+CREATE INDEX IF NOT EXISTS jobs_user_submit
+    ON jobs (user_id, submit_time DESC, job_id DESC);
+
+CREATE TABLE IF NOT EXISTS users (
+    user_id          TEXT PRIMARY KEY NOT NULL,
+    email            TEXT NOT NULL,
+    -- The email as compared: lowercased (Unicode), so uniqueness and lookup
+    -- ignore case while `email` keeps what the user typed.
+    email_key        TEXT NOT NULL UNIQUE,
+    role             TEXT NOT NULL,
+    created_at       INTEGER NOT NULL,
+    password_hash    TEXT,
+    api_token_sha256 TEXT UNIQUE
+);
+";
+
+/// Opens (creating if needed) the database file shared by both stores.
+fn open_db(path: &Path) -> Result<Sqlite, StoreError> {
+    Sqlite::open(path, SCHEMA).map_err(StoreError::backend)
+}
+
+fn open_db_in_memory() -> Result<Sqlite, StoreError> {
+    Sqlite::open_in_memory(SCHEMA).map_err(StoreError::backend)
+}
+
+/// Runs the given schema on an already open database (used by
+/// `from_sqlite` constructors so a caller can share one connection).
+async fn ensure_schema(db: &Sqlite) -> Result<(), StoreError> {
+    db.call(|conn| conn.execute_batch(SCHEMA).map_err(StoreError::backend))
+        .await
+}
+
+/// Whether `e` is a UNIQUE or PRIMARY KEY violation, and if so on which
+/// column (`table.column` as SQLite names it).
+fn unique_violation(e: &rusqlite::Error) -> Option<&str> {
+    match e {
+        rusqlite::Error::SqliteFailure(err, msg)
+            if err.code == rusqlite::ErrorCode::ConstraintViolation =>
+        {
+            let msg = msg.as_deref().unwrap_or("");
+            Some(
+                msg.strip_prefix("UNIQUE constraint failed: ")
+                    .unwrap_or(msg),
+            )
+        }
+        _ => None,
+    }
+}

@@ -1,0 +1,144 @@
+//! The ports of job records and user profiles, with their contracts.
+//!
+//! Services hold them as `Arc<dyn JobStore>` / `Arc<dyn UserStore>`; every
+//! adapter passes [`crate::conformance`].
+
+use async_trait::async_trait;
+
+use crate::{Completion, Job, Role, User};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("{0} not found")]
+    NotFound(String),
+    #[error("{0} already exists")]
+    AlreadyExists(String),
+    /// A conditional write found the record in another state; the message
+    /// says which condition failed. Callers re-read and decide.
+    #[error("condition failed: {0}")]
+    ConditionFailed(String),
+    #[error("invalid pagination cursor")]
+    BadCursor,
+    #[error("job store backend failed")]
+    Backend(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl StoreError {
+    pub fn backend(e: impl std::error::Error + Send + Sync + 'static) -> Self {
+        StoreError::Backend(Box::new(e))
+    }
+}
+
+/// One page of a listing; `next` is an opaque cursor for the following page.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next: Option<String>,
+}
+
+/// Durable job records.
+///
+/// Contract, for every adapter:
+/// - Reads are strongly consistent: a read after a successful write sees it.
+/// - Every state change is one atomic conditional write; when its condition
+///   does not hold the record is unchanged and the call returns
+///   [`StoreError::ConditionFailed`]. A missing job is [`StoreError::NotFound`].
+/// - Each successful change returns the record as it is after the change.
+#[async_trait]
+pub trait JobStore: Send + Sync {
+    /// Stores a new job; [`StoreError::AlreadyExists`] if the id is taken.
+    async fn create(&self, job: &Job) -> Result<(), StoreError>;
+
+    async fn get(&self, job_id: &str) -> Result<Option<Job>, StoreError>;
+
+    /// The user's jobs, newest `submit_time` first (ties by `job_id`,
+    /// descending), `limit` (1..=100) a page; `cursor` is a previous page's
+    /// `next`. A cursor from elsewhere is [`StoreError::BadCursor`].
+    async fn list_for_user(
+        &self,
+        user_id: &str,
+        limit: usize,
+        cursor: Option<&str>,
+    ) -> Result<Page<Job>, StoreError>;
+
+    /// PENDING → RUNNING, or RUNNING whose lease ran out (`lease_expires <
+    /// now`, or no lease at all) → RUNNING with a new lease; progress starts
+    /// again at 0. This is what stops two runners from taking the same job.
+    async fn claim(&self, job_id: &str, now: i64, lease_until: i64) -> Result<Job, StoreError>;
+
+    /// Records progress (0..=1) and extends the lease; only while RUNNING.
+    async fn record_progress(
+        &self,
+        job_id: &str,
+        progress: f64,
+        lease_until: i64,
+    ) -> Result<Job, StoreError>;
+
+    /// RUNNING → COMPLETED with the result locations; progress becomes 1.
+    async fn complete(&self, job_id: &str, completion: &Completion) -> Result<Job, StoreError>;
+
+    /// PENDING or RUNNING → FAILED with a reason for the user and, when one
+    /// was written, the log's key.
+    async fn fail(
+        &self,
+        job_id: &str,
+        reason: &str,
+        log_key: Option<&str>,
+        complete_time: i64,
+    ) -> Result<Job, StoreError>;
+
+    /// Records the pending archive timer of a COMPLETED job.
+    async fn set_execution_id(&self, job_id: &str, execution_id: &str) -> Result<Job, StoreError>;
+
+    /// Forgets the archive timer (fired or stopped); idempotent.
+    async fn clear_execution_id(&self, job_id: &str) -> Result<Job, StoreError>;
+
+    /// Records where a COMPLETED job's results were archived. Holds when no
+    /// archive id is recorded yet or the same one is (a repeated delivery);
+    /// otherwise ConditionFailed: the caller made a duplicate archive and must
+    /// delete it.
+    async fn record_archive(&self, job_id: &str, archive_id: &str) -> Result<Job, StoreError>;
+
+    /// Records the retrieval started for a restore. Holds when `archive_id`
+    /// is the recorded archive and no other retrieval is recorded (the same
+    /// one again is fine).
+    async fn record_retrieval(
+        &self,
+        job_id: &str,
+        archive_id: &str,
+        retrieval_job_id: &str,
+    ) -> Result<Job, StoreError>;
+
+    /// Forgets a retrieval that failed or expired, so a restore can start
+    /// another. Holds only while `retrieval_job_id` is the recorded one.
+    async fn clear_retrieval(
+        &self,
+        job_id: &str,
+        retrieval_job_id: &str,
+    ) -> Result<Job, StoreError>;
+
+    /// The results are hot again: clears the archive id and the retrieval.
+    /// Holds only while `archive_id` is the recorded archive.
+    async fn clear_archive(&self, job_id: &str, archive_id: &str) -> Result<Job, StoreError>;
+}
+
+/// User profiles.
+///
+/// Contract: emails are unique (compared case-insensitively), and so are API
+/// token hashes; reads are strongly consistent.
+#[async_trait]
+pub trait UserStore: Send + Sync {
+    /// [`StoreError::AlreadyExists`] if the user id or email is taken.
+    async fn create(&self, user: &User) -> Result<(), StoreError>;
+    async fn get(&self, user_id: &str) -> Result<Option<User>, StoreError>;
+    async fn find_by_email(&self, email: &str) -> Result<Option<User>, StoreError>;
+    async fn find_by_token(&self, api_token_sha256: &str) -> Result<Option<User>, StoreError>;
+    async fn set_role(&self, user_id: &str, role: Role) -> Result<User, StoreError>;
+    /// Replaces the user's API token hash (the old token stops working).
+    async fn set_token(&self, user_id: &str, api_token_sha256: &str) -> Result<User, StoreError>;
+    async fn set_password_hash(
+        &self,
+        user_id: &str,
+        password_hash: &str,
+    ) -> Result<User, StoreError>;
+}

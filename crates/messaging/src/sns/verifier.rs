@@ -1,0 +1,349 @@
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use base64::Engine;
+use rsa::pkcs8::DecodePublicKey;
+use rsa::{Pkcs1v15Sign, RsaPublicKey};
+use sha1::Sha1;
+use sha2::{Digest, Sha256};
+use url::Url;
+use x509_cert::der::{DecodePem, Encode};
+use x509_cert::Certificate;
+
+use super::{MessageType, SnsMessage};
+
+/// Certificates are small; anything larger is not one.
+const MAX_CERT_BYTES: usize = 16 * 1024;
+const FETCH_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The prefix of Amazon SNS's signing certificate URLs in `region`.
+pub fn aws_cert_prefix(region: &str) -> String {
+    format!("https://sns.{region}.amazonaws.com/")
+}
+
+/// What a [`SnsVerifier`] trusts.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct VerifierConfig {
+    /// URL prefixes a `SigningCertURL` (or a `SubscribeURL`, see
+    /// [`SnsVerifier::is_trusted_url`]) must start with, such as
+    /// [`aws_cert_prefix`]. Each is an absolute http(s) URL naming at least
+    /// the host; a missing final `/` is added, so a prefix never matches a
+    /// longer host name or path segment.
+    pub trusted_cert_url_prefixes: Vec<String>,
+    /// The only `TopicArn`s accepted.
+    pub allowed_topic_arns: Vec<String>,
+}
+
+/// Why a [`SnsVerifier`] cannot be built.
+#[derive(Debug, thiserror::Error)]
+pub enum VerifierConfigError {
+    /// A trusted prefix that is not an absolute http(s) URL with a host and
+    /// without user info, query or fragment.
+    #[error("invalid trusted certificate URL prefix {prefix:?}: {reason}")]
+    Prefix { prefix: String, reason: String },
+    #[error("cannot build the HTTP client")]
+    Client(#[source] reqwest::Error),
+}
+
+/// Why a message was rejected.
+#[derive(Debug, thiserror::Error)]
+pub enum VerifyError {
+    #[error("malformed SNS message: {0}")]
+    Malformed(String),
+    #[error("unsupported SignatureVersion {0:?}")]
+    UnsupportedSignatureVersion(String),
+    #[error("topic {0:?} is not allowed")]
+    TopicNotAllowed(String),
+    #[error("untrusted SigningCertURL {0:?}")]
+    UntrustedCertUrl(String),
+    #[error("cannot fetch the signing certificate: {0}")]
+    CertificateFetch(String),
+    #[error("bad signing certificate: {0}")]
+    BadCertificate(String),
+    #[error("bad signature")]
+    BadSignature,
+}
+
+/// Verifies SNS messages before anything acts on them.
+///
+/// [`verify`](Self::verify) checks, in this order, and fetches nothing until
+/// the cheap checks pass: the fields the message type requires are present;
+/// `SignatureVersion` is "1" (RSA-SHA1) or "2" (RSA-SHA256); `TopicArn` is in
+/// the allow-list; `SigningCertURL` is an http(s) URL without user info that,
+/// once normalised, starts with a trusted prefix. Only then is the
+/// certificate fetched (without following redirects, with a timeout and a
+/// size cap, cached in memory per URL) and the signature over
+/// [`SnsMessage::string_to_sign`] checked with its RSA key.
+pub struct SnsVerifier {
+    prefixes: Vec<String>,
+    topics: HashSet<String>,
+    client: reqwest::Client,
+    keys: Mutex<HashMap<String, Arc<RsaPublicKey>>>,
+}
+
+impl std::fmt::Debug for SnsVerifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SnsVerifier")
+            .field("prefixes", &self.prefixes)
+            .field("topics", &self.topics)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SnsVerifier {
+    pub fn new(config: VerifierConfig) -> Result<Self, VerifierConfigError> {
+        let prefixes = config
+            .trusted_cert_url_prefixes
+            .iter()
+            .map(|prefix| normalise_prefix(prefix))
+            .collect::<Result<_, _>>()?;
+        let client = reqwest::Client::builder()
+            .timeout(FETCH_TIMEOUT)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(VerifierConfigError::Client)?;
+        Ok(Self {
+            prefixes,
+            topics: config.allowed_topic_arns.into_iter().collect(),
+            client,
+            keys: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// Whether `url` is an http(s) URL without user info that starts, once
+    /// normalised, with one of the trusted prefixes. Check a `SubscribeURL`
+    /// with this before GETting it.
+    pub fn is_trusted_url(&self, url: &str) -> bool {
+        self.trusted(url).is_some()
+    }
+
+    fn trusted(&self, url: &str) -> Option<Url> {
+        let parsed = Url::parse(url).ok()?;
+        let plain = matches!(parsed.scheme(), "http" | "https")
+            && parsed.username().is_empty()
+            && parsed.password().is_none()
+            && parsed.host().is_some();
+        let trusted = plain
+            && self
+                .prefixes
+                .iter()
+                .any(|p| parsed.as_str().starts_with(p.as_str()));
+        trusted.then_some(parsed)
+    }
+
+    /// Verifies `message` (see the type's documentation for the checks).
+    pub async fn verify(&self, message: &SnsMessage) -> Result<(), VerifyError> {
+        let signed = required_fields(message)?;
+        let version = match signed.version {
+            "1" => SignatureAlgorithm::RsaSha1,
+            "2" => SignatureAlgorithm::RsaSha256,
+            other => return Err(VerifyError::UnsupportedSignatureVersion(other.to_owned())),
+        };
+        if !self.topics.contains(&message.topic_arn) {
+            return Err(VerifyError::TopicNotAllowed(message.topic_arn.clone()));
+        }
+        let cert_url = self
+            .trusted(signed.cert_url)
+            .ok_or_else(|| VerifyError::UntrustedCertUrl(signed.cert_url.to_owned()))?;
+        let signature = base64::engine::general_purpose::STANDARD
+            .decode(signed.signature.trim())
+            .map_err(|_| VerifyError::BadSignature)?;
+        let key = self.public_key(cert_url).await?;
+        let text = message.string_to_sign();
+        let outcome = match version {
+            SignatureAlgorithm::RsaSha1 => key.verify(
+                Pkcs1v15Sign::new::<Sha1>(),
+                &Sha1::digest(text.as_bytes()),
+                &signature,
+            ),
+            SignatureAlgorithm::RsaSha256 => key.verify(
+                Pkcs1v15Sign::new::<Sha256>(),
+                &Sha256::digest(text.as_bytes()),
+                &signature,
+            ),
+        };
+        outcome.map_err(|_| VerifyError::BadSignature)
+    }
+
+    async fn public_key(&self, url: Url) -> Result<Arc<RsaPublicKey>, VerifyError> {
+        if let Some(key) = self.cached(url.as_str()) {
+            return Ok(key);
+        }
+        let pem = self.fetch_certificate(&url).await?;
+        let key = Arc::new(public_key_of(&pem)?);
+        tracing::debug!(%url, "fetched an SNS signing certificate");
+        self.keys
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner())
+            .insert(url.as_str().to_owned(), Arc::clone(&key));
+        Ok(key)
+    }
+
+    fn cached(&self, url: &str) -> Option<Arc<RsaPublicKey>> {
+        let keys = self
+            .keys
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner());
+        keys.get(url).cloned()
+    }
+
+    async fn fetch_certificate(&self, url: &Url) -> Result<Vec<u8>, VerifyError> {
+        let fetch_error =
+            |e: &dyn std::fmt::Display| VerifyError::CertificateFetch(format!("{url}: {e}"));
+        let mut response = self
+            .client
+            .get(url.clone())
+            .send()
+            .await
+            .map_err(|e| fetch_error(&e))?;
+        if !response.status().is_success() {
+            return Err(fetch_error(&response.status()));
+        }
+        if response
+            .content_length()
+            .is_some_and(|n| n > MAX_CERT_BYTES as u64)
+        {
+            return Err(fetch_error(&"certificate too large"));
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(|e| fetch_error(&e))? {
+            if body.len() + chunk.len() > MAX_CERT_BYTES {
+                return Err(fetch_error(&"certificate too large"));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(body)
+    }
+}
+
+enum SignatureAlgorithm {
+    RsaSha1,
+    RsaSha256,
+}
+
+struct SignedFields<'a> {
+    version: &'a str,
+    signature: &'a str,
+    cert_url: &'a str,
+}
+
+fn required_fields(message: &SnsMessage) -> Result<SignedFields<'_>, VerifyError> {
+    fn present<'a>(value: &'a Option<String>, name: &str) -> Result<&'a str, VerifyError> {
+        match value.as_deref() {
+            Some(v) if !v.is_empty() => Ok(v),
+            _ => Err(VerifyError::Malformed(format!("missing {name}"))),
+        }
+    }
+    for (value, name) in [
+        (&message.message_id, "MessageId"),
+        (&message.topic_arn, "TopicArn"),
+        (&message.timestamp, "Timestamp"),
+    ] {
+        if value.is_empty() {
+            return Err(VerifyError::Malformed(format!("missing {name}")));
+        }
+    }
+    if message.message_type != MessageType::Notification {
+        present(&message.token, "Token")?;
+        present(&message.subscribe_url, "SubscribeURL")?;
+    }
+    Ok(SignedFields {
+        version: present(&message.signature_version, "SignatureVersion")?,
+        signature: present(&message.signature, "Signature")?,
+        cert_url: present(&message.signing_cert_url, "SigningCertURL")?,
+    })
+}
+
+fn public_key_of(pem: &[u8]) -> Result<RsaPublicKey, VerifyError> {
+    let bad = |e: &dyn std::fmt::Display| VerifyError::BadCertificate(e.to_string());
+    let cert = Certificate::from_pem(pem).map_err(|e| bad(&e))?;
+    let spki = cert
+        .tbs_certificate
+        .subject_public_key_info
+        .to_der()
+        .map_err(|e| bad(&e))?;
+    RsaPublicKey::from_public_key_der(&spki).map_err(|e| bad(&e))
+}
+
+fn normalise_prefix(prefix: &str) -> Result<String, VerifierConfigError> {
+    let error = |reason: &str| VerifierConfigError::Prefix {
+        prefix: prefix.to_owned(),
+        reason: reason.to_owned(),
+    };
+    let mut url = Url::parse(prefix).map_err(|e| error(&e.to_string()))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+        return Err(error("not an http(s) URL with a host"));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(error("has user info"));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(error("has a query or fragment"));
+    }
+    if !url.path().ends_with('/') {
+        let path = format!("{}/", url.path());
+        url.set_path(&path);
+    }
+    Ok(url.into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn verifier(prefixes: &[&str]) -> SnsVerifier {
+        SnsVerifier::new(VerifierConfig {
+            trusted_cert_url_prefixes: prefixes.iter().map(|p| p.to_string()).collect(),
+            allowed_topic_arns: vec![],
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn trusted_urls_match_normalised_prefixes_only() {
+        let v = verifier(&[&aws_cert_prefix("us-east-1"), "http://127.0.0.1:8081/_sns"]);
+        for ok in [
+            "https://sns.us-east-1.amazonaws.com/SimpleNotificationService-abc.pem",
+            "https://SNS.us-east-1.amazonaws.com:443/cert.pem",
+            "http://127.0.0.1:8081/_sns/cert.pem",
+            "http://127.0.0.1:8081/_sns/confirm?Action=ConfirmSubscription&Token=1",
+        ] {
+            assert!(v.is_trusted_url(ok), "{ok} should be trusted");
+        }
+        for bad in [
+            "https://sns.us-east-1.amazonaws.com.evil.com/cert.pem",
+            "https://sns.us-east-1.amazonaws.com@evil.com/cert.pem",
+            "https://user@sns.us-east-1.amazonaws.com/cert.pem",
+            "http://sns.us-east-1.amazonaws.com/cert.pem",
+            "https://sns.us-west-2.amazonaws.com/cert.pem",
+            "http://127.0.0.1:8081/_sns-evil/cert.pem",
+            "http://127.0.0.1:8081/_sns/../evil/cert.pem",
+            "http://127.0.0.1:8081/_sns/%2e%2e/evil/cert.pem",
+            "http://127.0.0.1:8082/_sns/cert.pem",
+            "file:///etc/passwd",
+            "not a url",
+        ] {
+            assert!(!v.is_trusted_url(bad), "{bad} should not be trusted");
+        }
+    }
+
+    #[test]
+    fn prefixes_must_be_http_urls() {
+        for bad in [
+            "sns.amazonaws.com/",
+            "ftp://x/",
+            "https://u:p@x/",
+            "https://x/?q",
+        ] {
+            assert!(
+                SnsVerifier::new(VerifierConfig {
+                    trusted_cert_url_prefixes: vec![bad.into()],
+                    allowed_topic_arns: vec![],
+                })
+                .is_err(),
+                "{bad} accepted"
+            );
+        }
+    }
+}

@@ -1,0 +1,80 @@
+//! The object storage port: one bucket of objects, streamed in and out.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+use crate::ByteStream;
+
+#[derive(Debug, thiserror::Error)]
+pub enum BlobError {
+    #[error("no object at {0}")]
+    NotFound(String),
+    #[error("invalid object key {0:?}")]
+    InvalidKey(String),
+    /// The body stream itself failed (e.g. a client disconnected mid-upload).
+    #[error("reading the object body failed")]
+    Body(#[source] std::io::Error),
+    #[error("object store backend failed")]
+    Backend(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl BlobError {
+    pub fn backend(e: impl std::error::Error + Send + Sync + 'static) -> Self {
+        BlobError::Backend(Box::new(e))
+    }
+}
+
+/// One bucket of objects (S3 bucket, or a directory).
+///
+/// Contract, for every adapter:
+/// - Keys are `/`-separated relative paths; `..`, empty segments and a
+///   leading `/` are [`BlobError::InvalidKey`].
+/// - `put` streams the body and is atomic: a reader sees the whole new object
+///   or the previous state, never a part. A failed body leaves nothing. It
+///   replaces an existing object.
+/// - `get` of a missing key is [`BlobError::NotFound`]; `delete` of a missing
+///   key succeeds (idempotent).
+/// - `download_url` gives a URL that serves the object without further
+///   credentials until `ttl` has passed, and is refused after that or if
+///   altered.
+#[async_trait]
+pub trait BlobStore: Send + Sync {
+    /// The bucket name recorded in job records.
+    fn bucket(&self) -> &str;
+
+    /// Stores `body` at `key`; returns the number of bytes written.
+    async fn put(&self, key: &str, body: ByteStream) -> Result<u64, BlobError>;
+
+    async fn get(&self, key: &str) -> Result<ByteStream, BlobError>;
+
+    /// The object's size, or `None` if there is none.
+    async fn head(&self, key: &str) -> Result<Option<u64>, BlobError>;
+
+    async fn delete(&self, key: &str) -> Result<(), BlobError>;
+
+    /// A short-lived URL for a browser to download the object as
+    /// `file_name` (sent in Content-Disposition).
+    async fn download_url(
+        &self,
+        key: &str,
+        ttl: Duration,
+        file_name: &str,
+    ) -> Result<String, BlobError>;
+}
+
+/// Checks a key against the contract's rules.
+pub fn validate_key(key: &str) -> Result<(), BlobError> {
+    let bad = key.is_empty()
+        || key.starts_with('/')
+        || key.contains('\\')
+        || key.contains('\0')
+        || key
+            .split('/')
+            .any(|seg| seg.is_empty() || seg == "." || seg == "..");
+    if bad {
+        Err(BlobError::InvalidKey(key.to_string()))
+    } else {
+        Ok(())
+    }
+}

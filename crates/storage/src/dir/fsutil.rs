@@ -1,0 +1,151 @@
+//! Atomic file writes: stream into a hidden temporary file beside the
+//! target, fsync it, rename it over the target, fsync the directory.
+//!
+//! A reader therefore sees the old file or the whole new one, never a part;
+//! a crash leaves at most a stray temporary file (never served, since every
+//! name starting with [`TEMP_PREFIX`] is refused as a key or id). If the body
+//! fails or the future is dropped mid-write (a client went away), the
+//! temporary file is removed.
+
+use std::io;
+use std::path::{Path, PathBuf};
+
+use futures::StreamExt;
+use tokio::io::AsyncWriteExt;
+
+use crate::ByteStream;
+
+/// Names of temporary files start with this; no key or id may.
+pub(crate) const TEMP_PREFIX: &str = ".gas-tmp-";
+
+/// Why an atomic write failed.
+#[derive(Debug)]
+pub(crate) enum WriteError {
+    /// The body stream failed; nothing was written.
+    Body(io::Error),
+    /// The file system failed.
+    Io(io::Error),
+}
+
+/// A temporary file removed on drop unless it was renamed into place.
+struct TempFile {
+    path: PathBuf,
+    armed: bool,
+}
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        if self.armed {
+            // Best effort: a leftover only wastes space, it is never served.
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
+}
+
+/// A fresh temporary path in `dir`.
+pub(crate) fn temp_path(dir: &Path) -> PathBuf {
+    dir.join(format!("{TEMP_PREFIX}{}", uuid::Uuid::new_v4().simple()))
+}
+
+/// Streams `body` into `target` atomically; returns the bytes written.
+/// `target`'s directory must exist.
+pub(crate) async fn write_atomic(target: &Path, mut body: ByteStream) -> Result<u64, WriteError> {
+    let dir = parent(target).map_err(WriteError::Io)?;
+    let mut temp = TempFile {
+        path: temp_path(dir),
+        armed: true,
+    };
+    let mut file = tokio::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&temp.path)
+        .await
+        .map_err(WriteError::Io)?;
+    let mut written = 0u64;
+    while let Some(chunk) = body.next().await {
+        let chunk = chunk.map_err(WriteError::Body)?;
+        file.write_all(&chunk).await.map_err(WriteError::Io)?;
+        written += chunk.len() as u64;
+    }
+    file.flush().await.map_err(WriteError::Io)?;
+    file.sync_all().await.map_err(WriteError::Io)?;
+    drop(file);
+    tokio::fs::rename(&temp.path, target)
+        .await
+        .map_err(WriteError::Io)?;
+    temp.armed = false;
+    sync_dir(dir).await.map_err(WriteError::Io)?;
+    Ok(written)
+}
+
+/// Makes the entries of `dir` durable: a rename or link into it survives a
+/// crash once this returns.
+pub(crate) async fn sync_dir(dir: &Path) -> io::Result<()> {
+    tokio::fs::File::open(dir).await?.sync_all().await
+}
+
+pub(crate) fn parent(path: &Path) -> io::Result<&Path> {
+    path.parent().ok_or_else(|| {
+        io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("{} has no parent directory", path.display()),
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bytes_stream;
+
+    fn entries(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+
+    #[tokio::test]
+    async fn writes_and_replaces() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("obj");
+        assert_eq!(write_atomic(&target, bytes_stream("one")).await.unwrap(), 3);
+        assert_eq!(
+            write_atomic(&target, bytes_stream("two!")).await.unwrap(),
+            4
+        );
+        assert_eq!(std::fs::read(&target).unwrap(), b"two!");
+        assert_eq!(entries(dir.path()), vec!["obj"]);
+    }
+
+    #[tokio::test]
+    async fn a_failed_body_leaves_no_temp_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("obj");
+        let body: ByteStream = Box::pin(futures::stream::iter(vec![
+            Ok(bytes::Bytes::from_static(b"partial")),
+            Err(io::Error::other("gone")),
+        ]));
+        assert!(matches!(
+            write_atomic(&target, body).await,
+            Err(WriteError::Body(_))
+        ));
+        assert!(entries(dir.path()).is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_dropped_write_leaves_no_temp_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("obj");
+        let body: ByteStream = Box::pin(
+            futures::stream::iter(vec![Ok(bytes::Bytes::from_static(b"partial"))])
+                .chain(futures::stream::pending()),
+        );
+        let write = write_atomic(&target, body);
+        let r = tokio::time::timeout(std::time::Duration::from_millis(100), write).await;
+        assert!(r.is_err(), "the write should still be waiting for its body");
+        assert!(entries(dir.path()).is_empty());
+    }
+}

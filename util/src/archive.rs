@@ -1,0 +1,142 @@
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use async_trait::async_trait;
+use gas_jobs::messages::{ArchiveRequest, RestoreRequest};
+use gas_jobs::{JobStatus, JobStore, Role, StoreError, UserStore};
+use gas_messaging::{sns::unwrap_queue_body, Topic};
+use gas_storage::{ArchiveStore, BlobError, BlobStore};
+use tracing::{info, info_span, warn, Instrument};
+
+use crate::drain::{Disposition, MessageHandler};
+
+/// What [`Archiver::archive_job`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ArchiveOutcome {
+    /// The results moved to cold storage under this archive id.
+    Archived(String),
+    /// The results were already archived (a repeated delivery); any step a
+    /// crash interrupted was finished.
+    AlreadyArchived,
+    /// The user is premium: results stay hot.
+    SkippedPremium,
+    /// Nothing to archive: no such job, or it has no results.
+    NothingToArchive,
+}
+
+/// Moves free users' results to cold storage once their window is over.
+pub struct Archiver {
+    pub jobs: Arc<dyn JobStore>,
+    pub users: Arc<dyn UserStore>,
+    pub results: Arc<dyn BlobStore>,
+    pub archive: Arc<dyn ArchiveStore>,
+    /// Where a restore request goes when an upgrade raced this archive.
+    pub restore_topic: Arc<dyn Topic>,
+}
+
+impl Archiver {
+    /// Archives one job's results, following DESIGN section 5: upload the
+    /// archive → record its id (conditional) → delete the results blob.
+    /// Safe to repeat at any point: a repeat finishes what a crash left.
+    pub async fn archive_job(&self, job_id: &str) -> Result<ArchiveOutcome> {
+        let Some(job) = self.jobs.get(job_id).await? else {
+            return Ok(ArchiveOutcome::NothingToArchive);
+        };
+        let Some(result_key) = job.s3_key_result_file.clone() else {
+            return Ok(ArchiveOutcome::NothingToArchive);
+        };
+        if job.job_status != JobStatus::Completed {
+            return Ok(ArchiveOutcome::NothingToArchive);
+        }
+        // The role is read now, not when the timer started: an upgrade in
+        // the window must keep the results hot.
+        if self.role_of(&job.user_id).await? == Role::Premium {
+            self.jobs.clear_execution_id(job_id).await?;
+            info!("user is premium; results stay hot");
+            return Ok(ArchiveOutcome::SkippedPremium);
+        }
+        if job.results_file_archive_id.is_some() {
+            // Recorded before a crash that came before the blob's deletion.
+            self.results.delete(&result_key).await?;
+            self.jobs.clear_execution_id(job_id).await?;
+            return Ok(ArchiveOutcome::AlreadyArchived);
+        }
+
+        let body = match self.results.get(&result_key).await {
+            Ok(body) => body,
+            Err(BlobError::NotFound(key)) => {
+                // With the order above this cannot happen; if it does the
+                // record must not claim an archive that holds nothing.
+                anyhow::bail!("results blob {key} is missing and no archive is recorded");
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let archive_id = self
+            .archive
+            .archive(job_id, body)
+            .await
+            .context("uploading the archive")?;
+        match self.jobs.record_archive(job_id, &archive_id).await {
+            Ok(_) => {}
+            Err(StoreError::ConditionFailed(_)) => {
+                // Another delivery archived it first; ours is a duplicate
+                // unless the store named both the same.
+                let current = self.jobs.get(job_id).await?;
+                let recorded = current.and_then(|j| j.results_file_archive_id);
+                if recorded.as_deref() != Some(archive_id.as_str()) {
+                    self.archive.delete(&archive_id).await?;
+                    info!(%archive_id, "deleted a duplicate archive");
+                }
+                self.results.delete(&result_key).await?;
+                self.jobs.clear_execution_id(job_id).await?;
+                return Ok(ArchiveOutcome::AlreadyArchived);
+            }
+            Err(e) => return Err(e.into()),
+        }
+        self.results.delete(&result_key).await?;
+
+        // An upgrade between the role check above and the record may have
+        // started a restore that did not yet see this archive: restore it too.
+        if self.role_of(&job.user_id).await? == Role::Premium {
+            let request = serde_json::to_string(&RestoreRequest {
+                user_id: job.user_id.clone(),
+            })?;
+            self.restore_topic.publish(&request).await?;
+            info!("user upgraded during the archive; restore requested");
+        }
+        self.jobs.clear_execution_id(job_id).await?;
+        info!(%archive_id, "results archived");
+        metrics::counter!("gas_util_archived_total").increment(1);
+        Ok(ArchiveOutcome::Archived(archive_id))
+    }
+
+    async fn role_of(&self, user_id: &str) -> Result<Role> {
+        // A deleted user's results are not kept hot for anyone.
+        Ok(self
+            .users
+            .get(user_id)
+            .await?
+            .map(|u| u.role)
+            .unwrap_or(Role::Free))
+    }
+}
+
+#[async_trait]
+impl MessageHandler for Archiver {
+    fn name(&self) -> &'static str {
+        "archive"
+    }
+
+    async fn handle(&self, body: &str) -> Result<Disposition> {
+        let request: ArchiveRequest = match serde_json::from_str(&unwrap_queue_body(body)) {
+            Ok(r) => r,
+            Err(e) => {
+                warn!(error = %e, "not an archive request");
+                return Ok(Disposition::Poison);
+            }
+        };
+        let span = info_span!("archive", job_id = %request.job_id);
+        self.archive_job(&request.job_id).instrument(span).await?;
+        Ok(Disposition::Done)
+    }
+}

@@ -1,0 +1,527 @@
+//! The archive step against the embedded adapters, with faults injected
+//! after each of its sub-steps: a rerun must always end with the job
+//! archived exactly once, its bytes intact and no archive unreferenced.
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use gas_jobs::sqlite::{SqliteJobStore, SqliteUserStore};
+use gas_jobs::{Completion, Job, JobStore, Page, Role, StoreError, User, UserStore};
+use gas_messaging::{MessagingError, Topic};
+use gas_storage::dir::{DirArchiveSettings, DirArchiveStore, DirBlobStore, UrlSigner};
+use gas_storage::{
+    bytes_stream, collect, ArchiveError, ArchiveStore, BlobError, BlobStore, ByteStream,
+    RetrievalStatus, Tier,
+};
+use gas_util::{ArchiveOutcome, Archiver};
+
+/// Where the archive step can be made to fail: right after the named
+/// sub-step has taken effect, as a crash there would leave things.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Fault {
+    AfterUpload,
+    AfterRecord,
+    AfterBlobDelete,
+    AfterClearTimer,
+}
+
+#[derive(Default)]
+struct Faults {
+    armed: Mutex<Option<Fault>>,
+}
+
+impl Faults {
+    /// Fails once at `at`, if armed for it.
+    fn check(&self, at: Fault) -> bool {
+        let mut armed = self.armed.lock().unwrap();
+        if *armed == Some(at) {
+            *armed = None;
+            return true;
+        }
+        false
+    }
+}
+
+fn crash() -> std::io::Error {
+    std::io::Error::other("injected crash")
+}
+
+struct FaultyJobs {
+    inner: SqliteJobStore,
+    faults: Arc<Faults>,
+}
+
+#[async_trait]
+impl JobStore for FaultyJobs {
+    async fn create(&self, job: &Job) -> Result<(), StoreError> {
+        self.inner.create(job).await
+    }
+    async fn get(&self, job_id: &str) -> Result<Option<Job>, StoreError> {
+        self.inner.get(job_id).await
+    }
+    async fn list_for_user(
+        &self,
+        user_id: &str,
+        limit: usize,
+        cursor: Option<&str>,
+    ) -> Result<Page<Job>, StoreError> {
+        self.inner.list_for_user(user_id, limit, cursor).await
+    }
+    async fn claim(&self, job_id: &str, now: i64, lease_until: i64) -> Result<Job, StoreError> {
+        self.inner.claim(job_id, now, lease_until).await
+    }
+    async fn record_progress(
+        &self,
+        job_id: &str,
+        progress: f64,
+        lease_until: i64,
+    ) -> Result<Job, StoreError> {
+        self.inner
+            .record_progress(job_id, progress, lease_until)
+            .await
+    }
+    async fn complete(&self, job_id: &str, completion: &Completion) -> Result<Job, StoreError> {
+        self.inner.complete(job_id, completion).await
+    }
+    async fn fail(
+        &self,
+        job_id: &str,
+        reason: &str,
+        log_key: Option<&str>,
+        t: i64,
+    ) -> Result<Job, StoreError> {
+        self.inner.fail(job_id, reason, log_key, t).await
+    }
+    async fn set_execution_id(&self, job_id: &str, execution_id: &str) -> Result<Job, StoreError> {
+        self.inner.set_execution_id(job_id, execution_id).await
+    }
+    async fn clear_execution_id(&self, job_id: &str) -> Result<Job, StoreError> {
+        let job = self.inner.clear_execution_id(job_id).await?;
+        if self.faults.check(Fault::AfterClearTimer) {
+            return Err(StoreError::backend(crash()));
+        }
+        Ok(job)
+    }
+    async fn record_archive(&self, job_id: &str, archive_id: &str) -> Result<Job, StoreError> {
+        let job = self.inner.record_archive(job_id, archive_id).await?;
+        if self.faults.check(Fault::AfterRecord) {
+            return Err(StoreError::backend(crash()));
+        }
+        Ok(job)
+    }
+    async fn record_retrieval(
+        &self,
+        job_id: &str,
+        archive_id: &str,
+        retrieval: &str,
+    ) -> Result<Job, StoreError> {
+        self.inner
+            .record_retrieval(job_id, archive_id, retrieval)
+            .await
+    }
+    async fn clear_retrieval(&self, job_id: &str, retrieval: &str) -> Result<Job, StoreError> {
+        self.inner.clear_retrieval(job_id, retrieval).await
+    }
+    async fn clear_archive(&self, job_id: &str, archive_id: &str) -> Result<Job, StoreError> {
+        self.inner.clear_archive(job_id, archive_id).await
+    }
+}
+
+struct FaultyBlobs {
+    inner: DirBlobStore,
+    faults: Arc<Faults>,
+}
+
+#[async_trait]
+impl BlobStore for FaultyBlobs {
+    fn bucket(&self) -> &str {
+        self.inner.bucket()
+    }
+    async fn put(&self, key: &str, body: ByteStream) -> Result<u64, BlobError> {
+        self.inner.put(key, body).await
+    }
+    async fn get(&self, key: &str) -> Result<ByteStream, BlobError> {
+        self.inner.get(key).await
+    }
+    async fn head(&self, key: &str) -> Result<Option<u64>, BlobError> {
+        self.inner.head(key).await
+    }
+    async fn delete(&self, key: &str) -> Result<(), BlobError> {
+        self.inner.delete(key).await?;
+        if self.faults.check(Fault::AfterBlobDelete) {
+            return Err(BlobError::backend(crash()));
+        }
+        Ok(())
+    }
+    async fn download_url(
+        &self,
+        key: &str,
+        ttl: Duration,
+        name: &str,
+    ) -> Result<String, BlobError> {
+        self.inner.download_url(key, ttl, name).await
+    }
+}
+
+struct FaultyArchive {
+    inner: DirArchiveStore,
+    faults: Arc<Faults>,
+    uploads: AtomicUsize,
+    /// An upgrade that lands while the upload runs (after the role check).
+    upgrade_during_upload: Mutex<Option<(Arc<SqliteUserStore>, String)>>,
+}
+
+#[async_trait]
+impl ArchiveStore for FaultyArchive {
+    async fn archive(&self, name: &str, body: ByteStream) -> Result<String, ArchiveError> {
+        let id = self.inner.archive(name, body).await?;
+        self.uploads.fetch_add(1, Ordering::SeqCst);
+        let upgrade = self.upgrade_during_upload.lock().unwrap().take();
+        if let Some((users, user_id)) = upgrade {
+            users.set_role(&user_id, Role::Premium).await.unwrap();
+        }
+        if self.faults.check(Fault::AfterUpload) {
+            return Err(ArchiveError::backend(crash()));
+        }
+        Ok(id)
+    }
+    async fn start_retrieval(
+        &self,
+        archive_id: &str,
+        tier: Tier,
+        description: &str,
+    ) -> Result<String, ArchiveError> {
+        self.inner
+            .start_retrieval(archive_id, tier, description)
+            .await
+    }
+    async fn retrieval_status(&self, retrieval_id: &str) -> Result<RetrievalStatus, ArchiveError> {
+        self.inner.retrieval_status(retrieval_id).await
+    }
+    async fn retrieval_output(&self, retrieval_id: &str) -> Result<ByteStream, ArchiveError> {
+        self.inner.retrieval_output(retrieval_id).await
+    }
+    async fn delete(&self, archive_id: &str) -> Result<(), ArchiveError> {
+        self.inner.delete(archive_id).await
+    }
+}
+
+/// Records restore requests (a fake topic is fine here: what is under test
+/// is the archive step, not delivery).
+#[derive(Default)]
+struct RecordingTopic {
+    published: Mutex<Vec<String>>,
+    fail: AtomicBool,
+}
+
+#[async_trait]
+impl Topic for RecordingTopic {
+    fn arn(&self) -> &str {
+        "arn:aws:sns:local:000000000000:restore"
+    }
+    async fn publish(&self, message: &str) -> Result<String, MessagingError> {
+        if self.fail.load(Ordering::SeqCst) {
+            return Err(MessagingError::Invalid("down".into()));
+        }
+        self.published.lock().unwrap().push(message.to_string());
+        Ok("m".into())
+    }
+}
+
+struct World {
+    archiver: Archiver,
+    jobs: Arc<FaultyJobs>,
+    users: Arc<SqliteUserStore>,
+    results: Arc<FaultyBlobs>,
+    archive: Arc<FaultyArchive>,
+    restore_topic: Arc<RecordingTopic>,
+    faults: Arc<Faults>,
+    dir: tempfile::TempDir,
+}
+
+async fn world() -> World {
+    let dir = tempfile::tempdir().unwrap();
+    let faults = Arc::new(Faults::default());
+    let jobs = Arc::new(FaultyJobs {
+        inner: SqliteJobStore::open(&dir.path().join("jobs.sqlite")).unwrap(),
+        faults: Arc::clone(&faults),
+    });
+    let users = Arc::new(SqliteUserStore::open(&dir.path().join("jobs.sqlite")).unwrap());
+    let signer =
+        UrlSigner::load_or_create(dir.path(), "http://127.0.0.1:1/".parse().unwrap()).unwrap();
+    let results = Arc::new(FaultyBlobs {
+        inner: DirBlobStore::new(dir.path().join("blobs"), "results".into(), signer).unwrap(),
+        faults: Arc::clone(&faults),
+    });
+    let settings = DirArchiveSettings {
+        expedited_delay: Duration::from_millis(10),
+        ..DirArchiveSettings::default()
+    };
+    let archive = Arc::new(FaultyArchive {
+        inner: DirArchiveStore::new(dir.path().join("archive"), settings, None).unwrap(),
+        faults: Arc::clone(&faults),
+        uploads: AtomicUsize::new(0),
+        upgrade_during_upload: Mutex::new(None),
+    });
+    let restore_topic = Arc::new(RecordingTopic::default());
+    let archiver = Archiver {
+        jobs: jobs.clone(),
+        users: users.clone(),
+        results: results.clone(),
+        archive: archive.clone(),
+        restore_topic: restore_topic.clone(),
+    };
+    World {
+        archiver,
+        jobs,
+        users,
+        results,
+        archive,
+        restore_topic,
+        faults,
+        dir,
+    }
+}
+
+impl World {
+    async fn user(&self, role: Role) -> String {
+        let user_id = uuid::Uuid::new_v4().to_string();
+        let user = User {
+            user_id: user_id.clone(),
+            email: format!("{user_id}@example.org"),
+            role,
+            created_at: 0,
+            password_hash: None,
+            api_token_sha256: None,
+        };
+        self.users.create(&user).await.unwrap();
+        user_id
+    }
+
+    /// A COMPLETED job with results and a pending timer; returns its id and bytes.
+    async fn completed_job(&self, user_id: &str) -> (String, Vec<u8>) {
+        let job_id = uuid::Uuid::new_v4().to_string();
+        let input_key = format!("gas/{user_id}/{job_id}~test.vcf");
+        let job = Job::new_pending(&job_id, user_id, "test.vcf", "inputs", &input_key, 1);
+        self.jobs.create(&job).await.unwrap();
+        self.jobs.claim(&job_id, 1, 100).await.unwrap();
+        let bytes: Vec<u8> = format!("##fileformat=VCFv4.2\n# results of {job_id}\n")
+            .repeat(1000)
+            .into_bytes();
+        let result_key = format!("gas/{user_id}/{job_id}~test.annot.vcf");
+        self.results
+            .put(&result_key, bytes_stream(bytes.clone()))
+            .await
+            .unwrap();
+        let completion = Completion {
+            results_bucket: "results".into(),
+            result_key,
+            log_key: format!("gas/{user_id}/{job_id}~test.count.log"),
+            complete_time: 2,
+        };
+        self.jobs.complete(&job_id, &completion).await.unwrap();
+        self.jobs
+            .set_execution_id(&job_id, "execution-1")
+            .await
+            .unwrap();
+        (job_id, bytes)
+    }
+
+    /// Files in the vault (hidden temporaries excluded).
+    fn archives(&self) -> Vec<String> {
+        let mut names: Vec<String> = walk(&self.dir.path().join("archive/vault"))
+            .into_iter()
+            .map(|p| p.file_name().unwrap().to_string_lossy().to_string())
+            .filter(|n| !n.starts_with('.'))
+            .collect();
+        names.sort();
+        names
+    }
+
+    /// Reads an archive back through a retrieval.
+    async fn archived_bytes(&self, archive_id: &str) -> Vec<u8> {
+        let retrieval = self
+            .archive
+            .start_retrieval(archive_id, Tier::Expedited, "check")
+            .await
+            .unwrap();
+        for _ in 0..500 {
+            if self.archive.retrieval_status(&retrieval).await.unwrap()
+                == RetrievalStatus::Succeeded
+            {
+                return collect(self.archive.retrieval_output(&retrieval).await.unwrap())
+                    .await
+                    .unwrap();
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        panic!("retrieval never finished");
+    }
+
+    /// The job ended archived exactly once with its bytes intact.
+    async fn assert_archived_once(&self, job_id: &str, bytes: &[u8]) {
+        let job = self.jobs.get(job_id).await.unwrap().unwrap();
+        let archive_id = job
+            .results_file_archive_id
+            .clone()
+            .expect("archive id recorded");
+        assert!(job.archive_execution_id.is_none(), "execution id cleared");
+        let key = job.s3_key_result_file.unwrap();
+        assert_eq!(
+            self.results.head(&key).await.unwrap(),
+            None,
+            "results blob deleted"
+        );
+        assert_eq!(
+            self.archives().len(),
+            1,
+            "exactly one archive, none unreferenced: {:?}",
+            self.archives()
+        );
+        assert_eq!(
+            self.archived_bytes(&archive_id).await,
+            bytes,
+            "no bytes lost"
+        );
+    }
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            out.extend(walk(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn a_crash_after_any_sub_step_is_finished_by_the_next_delivery() {
+    for fault in [
+        Fault::AfterUpload,
+        Fault::AfterRecord,
+        Fault::AfterBlobDelete,
+        Fault::AfterClearTimer,
+    ] {
+        let world = world().await;
+        let user = world.user(Role::Free).await;
+        let (job_id, bytes) = world.completed_job(&user).await;
+
+        *world.faults.armed.lock().unwrap() = Some(fault);
+        let first = world.archiver.archive_job(&job_id).await;
+        assert!(first.is_err(), "{fault:?}: the injected crash surfaces");
+        assert!(
+            world.faults.armed.lock().unwrap().is_none(),
+            "{fault:?} was reached"
+        );
+
+        let rerun = world.archiver.archive_job(&job_id).await.unwrap();
+        assert!(
+            matches!(
+                rerun,
+                ArchiveOutcome::Archived(_) | ArchiveOutcome::AlreadyArchived
+            ),
+            "{fault:?}: {rerun:?}"
+        );
+        world.assert_archived_once(&job_id, &bytes).await;
+        assert!(
+            world.restore_topic.published.lock().unwrap().is_empty(),
+            "no restore for a free user"
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_same_message_twice_yields_one_archive() {
+    let world = world().await;
+    let user = world.user(Role::Free).await;
+    let (job_id, bytes) = world.completed_job(&user).await;
+    let first = world.archiver.archive_job(&job_id).await.unwrap();
+    assert!(matches!(first, ArchiveOutcome::Archived(_)), "{first:?}");
+    let second = world.archiver.archive_job(&job_id).await.unwrap();
+    assert_eq!(second, ArchiveOutcome::AlreadyArchived);
+    world.assert_archived_once(&job_id, &bytes).await;
+
+    // Two deliveries at once.
+    let (job_id, bytes) = world.completed_job(&user).await;
+    let (a, b) = tokio::join!(
+        world.archiver.archive_job(&job_id),
+        world.archiver.archive_job(&job_id)
+    );
+    let outcomes = [a.unwrap(), b.unwrap()];
+    assert!(
+        outcomes
+            .iter()
+            .any(|o| matches!(o, ArchiveOutcome::Archived(_))),
+        "one of them archived: {outcomes:?}"
+    );
+    let job = world.jobs.get(&job_id).await.unwrap().unwrap();
+    let archive_id = job.results_file_archive_id.unwrap();
+    assert_eq!(world.archived_bytes(&archive_id).await, bytes);
+    assert_eq!(
+        world.archives().len(),
+        2,
+        "one archive per job: {:?}",
+        world.archives()
+    );
+}
+
+#[tokio::test]
+async fn premium_users_and_unfinished_jobs_are_not_archived() {
+    let world = world().await;
+    let premium = world.user(Role::Premium).await;
+    let (job_id, _) = world.completed_job(&premium).await;
+    assert_eq!(
+        world.archiver.archive_job(&job_id).await.unwrap(),
+        ArchiveOutcome::SkippedPremium
+    );
+    let job = world.jobs.get(&job_id).await.unwrap().unwrap();
+    assert!(job.results_file_archive_id.is_none() && job.archive_execution_id.is_none());
+    assert_eq!(
+        world.archiver.archive_job("no-such-job").await.unwrap(),
+        ArchiveOutcome::NothingToArchive
+    );
+    assert_eq!(world.archive.uploads.load(Ordering::SeqCst), 0);
+    assert!(world.archives().is_empty());
+}
+
+#[tokio::test]
+async fn an_upgrade_during_the_archive_requests_a_restore() {
+    let world = world().await;
+    let user = world.user(Role::Free).await;
+    let (job_id, _) = world.completed_job(&user).await;
+    // A crash after the record, then an upgrade before the redelivery.
+    *world.faults.armed.lock().unwrap() = Some(Fault::AfterRecord);
+    assert!(world.archiver.archive_job(&job_id).await.is_err());
+    world.users.set_role(&user, Role::Premium).await.unwrap();
+    // The rerun sees premium and leaves the recorded archive to the restore
+    // that the upgrade requested.
+    assert_eq!(
+        world.archiver.archive_job(&job_id).await.unwrap(),
+        ArchiveOutcome::SkippedPremium
+    );
+
+    // The real race: the role changes between the check and the record.
+    let user = world.user(Role::Free).await;
+    let (job_id, _) = world.completed_job(&user).await;
+    *world.archive.upgrade_during_upload.lock().unwrap() =
+        Some((Arc::clone(&world.users), user.clone()));
+    let outcome = world.archiver.archive_job(&job_id).await.unwrap();
+    assert!(
+        matches!(outcome, ArchiveOutcome::Archived(_)),
+        "{outcome:?}"
+    );
+    let published = world.restore_topic.published.lock().unwrap().clone();
+    assert_eq!(
+        published.len(),
+        1,
+        "a restore was requested for the upgraded user"
+    );
+    assert!(published[0].contains(&user));
+}
