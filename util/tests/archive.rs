@@ -20,21 +20,21 @@ use gas_util::{ArchiveOutcome, Archiver};
 /// Where the archive step can be made to fail: right after the named
 /// sub-step has taken effect, as a crash there would leave things.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Fault {
-    AfterUpload,
-    AfterRecord,
-    AfterBlobDelete,
-    AfterClearTimer,
+enum CrashAfter {
+    Upload,
+    Record,
+    BlobDelete,
+    ClearTimer,
 }
 
 #[derive(Default)]
 struct Faults {
-    armed: Mutex<Option<Fault>>,
+    armed: Mutex<Option<CrashAfter>>,
 }
 
 impl Faults {
     /// Fails once at `at`, if armed for it.
-    fn check(&self, at: Fault) -> bool {
+    fn check(&self, at: CrashAfter) -> bool {
         let mut armed = self.armed.lock().unwrap();
         if *armed == Some(at) {
             *armed = None;
@@ -99,14 +99,14 @@ impl JobStore for FaultyJobs {
     }
     async fn clear_execution_id(&self, job_id: &str) -> Result<Job, StoreError> {
         let job = self.inner.clear_execution_id(job_id).await?;
-        if self.faults.check(Fault::AfterClearTimer) {
+        if self.faults.check(CrashAfter::ClearTimer) {
             return Err(StoreError::backend(crash()));
         }
         Ok(job)
     }
     async fn record_archive(&self, job_id: &str, archive_id: &str) -> Result<Job, StoreError> {
         let job = self.inner.record_archive(job_id, archive_id).await?;
-        if self.faults.check(Fault::AfterRecord) {
+        if self.faults.check(CrashAfter::Record) {
             return Err(StoreError::backend(crash()));
         }
         Ok(job)
@@ -150,7 +150,7 @@ impl BlobStore for FaultyBlobs {
     }
     async fn delete(&self, key: &str) -> Result<(), BlobError> {
         self.inner.delete(key).await?;
-        if self.faults.check(Fault::AfterBlobDelete) {
+        if self.faults.check(CrashAfter::BlobDelete) {
             return Err(BlobError::backend(crash()));
         }
         Ok(())
@@ -182,7 +182,7 @@ impl ArchiveStore for FaultyArchive {
         if let Some((users, user_id)) = upgrade {
             users.set_role(&user_id, Role::Premium).await.unwrap();
         }
-        if self.faults.check(Fault::AfterUpload) {
+        if self.faults.check(CrashAfter::Upload) {
             return Err(ArchiveError::backend(crash()));
         }
         Ok(id)
@@ -404,10 +404,10 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
 #[tokio::test]
 async fn a_crash_after_any_sub_step_is_finished_by_the_next_delivery() {
     for fault in [
-        Fault::AfterUpload,
-        Fault::AfterRecord,
-        Fault::AfterBlobDelete,
-        Fault::AfterClearTimer,
+        CrashAfter::Upload,
+        CrashAfter::Record,
+        CrashAfter::BlobDelete,
+        CrashAfter::ClearTimer,
     ] {
         let world = world().await;
         let user = world.user(Role::Free).await;
@@ -497,7 +497,7 @@ async fn an_upgrade_during_the_archive_requests_a_restore() {
     let user = world.user(Role::Free).await;
     let (job_id, _) = world.completed_job(&user).await;
     // A crash after the record, then an upgrade before the redelivery.
-    *world.faults.armed.lock().unwrap() = Some(Fault::AfterRecord);
+    *world.faults.armed.lock().unwrap() = Some(CrashAfter::Record);
     assert!(world.archiver.archive_job(&job_id).await.is_err());
     world.users.set_role(&user, Role::Premium).await.unwrap();
     // The rerun sees premium and leaves the recorded archive to the restore

@@ -1,0 +1,133 @@
+//! The input stream: plain or gzip-compressed (BGZF included), with a count
+//! of the raw bytes consumed for progress reports.
+
+use std::io::{self, BufRead, BufReader, Read};
+
+use flate2::bufread::MultiGzDecoder;
+
+/// Decompressed bytes buffered between the gzip decoder and the annotator.
+const DECODED_BUFFER_BYTES: usize = 256 << 10;
+
+/// A [`BufRead`] that counts the bytes consumed from it.
+pub(crate) struct Counted<R> {
+    inner: R,
+    consumed: u64,
+}
+
+impl<R: BufRead> Read for Counted<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.consumed += n as u64;
+        Ok(n)
+    }
+}
+
+impl<R: BufRead> BufRead for Counted<R> {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        self.inner.fill_buf()
+    }
+
+    fn consume(&mut self, amount: usize) {
+        self.consumed += amount as u64;
+        self.inner.consume(amount);
+    }
+}
+
+/// The input as text: read as it is, or decompressed when it starts with
+/// the gzip magic byte (a VCF starts with `#`, so the two cannot be
+/// confused). Gzip input may have many members, as BGZF has.
+pub(crate) enum Input<R> {
+    Plain(Counted<R>),
+    Gzip(BufReader<MultiGzDecoder<Counted<R>>>),
+}
+
+impl<R: BufRead> Input<R> {
+    /// Wraps `inner`, looking at its first byte to tell gzip from text.
+    ///
+    /// # Errors
+    /// Reading the first byte failed.
+    pub(crate) fn new(mut inner: R) -> io::Result<Self> {
+        let gzip = loop {
+            match inner.fill_buf() {
+                Ok(bytes) => break bytes.first() == Some(&0x1f),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            }
+        };
+        let counted = Counted { inner, consumed: 0 };
+        Ok(if gzip {
+            Input::Gzip(BufReader::with_capacity(
+                DECODED_BUFFER_BYTES,
+                MultiGzDecoder::new(counted),
+            ))
+        } else {
+            Input::Plain(counted)
+        })
+    }
+
+    /// Bytes consumed from the underlying stream (compressed bytes for gzip
+    /// input): what progress is measured in.
+    pub(crate) fn raw_bytes(&self) -> u64 {
+        match self {
+            Input::Plain(counted) => counted.consumed,
+            Input::Gzip(decoder) => decoder.get_ref().get_ref().consumed,
+        }
+    }
+}
+
+impl<R: BufRead> Read for Input<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Input::Plain(r) => r.read(buf),
+            Input::Gzip(r) => r.read(buf),
+        }
+    }
+}
+
+impl<R: BufRead> BufRead for Input<R> {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        match self {
+            Input::Plain(r) => r.fill_buf(),
+            Input::Gzip(r) => r.fill_buf(),
+        }
+    }
+
+    fn consume(&mut self, amount: usize) {
+        match self {
+            Input::Plain(r) => r.consume(amount),
+            Input::Gzip(r) => r.consume(amount),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+
+    use super::*;
+
+    fn read_all(bytes: &[u8]) -> (Vec<u8>, u64) {
+        let mut input = Input::new(bytes).unwrap();
+        let mut out = Vec::new();
+        input.read_to_end(&mut out).unwrap();
+        (out, input.raw_bytes())
+    }
+
+    #[test]
+    fn plain_and_gzip() {
+        let text = b"##fileformat=VCFv4.2\nabc\n";
+        assert_eq!(read_all(text), (text.to_vec(), text.len() as u64));
+        // Two gzip members, as BGZF writes them.
+        let mut gz = Vec::new();
+        for part in [&text[..5], &text[5..]] {
+            let mut encoder = flate2::write::GzEncoder::new(Vec::new(), Default::default());
+            encoder.write_all(part).unwrap();
+            gz.extend(encoder.finish().unwrap());
+        }
+        assert_eq!(read_all(&gz), (text.to_vec(), gz.len() as u64));
+        assert_eq!(read_all(b""), (Vec::new(), 0));
+        // A corrupt gzip stream is an error, not garbage text.
+        let mut input = Input::new(&[0x1f, 0x8b, 0, 1, 2][..]).unwrap();
+        assert!(input.read_to_end(&mut Vec::new()).is_err());
+    }
+}
