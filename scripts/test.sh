@@ -21,6 +21,13 @@ if ((${#missing[@]})); then
   fi
 fi
 
+# moto's AWS emulator for the AWS adapters' tests (a venv under target/).
+eval "$(bash scripts/moto.sh)"
+trap 'kill "$(cat target/moto.pid)" 2>/dev/null || true' EXIT
+export GAS_TEST_AWS_ENDPOINT
+# Without the emulator those tests would skip; here they must run.
+export GAS_REQUIRE_AWS_TESTS=1
+
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
 cargo test --workspace --locked

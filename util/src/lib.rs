@@ -10,10 +10,12 @@ mod archive;
 mod drain;
 mod notify;
 mod restore;
+mod ses;
 mod webhook;
 
 pub use archive::{ArchiveOutcome, Archiver};
 pub use drain::{Disposition, Drainer, MessageHandler};
 pub use notify::{Email, Mailer, Notifier, OutboxMailer};
 pub use restore::{restore_handlers, Restorer, RetrievalNotice};
+pub use ses::SesMailer;
 pub use webhook::{router, Endpoint, WebhookState};

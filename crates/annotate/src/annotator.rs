@@ -1,33 +1,44 @@
-//! The streaming driver: header, then one record at a time.
+//! The streaming driver: the header in the calling thread, then the data
+//! lines in chunks (see [`crate::pipeline`]).
 
 use std::fs::{self, File};
-use std::io::{self, BufRead, BufReader, BufWriter, Write};
+use std::io::{BufRead, BufReader, BufWriter, Write};
 use std::path::Path;
 use std::time::Instant;
 
-use crate::classify::{classify, titv, TiTv, VariantClass};
+use crate::assembly::{self, assembly_of_meta_line};
+use crate::bgzf::{BgzfEncoder, EOF_BLOCK};
+use crate::body::Body;
 use crate::error::{snippet, AnnotateError};
-use crate::header::{self, MetaLine, VcfVersion, RESERVED_INFO_KEYS};
+use crate::header::{self, MetaLine, VcfVersion};
+use crate::input::Input;
 use crate::options::Options;
+use crate::pipeline::{self, Chunker};
 use crate::reader::LineReader;
-use crate::record::Record;
-use crate::stats::{Stats, Tally};
+use crate::stats::{Stats, Tally, TrackSummary};
+use crate::track::TrackKind;
 
-/// Output buffer size: output is written in chunks of this many bytes.
+/// Output buffer size.
 const OUTPUT_BUFFER_BYTES: usize = 256 << 10;
 /// Input buffer size of [`annotate_file`].
 const INPUT_BUFFER_BYTES: usize = 256 << 10;
-/// The progress callback runs at least once per this many bytes of input.
-const PROGRESS_STEP_BYTES: u64 = 64 << 10;
 
 /// Annotates the VCF read from `input`, writing the annotated VCF to
-/// `output`, one line at a time.
+/// `output`.
 ///
-/// Memory stays bounded whatever the input size: one line (at most
-/// [`Options::max_line_bytes`]) plus fixed buffers and one entry per contig.
-/// Output goes through an internal buffer that is flushed before returning
-/// `Ok`. `progress` receives the number of input bytes read so far: after
-/// the header, at least every 64 KiB, and once at the end with the total.
+/// The input may be plain text or gzip-compressed (BGZF included): it is
+/// decompressed when its first byte is the gzip magic byte. The output is
+/// plain text, or BGZF when [`Options::bgzf_output`] is set.
+///
+/// Memory stays bounded whatever the input size: a few chunks of 512 KiB of
+/// lines per thread, one line of at most [`Options::max_line_bytes`], and
+/// one entry per contig; the tracks of [`Options::tracks`] are shared, not
+/// copied. Data lines are annotated on [`Options::threads`] threads; output
+/// order is input order. Output goes through an internal buffer that is
+/// flushed before returning `Ok`. `progress` receives the number of input
+/// bytes (compressed bytes for gzip input) read so far: after the header,
+/// after each chunk of at most about 512 KiB of text, and once at the end
+/// with the total.
 ///
 /// See the crate documentation for what is written. Records are not
 /// reordered or checked for order.
@@ -35,8 +46,9 @@ const PROGRESS_STEP_BYTES: u64 = 64 << 10;
 /// # Errors
 /// [`AnnotateError::Malformed`], [`AnnotateError::UnsupportedVersion`] or
 /// [`AnnotateError::IncompleteHeader`] for invalid input (stopping at the
-/// first problem), [`AnnotateError::Io`] when reading or writing fails. On
-/// error, `output` holds an incomplete prefix and should be discarded.
+/// first problem), [`AnnotateError::Io`] when reading (a corrupt gzip stream
+/// included) or writing fails. On error, `output` holds an incomplete prefix
+/// and should be discarded.
 pub fn annotate<R: BufRead, W: Write>(
     input: R,
     output: W,
@@ -44,43 +56,66 @@ pub fn annotate<R: BufRead, W: Write>(
     progress: &mut dyn FnMut(u64),
 ) -> Result<Stats, AnnotateError> {
     let started = Instant::now();
-    let mut reader = LineReader::new(input, options.max_line_bytes);
     let mut out = BufWriter::with_capacity(OUTPUT_BUFFER_BYTES, output);
-    let mut line = Vec::with_capacity(4096);
+    let mut encoder = options.bgzf_output.then(BgzfEncoder::new);
     let mut tally = Tally::default();
+    tally.set_tracks(
+        options
+            .tracks
+            .iter()
+            .map(|t| TrackSummary {
+                name: t.name().to_string(),
+                kind: t.kind(),
+                assembly: t.assembly().to_string(),
+                records: t.records(),
+            })
+            .collect(),
+    );
 
-    let version = copy_header(&mut reader, &mut out, &mut line, options, &mut tally)?;
-    let v3 = version.is_v3();
-    let mut reported = reader.bytes_read();
-    progress(reported);
+    let mut reader = LineReader::new(Input::new(input)?, options.max_line_bytes);
+    let mut header = Vec::with_capacity(16 << 10);
+    let version = copy_header(&mut reader, &mut header, options, &mut tally)?;
+    match &mut encoder {
+        Some(encoder) => {
+            let mut compressed = Vec::new();
+            encoder.encode(&header, &mut compressed);
+            out.write_all(&compressed)?;
+        }
+        None => out.write_all(&header)?,
+    }
+    let mut lines_before = reader.line_number();
+    let mut chunker = Chunker::new(reader.into_inner(), options.max_line_bytes);
+    progress(chunker.raw_bytes());
 
-    let mut alleles = Vec::with_capacity(4);
-    while reader.read_line(&mut line)? {
-        let number = reader.line_number();
-        if line.is_empty() {
-            continue;
-        }
-        let text = utf8(&line, number)?;
-        if text.starts_with('#') {
-            return Err(AnnotateError::malformed(
-                number,
-                "header line after the #CHROM line",
-            ));
-        }
-        let record = Record::parse(text).map_err(|m| AnnotateError::malformed(number, m))?;
-        write_record(&mut out, &record, v3, &mut alleles, &mut tally)?;
-        if reader.bytes_read() - reported >= PROGRESS_STEP_BYTES {
-            reported = reader.bytes_read();
-            progress(reported);
-        }
+    let body = Body::new(options, version.is_v3());
+    pipeline::run(
+        &mut chunker,
+        &body,
+        options.worker_threads(),
+        &mut |annotated, raw_bytes| {
+            out.write_all(&annotated.output)?;
+            tally.merge(std::mem::take(&mut annotated.tally));
+            if let Some((line, message)) = annotated.error.take() {
+                return Err(AnnotateError::malformed(lines_before + line, message));
+            }
+            lines_before += annotated.lines;
+            progress(raw_bytes);
+            Ok(())
+        },
+    )?;
+    if encoder.is_some() {
+        out.write_all(&EOF_BLOCK)?;
     }
     out.flush()?;
-    progress(reader.bytes_read());
-    Ok(tally.finish(reader.bytes_read(), started.elapsed()))
+    let raw_bytes = chunker.raw_bytes();
+    progress(raw_bytes);
+    let warnings = assembly::warnings(tally.stats(), &options.tracks);
+    Ok(tally.finish(raw_bytes, started.elapsed(), warnings))
 }
 
-/// Annotates the VCF file `input` into the file `output` (created or
-/// truncated) with [`annotate`]. On error the output file is removed.
+/// Annotates the VCF file `input` (plain or gzip-compressed) into the file
+/// `output` (created or truncated) with [`annotate`]. On error the output
+/// file is removed.
 ///
 /// # Errors
 /// As [`annotate`]; failing to open `input` or create `output` is
@@ -101,15 +136,16 @@ pub fn annotate_file(
     result
 }
 
-/// Reads and writes the header, up to and including `#CHROM`; returns the
-/// input's version.
-fn copy_header<R: BufRead, W: Write>(
+/// Reads the header, up to and including `#CHROM`, and writes its
+/// annotated version to `out`; returns the input's version. Notes the
+/// samples and the assembly the header names in `tally`.
+fn copy_header<R: BufRead>(
     reader: &mut LineReader<R>,
-    out: &mut W,
-    line: &mut Vec<u8>,
+    out: &mut Vec<u8>,
     options: &Options,
     tally: &mut Tally,
 ) -> Result<VcfVersion, AnnotateError> {
+    let line = &mut Vec::with_capacity(4096);
     if !reader.read_line(line)? {
         return Err(AnnotateError::IncompleteHeader { lines: 0 });
     }
@@ -131,6 +167,8 @@ fn copy_header<R: BufRead, W: Write>(
         })?;
     writeln!(out, "##fileformat={}", version.output())?;
     tally.set_formats(version.to_string(), version.output().to_string());
+    let reserved = header::reserved_info_keys(options.has_track(TrackKind::Bed));
+    let mut assembly = None;
 
     loop {
         if !reader.read_line(line)? {
@@ -147,7 +185,10 @@ fn copy_header<R: BufRead, W: Write>(
                     "a second ##fileformat line",
                 ));
             }
-            match header::meta_line(text, version.is_v3()) {
+            if assembly.is_none() {
+                assembly = assembly_of_meta_line(text);
+            }
+            match header::meta_line(text, version.is_v3(), reserved) {
                 MetaLine::Keep => writeln!(out, "{text}")?,
                 MetaLine::Drop => {}
                 MetaLine::Replace(upgraded) => writeln!(out, "{upgraded}")?,
@@ -156,7 +197,10 @@ fn copy_header<R: BufRead, W: Write>(
             let samples = header::parse_column_header(text)
                 .map_err(|m| AnnotateError::malformed(number, m))?;
             tally.set_samples(samples);
-            header::write_added_lines(out, &options.version, version)?;
+            if let Some(assembly) = assembly {
+                tally.set_input_assembly(assembly);
+            }
+            header::write_added_lines(out, &options.version, version, &options.tracks)?;
             writeln!(out, "{text}")?;
             return Ok(version);
         } else if text.is_empty() {
@@ -188,92 +232,10 @@ fn utf8(line: &[u8], number: u64) -> Result<&str, AnnotateError> {
     })
 }
 
-/// Classifies every ALT allele of `record`, counts it, and writes the
-/// annotated line. `alleles` is scratch space reused across records.
-fn write_record<W: Write>(
-    out: &mut W,
-    record: &Record<'_>,
-    v3: bool,
-    alleles: &mut Vec<(VariantClass, TiTv)>,
-    tally: &mut Tally,
-) -> io::Result<()> {
-    tally.record(record.chrom);
-    alleles.clear();
-    let reference = record.reference.as_bytes();
-    for alt in record.alts() {
-        let alt = alt.as_bytes();
-        let annotation = (classify(reference, alt), titv(reference, alt));
-        tally.allele(annotation.0, annotation.1);
-        alleles.push(annotation);
-    }
-
-    let (qual, filter) = if v3 {
-        v3_qual_filter(record.qual, record.filter)
-    } else {
-        (record.qual, record.filter)
-    };
-    out.write_all(record.leading.as_bytes())?;
-    out.write_all(b"\t")?;
-    out.write_all(qual.as_bytes())?;
-    out.write_all(b"\t")?;
-    out.write_all(filter.as_bytes())?;
-    out.write_all(b"\t")?;
-    write_info(out, record.info, alleles)?;
-    if let Some(trailing) = record.trailing {
-        out.write_all(b"\t")?;
-        out.write_all(trailing.as_bytes())?;
-    }
-    out.write_all(b"\n")
-}
-
-/// VCFv3.3 to VCFv4: QUAL `-1` (unknown) becomes `.`, FILTER `0` (passed
-/// all filters) becomes `PASS`.
-fn v3_qual_filter<'a>(qual: &'a str, filter: &'a str) -> (&'a str, &'a str) {
-    let qual = if qual.starts_with('-') && qual.parse::<f64>() == Ok(-1.0) {
-        "."
-    } else {
-        qual
-    };
-    let filter = if filter == "0" { "PASS" } else { filter };
-    (qual, filter)
-}
-
-/// Writes INFO: the input's entries except empty ones and those with a
-/// reserved key, then `VC=...;TITV=...` (one value per ALT allele).
-fn write_info<W: Write>(
-    out: &mut W,
-    info: &str,
-    alleles: &[(VariantClass, TiTv)],
-) -> io::Result<()> {
-    if info != "." {
-        for entry in info.split(';') {
-            let key = entry.split_once('=').map_or(entry, |(key, _)| key);
-            if entry.is_empty() || entry == "." || RESERVED_INFO_KEYS.contains(&key) {
-                continue;
-            }
-            out.write_all(entry.as_bytes())?;
-            out.write_all(b";")?;
-        }
-    }
-    out.write_all(b"VC=")?;
-    for (i, (class, _)) in alleles.iter().enumerate() {
-        if i > 0 {
-            out.write_all(b",")?;
-        }
-        out.write_all(class.as_str().as_bytes())?;
-    }
-    out.write_all(b";TITV=")?;
-    for (i, (_, titv)) in alleles.iter().enumerate() {
-        if i > 0 {
-            out.write_all(b",")?;
-        }
-        out.write_all(titv.as_str().as_bytes())?;
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
+    use std::io;
+
     use super::*;
 
     const HEADER: &str = "##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n";
@@ -449,6 +411,186 @@ mod tests {
             matches!(err, AnnotateError::Malformed { line: 4, .. }),
             "{err}"
         );
+    }
+
+    /// A BED track and a VCF track from text.
+    fn tracks(dir: &Path) -> Vec<crate::Track> {
+        let bed = dir.join("genes.bed");
+        fs::write(
+            &bed,
+            "chr1\t5\t20\tGB\nchr1\t9\t30\tGA\nchr1\t40\t50\tGC\nchrM\t0\t100\tMT-X\n",
+        )
+        .unwrap();
+        let vcf = dir.join("sites.vcf");
+        fs::write(
+            &vcf,
+            "##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\n\
+             chr1\t10\trs10\tA\tG\nchr1\t12\trs12\tC\tT,A\nchr1\t12\trs12b;rs12c\tC\tA\n\
+             chr1\t14\t.\tA\tG\n",
+        )
+        .unwrap();
+        crate::Track::load_all(&[bed, vcf]).unwrap()
+    }
+
+    #[test]
+    fn annotates_from_tracks() {
+        let dir = tempfile::tempdir().unwrap();
+        let options = Options {
+            tracks: tracks(dir.path()),
+            ..Options::default()
+        };
+        let input = format!(
+            "##fileformat=VCFv4.2\n##INFO=<ID=GENE,Number=1,Type=String,Description=\"old\">\n{}\
+             1\t10\told\tA\tG\t.\t.\tGENE=x;DP=1\n\
+             1\t12\t.\tC\tA\t.\t.\t.\n\
+             1\t14\tkeep\tA\tG\t.\t.\t.\n\
+             1\t25\t.\tTAAAAAAAAAAAAAAAAA\tT\t.\t.\t.\n\
+             1\t31\t.\tG\t<DEL>\t.\t.\tEND=45\n\
+             MT\t3\t.\tA\tC\t.\t.\t.\n\
+             2\t3\t.\tA\tC\t.\t.\t.\n",
+            "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n"
+        );
+        let mut out = Vec::new();
+        let stats = annotate(input.as_bytes(), &mut out, &options, &mut |_| {}).unwrap();
+        let output = String::from_utf8(out).unwrap();
+        assert_eq!(
+            body(&output),
+            [
+                "1\t10\trs10\tA\tG\t.\t.\tDP=1;VC=SNV;TITV=ts;GENE=GB,GA",
+                "1\t12\trs12;rs12b;rs12c\tC\tA\t.\t.\tVC=SNV;TITV=tv;GENE=GB,GA",
+                "1\t14\tkeep\tA\tG\t.\t.\tVC=SNV;TITV=ts;GENE=GB,GA",
+                "1\t25\t.\tTAAAAAAAAAAAAAAAAA\tT\t.\t.\tVC=DEL;TITV=.;GENE=GA,GC",
+                "1\t31\t.\tG\t<DEL>\t.\t.\tEND=45;VC=OTHER;TITV=.;GENE=GC",
+                "MT\t3\t.\tA\tC\t.\t.\tVC=SNV;TITV=tv;GENE=MT-X",
+                "2\t3\t.\tA\tC\t.\t.\tVC=SNV;TITV=tv",
+            ]
+        );
+        assert_eq!(
+            output.matches("##INFO=<ID=GENE,").count(),
+            1,
+            "the old GENE definition is replaced"
+        );
+        assert!(output.contains("Tracks=\"genes.bed (BED, GRCh37);sites.vcf (VCF, GRCh37)\""));
+        assert_eq!((stats.with_id, stats.in_genes), (2, 6));
+        // Positions 10, 12 and 14 have sites; all REFs agree.
+        assert_eq!((stats.ref_checked, stats.ref_mismatches), (3, 0));
+        assert!(stats.warnings.is_empty());
+    }
+
+    #[test]
+    fn ref_disagreement_warns() {
+        let dir = tempfile::tempdir().unwrap();
+        let options = Options {
+            tracks: tracks(dir.path()),
+            ..Options::default()
+        };
+        let mut input = HEADER.to_string();
+        for _ in 0..30 {
+            input.push_str("chr1\t10\t.\tC\tG\t.\t.\t.\n");
+        }
+        let stats = annotate(input.as_bytes(), io::sink(), &options, &mut |_| {}).unwrap();
+        assert_eq!((stats.ref_checked, stats.ref_mismatches), (30, 30));
+        assert_eq!(stats.warnings.len(), 1);
+        assert!(stats.warnings[0].starts_with("REF alleles disagree with sites.vcf at 30 of 30"));
+    }
+
+    #[test]
+    fn many_chunks_on_many_threads() {
+        let mut input = HEADER.to_string();
+        for i in 1..=60_000 {
+            input.push_str(&format!("chr{}\t{i}\t.\tA\tG,T\t.\t.\tDP={i}\n", i % 3));
+        }
+        let run = |threads, bgzf| {
+            let options = Options {
+                threads,
+                bgzf_output: bgzf,
+                ..Options::default()
+            };
+            let mut out = Vec::new();
+            let mut calls = 0;
+            let stats =
+                annotate(input.as_bytes(), &mut out, &options, &mut |_| calls += 1).unwrap();
+            assert!(calls > 3, "progress reported per chunk");
+            (out, stats)
+        };
+        let (single, stats) = run(1, false);
+        assert_eq!(stats.variants, 60_000);
+        assert_eq!(
+            stats
+                .contigs
+                .iter()
+                .map(|c| c.name.as_str())
+                .collect::<Vec<_>>(),
+            ["chr1", "chr2", "chr0"]
+        );
+        for threads in [2, 3] {
+            let (out, threaded) = run(threads, false);
+            assert!(out == single, "{threads} threads");
+            assert_eq!(threaded.contigs, stats.contigs);
+            assert_eq!(threaded.alt_alleles, 120_000);
+        }
+        let (compressed, _) = run(2, true);
+        let mut text = Vec::new();
+        std::io::Read::read_to_end(
+            &mut flate2::read::MultiGzDecoder::new(&compressed[..]),
+            &mut text,
+        )
+        .unwrap();
+        assert!(text == single);
+        assert!(compressed.ends_with(&crate::bgzf::EOF_BLOCK));
+
+        // An error deep in the input names its line, whatever the threads.
+        let bad_line = 2 + 45_678;
+        let broken = replace_data_line(&input, bad_line, "chr1\t0\t.\tA\tG\t.\t.\t.");
+        for threads in [1, 2] {
+            let options = Options {
+                threads,
+                ..Options::default()
+            };
+            match annotate(broken.as_bytes(), io::sink(), &options, &mut |_| {}) {
+                Err(AnnotateError::Malformed { line, message }) => {
+                    assert_eq!(line, bad_line as u64, "{message}");
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+    }
+
+    fn replace_data_line(input: &str, number: usize, with: &str) -> String {
+        let mut lines: Vec<&str> = input.lines().collect();
+        lines[number - 1] = with;
+        lines.join("\n") + "\n"
+    }
+
+    #[test]
+    fn gzip_input() {
+        use std::io::Write as _;
+        let text = format!("{HEADER}1\t10\t.\tA\tG\t.\t.\t.\n");
+        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), Default::default());
+        encoder.write_all(text.as_bytes()).unwrap();
+        let gz = encoder.finish().unwrap();
+        let mut out = Vec::new();
+        let mut last = 0;
+        let stats = annotate(&gz[..], &mut out, &Options::default(), &mut |n| last = n).unwrap();
+        assert_eq!(
+            (stats.variants, stats.bytes_read, last),
+            (1, gz.len() as u64, gz.len() as u64)
+        );
+        assert!(String::from_utf8(out)
+            .unwrap()
+            .ends_with("VC=SNV;TITV=ts\n"));
+        let err = annotate(
+            &gz[..gz.len() - 5],
+            io::sink(),
+            &Options::default(),
+            &mut |_| {},
+        )
+        .unwrap_err();
+        assert!(
+            matches!(err, AnnotateError::BadCompression { .. }),
+            "{err:?}"
+        );
+        assert!(err.is_input_error());
     }
 
     #[test]

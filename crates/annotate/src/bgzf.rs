@@ -19,8 +19,8 @@ const HEADER: [u8; 16] = [
 
 /// The empty block that ends a BGZF file.
 pub(crate) const EOF_BLOCK: [u8; 28] = [
-    0x1f, 0x8b, 8, 4, 0, 0, 0, 0, 0, 0xff, 6, 0, b'B', b'C', 2, 0, 0x1b, 0, 3, 0, 0, 0, 0, 0,
-    0, 0, 0, 0,
+    0x1f, 0x8b, 8, 4, 0, 0, 0, 0, 0, 0xff, 6, 0, b'B', b'C', 2, 0, 0x1b, 0, 3, 0, 0, 0, 0, 0, 0, 0,
+    0, 0,
 ];
 
 /// Compresses data into BGZF blocks, reusing its deflate state.
@@ -48,7 +48,7 @@ impl BgzfEncoder {
         let start = out.len();
         out.extend_from_slice(&HEADER);
         out.extend_from_slice(&[0, 0]); // BSIZE, filled in below
-        // Deflate never expands by more than a few bytes per 16 KiB.
+                                        // Deflate never expands by more than a few bytes per 16 KiB.
         out.reserve(data.len() + 1024);
         self.deflate.reset();
         let status = self

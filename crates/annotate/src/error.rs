@@ -11,7 +11,15 @@ use std::io;
 pub enum AnnotateError {
     /// Reading the input or writing the output failed.
     #[error("I/O error: {0}")]
-    Io(#[from] io::Error),
+    Io(io::Error),
+
+    /// The input is gzip-compressed, and the compressed data is corrupt or
+    /// truncated.
+    #[error("{message}")]
+    BadCompression {
+        /// What the decoder found.
+        message: String,
+    },
 
     /// A line of the input is not valid VCF. `line` is 1-based.
     #[error("line {line}: {message}")]
@@ -48,7 +56,9 @@ impl AnnotateError {
         match self {
             AnnotateError::Malformed { line, .. }
             | AnnotateError::UnsupportedVersion { line, .. } => Some(*line),
-            AnnotateError::Io(_) | AnnotateError::IncompleteHeader { .. } => None,
+            AnnotateError::Io(_)
+            | AnnotateError::BadCompression { .. }
+            | AnnotateError::IncompleteHeader { .. } => None,
         }
     }
 
@@ -61,6 +71,22 @@ impl AnnotateError {
         AnnotateError::Malformed {
             line,
             message: message.into(),
+        }
+    }
+}
+
+impl From<io::Error> for AnnotateError {
+    /// [`AnnotateError::BadCompression`] for errors the gzip decoder raised
+    /// about the data, [`AnnotateError::Io`] for the rest.
+    fn from(e: io::Error) -> Self {
+        if e.get_ref()
+            .is_some_and(|inner| inner.is::<crate::input::CorruptInput>())
+        {
+            AnnotateError::BadCompression {
+                message: e.to_string(),
+            }
+        } else {
+            AnnotateError::Io(e)
         }
     }
 }

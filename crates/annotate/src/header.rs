@@ -5,16 +5,24 @@
 use std::fmt;
 use std::io::{self, Write};
 
-/// INFO keys this annotator writes. Existing header lines and INFO values
-/// with these keys are replaced, never duplicated. (Reference tracks will add
-/// their keys here.)
-pub(crate) const RESERVED_INFO_KEYS: [&str; 2] = ["VC", "TITV"];
+use crate::track::{Track, TrackKind};
 
-/// The header lines describing [`RESERVED_INFO_KEYS`], in that order.
+/// INFO keys this annotator writes: `VC`, `TITV`, and `GENE` when a BED
+/// track is used. Existing header lines and INFO values with these keys are
+/// replaced, never duplicated.
+const ADDED_INFO_KEYS: [&str; 3] = ["VC", "TITV", "GENE"];
+
+/// The header lines describing `VC` and `TITV`.
 const INFO_HEADER_LINES: [&str; 2] = [
     "##INFO=<ID=VC,Number=A,Type=String,Description=\"Variant class per ALT allele: SNV, MNV, INS, DEL, COMPLEX, OTHER\">",
     "##INFO=<ID=TITV,Number=A,Type=String,Description=\"Transition (ts) or transversion (tv) per ALT allele; . when not a single-base substitution\">",
 ];
+
+/// The INFO keys a run writes (and so replaces): `VC` and `TITV`, plus
+/// `GENE` when `bed_tracks`.
+pub(crate) fn reserved_info_keys(bed_tracks: bool) -> &'static [&'static str] {
+    &ADDED_INFO_KEYS[..if bed_tracks { 3 } else { 2 }]
+}
 
 /// The key of the provenance meta line this annotator adds.
 const PROVENANCE_KEY: &str = "##gas_annotate=";
@@ -91,14 +99,15 @@ pub(crate) enum MetaLine {
 }
 
 /// Decides what happens to the meta line `line` (starting with `##`, but not
-/// `##fileformat=`). `v3` says whether the input is VCFv3.3.
-pub(crate) fn meta_line(line: &str, v3: bool) -> MetaLine {
+/// `##fileformat=`). `v3` says whether the input is VCFv3.3; INFO
+/// definitions of the `reserved` keys are dropped.
+pub(crate) fn meta_line(line: &str, v3: bool, reserved: &[&str]) -> MetaLine {
     if line.starts_with(PROVENANCE_KEY) {
         return MetaLine::Drop;
     }
     if let Some(definition) = line.strip_prefix("##INFO=") {
         if let Some(id) = definition_id(definition) {
-            if RESERVED_INFO_KEYS.contains(&id) {
+            if reserved.contains(&id) {
                 return MetaLine::Drop;
             }
         }
@@ -212,15 +221,30 @@ pub(crate) fn parse_column_header(line: &str) -> Result<usize, String> {
 }
 
 /// Writes the lines the annotator adds just before `#CHROM`: the INFO
-/// definitions and the provenance line.
+/// definitions (`GENE` when a BED track is used) and the provenance line
+/// `##gas_annotate=<Version=...[,Tracks="..."][,InputFileformat=...]>`,
+/// where Tracks lists each track as `name (KIND, assembly)`, `;`-separated.
 pub(crate) fn write_added_lines<W: Write>(
     out: &mut W,
     version: &str,
     input: VcfVersion,
+    tracks: &[Track],
 ) -> io::Result<()> {
     for line in INFO_HEADER_LINES {
         out.write_all(line.as_bytes())?;
         out.write_all(b"\n")?;
+    }
+    let beds: Vec<&str> = tracks
+        .iter()
+        .filter(|t| t.kind() == TrackKind::Bed)
+        .map(Track::name)
+        .collect();
+    if !beds.is_empty() {
+        writeln!(
+            out,
+            "##INFO=<ID=GENE,Number=.,Type=String,Description=\"Names of the features overlapping the variant (BED column 4) in {}\">",
+            quotable(&beds.join(", "))
+        )?;
     }
     // A structured value ends at ',' or '>': keep the version inside it.
     let version: String = version
@@ -234,10 +258,30 @@ pub(crate) fn write_added_lines<W: Write>(
         })
         .collect();
     write!(out, "{PROVENANCE_KEY}<Version={version}")?;
+    if !tracks.is_empty() {
+        let list: Vec<String> = tracks
+            .iter()
+            .map(|t| format!("{} ({}, {})", t.name(), t.kind().as_str(), t.assembly()))
+            .collect();
+        write!(out, ",Tracks=\"{}\"", quotable(&list.join(";")))?;
+    }
     if input.output() != input {
         write!(out, ",InputFileformat={input}")?;
     }
     out.write_all(b">\n")
+}
+
+/// `text` made safe inside a double-quoted header value: `"` and `\` become
+/// `'` and `/`, control characters `_`.
+fn quotable(text: &str) -> String {
+    text.chars()
+        .map(|c| match c {
+            '"' => '\'',
+            '\\' => '/',
+            c if c.is_control() => '_',
+            c => c,
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -278,20 +322,37 @@ mod tests {
             "##INFO=VC,1,String,\"old\"",
             "##gas_annotate=<Version=0.0.1>",
         ] {
-            assert_eq!(meta_line(line, false), MetaLine::Drop, "{line}");
+            assert_eq!(
+                meta_line(line, false, reserved_info_keys(false)),
+                MetaLine::Drop,
+                "{line}"
+            );
         }
+        let gene = "##INFO=<ID=GENE,Number=1,Type=String,Description=\"old\">";
+        assert_eq!(
+            meta_line(gene, false, reserved_info_keys(true)),
+            MetaLine::Drop
+        );
+        assert_eq!(
+            meta_line(gene, false, reserved_info_keys(false)),
+            MetaLine::Keep
+        );
         for line in [
             "##INFO=<ID=VCX,Number=1,Type=String,Description=\"x\">",
             "##FORMAT=<ID=VC,Number=1,Type=String,Description=\"x\">",
             "##reference=rCRS",
         ] {
-            assert_eq!(meta_line(line, false), MetaLine::Keep, "{line}");
+            assert_eq!(
+                meta_line(line, false, reserved_info_keys(false)),
+                MetaLine::Keep,
+                "{line}"
+            );
         }
     }
 
     #[test]
     fn v3_meta_lines_are_upgraded() {
-        let up = |line| match meta_line(line, true) {
+        let up = |line| match meta_line(line, true, reserved_info_keys(false)) {
             MetaLine::Replace(s) => s,
             other => panic!("{line}: {other:?}"),
         };
@@ -320,7 +381,11 @@ mod tests {
             "##INFO=<ID=DP,Number=1,Type=Integer,Description=\"x\">",
             "##INFO=broken",
         ] {
-            assert_eq!(meta_line(keep, true), MetaLine::Keep, "{keep}");
+            assert_eq!(
+                meta_line(keep, true, reserved_info_keys(false)),
+                MetaLine::Keep,
+                "{keep}"
+            );
         }
     }
 
@@ -350,6 +415,7 @@ mod tests {
             &mut out,
             "1.2 beta,x",
             VcfVersion::parse("VCFv3.3").unwrap(),
+            &[],
         )
         .unwrap();
         let text = String::from_utf8(out).unwrap();
@@ -362,7 +428,7 @@ mod tests {
             "##gas_annotate=<Version=1.2_beta_x,InputFileformat=VCFv3.3>"
         );
         let mut out = Vec::new();
-        write_added_lines(&mut out, "1", VcfVersion::parse("VCFv4.2").unwrap()).unwrap();
+        write_added_lines(&mut out, "1", VcfVersion::parse("VCFv4.2").unwrap(), &[]).unwrap();
         assert!(String::from_utf8(out)
             .unwrap()
             .ends_with("##gas_annotate=<Version=1>\n"));

@@ -38,7 +38,7 @@ impl<R: BufRead> BufRead for Counted<R> {
 /// confused). Gzip input may have many members, as BGZF has.
 pub(crate) enum Input<R> {
     Plain(Counted<R>),
-    Gzip(BufReader<MultiGzDecoder<Counted<R>>>),
+    Gzip(Box<BufReader<MultiGzDecoder<Counted<R>>>>),
 }
 
 impl<R: BufRead> Input<R> {
@@ -56,10 +56,10 @@ impl<R: BufRead> Input<R> {
         };
         let counted = Counted { inner, consumed: 0 };
         Ok(if gzip {
-            Input::Gzip(BufReader::with_capacity(
+            Input::Gzip(Box::new(BufReader::with_capacity(
                 DECODED_BUFFER_BYTES,
                 MultiGzDecoder::new(counted),
-            ))
+            )))
         } else {
             Input::Plain(counted)
         })
@@ -75,11 +75,34 @@ impl<R: BufRead> Input<R> {
     }
 }
 
+/// Wraps an error of the gzip decoder that means the compressed data is
+/// corrupt or truncated (rather than that reading failed), so that it can be
+/// reported as a problem of the input.
+#[derive(Debug)]
+pub(crate) struct CorruptInput(io::Error);
+
+impl std::fmt::Display for CorruptInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "corrupt or truncated gzip input: {}", self.0)
+    }
+}
+
+impl std::error::Error for CorruptInput {}
+
+fn mark_corrupt(e: io::Error) -> io::Error {
+    match e.kind() {
+        io::ErrorKind::InvalidData | io::ErrorKind::InvalidInput | io::ErrorKind::UnexpectedEof => {
+            io::Error::new(e.kind(), CorruptInput(e))
+        }
+        _ => e,
+    }
+}
+
 impl<R: BufRead> Read for Input<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         match self {
             Input::Plain(r) => r.read(buf),
-            Input::Gzip(r) => r.read(buf),
+            Input::Gzip(r) => r.read(buf).map_err(mark_corrupt),
         }
     }
 }
@@ -88,7 +111,7 @@ impl<R: BufRead> BufRead for Input<R> {
     fn fill_buf(&mut self) -> io::Result<&[u8]> {
         match self {
             Input::Plain(r) => r.fill_buf(),
-            Input::Gzip(r) => r.fill_buf(),
+            Input::Gzip(r) => r.fill_buf().map_err(mark_corrupt),
         }
     }
 
@@ -128,6 +151,10 @@ mod tests {
         assert_eq!(read_all(b""), (Vec::new(), 0));
         // A corrupt gzip stream is an error, not garbage text.
         let mut input = Input::new(&[0x1f, 0x8b, 0, 1, 2][..]).unwrap();
-        assert!(input.read_to_end(&mut Vec::new()).is_err());
+        let err = input.read_to_end(&mut Vec::new()).unwrap_err();
+        assert!(
+            err.get_ref().is_some_and(|e| e.is::<CorruptInput>()),
+            "{err:?}"
+        );
     }
 }

@@ -1,29 +1,55 @@
 //! The GAS VCF annotator.
 //!
 //! [`annotate`] streams a VCF from a [`std::io::BufRead`] to a
-//! [`std::io::Write`], one line at a time, in bounded memory, and returns
-//! [`Stats`] about what it saw ([`Stats::render_log`] turns them into the
-//! job log). [`annotate_file`] does the same between two files.
+//! [`std::io::Write`] in bounded memory, and returns [`Stats`] about what it
+//! saw ([`Stats::render_log`] turns them into the job log).
+//! [`annotate_file`] does the same between two files. Reference tracks
+//! ([`Track`], in [`Options::tracks`]) add gene names and dbSNP ids; they are
+//! loaded once and shared by any number of runs.
 //!
 //! # Input
-//! VCF versions 3.3 and 4.0 to 4.4, declared by a first line
+//! Plain text, or gzip-compressed (BGZF included), recognised by its first
+//! byte. VCF versions 3.3 and 4.0 to 4.4, declared by a first line
 //! `##fileformat=VCFv<x>.<y>`; then `##` meta lines, the tab-separated
 //! `#CHROM` column header, and data lines of at least 8 tab-separated columns.
 //! Lines end in `\n` or `\r\n`; blank lines are skipped. Each data line is
 //! checked: CHROM non-empty, POS a positive integer, REF a sequence of
 //! `A C G T N` (any case), each ALT allele bases, `*`, `.`, a symbolic
 //! `<ID>` or a breakend. The first problem stops the run with an error naming
-//! the line. Records may come in any order; they are not sorted.
+//! the line. Records may come in any order; they are not sorted (sorted
+//! input is only faster to look up in tracks).
+//!
+//! # Tracks
+//! Contig names are matched between input and tracks whatever their style:
+//! `1` and `chr1`, `MT`, `M` and `chrM`, `X` and `chrX` are the same contig.
+//! - A BED track adds INFO `GENE`: the names (column 4) of every feature
+//!   overlapping the record's reference span (POS to POS + len(REF) - 1, or
+//!   to INFO `END` when given, as bcftools computes it), each name once,
+//!   ordered by feature start, then name. Records overlapping nothing get no
+//!   `GENE`. With several BED tracks, their names are merged in track order.
+//! - A VCF track fills the ID column: the ids of the track's records with
+//!   the same contig, POS and REF and at least one ALT allele in common
+//!   (case-insensitive), each once, `;`-separated, replacing the record's ID
+//!   (as `bcftools annotate -c ID` does). Records without a match keep their
+//!   ID.
+//! - Assembly check: when the input's header names an assembly
+//!   (`##reference`, `##contig=<...,assembly=...>`) other than a track's, or
+//!   the input's REF disagrees with a VCF track's at more than 10% of at
+//!   least 20 shared positions, [`Stats::warnings`] says so (and the log
+//!   shows it first). The annotation still runs.
 //!
 //! # Output
 //! The input, line for line, with these changes:
 //! - INFO of every record gets `VC` (one [`VariantClass`] per ALT allele) and
-//!   `TITV` (one [`TiTv`] per ALT allele), appended after the existing
-//!   entries; existing `VC`/`TITV` entries are replaced, and an INFO of `.`
-//!   becomes just these two.
-//! - Just before `#CHROM` come the `##INFO` definitions of `VC` and `TITV`
-//!   (existing ones are dropped) and a `##gas_annotate=<Version=...>` line
-//!   (an existing one is dropped).
+//!   `TITV` (one [`TiTv`] per ALT allele), then `GENE` when a BED track has
+//!   overlapping features, appended after the existing entries; existing
+//!   entries with these keys are replaced (`GENE` only when a BED track is
+//!   used), and an INFO of `.` becomes just the added ones. The ID column
+//!   may be filled from VCF tracks (see above).
+//! - Just before `#CHROM` come the `##INFO` definitions of `VC`, `TITV` and,
+//!   with a BED track, `GENE` (existing ones are dropped) and a
+//!   `##gas_annotate=<Version=...[,Tracks="..."]>` line naming each track's
+//!   file, kind and assembly (an existing one is dropped).
 //! - The version: inputs declaring VCFv4.1 or later keep their
 //!   `##fileformat`. Inputs declaring VCFv3.3 or VCFv4.0 are written as
 //!   **VCFv4.2**, because the added definitions use `Number=A`, which only
@@ -38,19 +64,29 @@
 //!   Without the conversion, bcftools reads a VCFv3.3 file but drops every
 //!   INFO/FORMAT definition (and `bcftools stats` fails on it).
 //!
-//! The output is a VCF that `bcftools view` reads.
+//! The output is a VCF that `bcftools view` reads: plain text, or BGZF
+//! ([`Options::bgzf_output`]) that `tabix` can index when the input is
+//! sorted.
 
 mod annotator;
+mod assembly;
+mod bgzf;
+mod body;
 mod classify;
+mod contig;
 mod error;
 mod header;
+mod input;
 mod options;
+mod pipeline;
 mod reader;
 mod record;
 mod stats;
+mod track;
 
 pub use annotator::{annotate, annotate_file};
 pub use classify::{classify, titv, TiTv, VariantClass};
 pub use error::AnnotateError;
 pub use options::Options;
-pub use stats::{ClassCounts, ContigCount, Stats};
+pub use stats::{ClassCounts, ContigCount, Stats, TrackSummary};
+pub use track::{Track, TrackError, TrackKind, DEFAULT_ASSEMBLY};

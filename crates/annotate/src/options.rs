@@ -1,7 +1,9 @@
 //! Settings of an annotation run.
 
+use crate::track::{Track, TrackKind};
+
 /// Settings of an annotation run. Build it with [`Options::default`] and
-/// adjust the fields; new fields (reference tracks) will come with defaults.
+/// adjust the fields.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Options {
@@ -12,11 +14,35 @@ pub struct Options {
     /// The longest line accepted, in bytes without the terminator; a longer
     /// line is an error. It bounds the memory one run uses. Default: 16 MiB.
     pub max_line_bytes: usize,
+    /// Reference tracks ([`Track::load`]), applied in this order: every BED
+    /// track adds its feature names to INFO `GENE`, every VCF track its ids
+    /// to the ID column. Default: none.
+    pub tracks: Vec<Track>,
+    /// Threads annotating data lines; 0 means one per available CPU, 1 means
+    /// all work in the calling thread. Input of a single chunk (512 KiB) is
+    /// always annotated in the calling thread. Default: 0.
+    pub threads: usize,
+    /// Write the output BGZF-compressed (as `bgzip` does; `tabix` can index
+    /// it) instead of plain text. Default: false.
+    pub bgzf_output: bool,
 }
 
 impl Options {
     /// The default [`Options::max_line_bytes`]: 16 MiB.
     pub const DEFAULT_MAX_LINE_BYTES: usize = 16 << 20;
+
+    /// The number of threads [`Options::threads`] stands for.
+    pub(crate) fn worker_threads(&self) -> usize {
+        match self.threads {
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            n => n,
+        }
+    }
+
+    /// Whether a track of `kind` is used.
+    pub(crate) fn has_track(&self, kind: TrackKind) -> bool {
+        self.tracks.iter().any(|t| t.kind() == kind)
+    }
 }
 
 impl Default for Options {
@@ -24,6 +50,9 @@ impl Default for Options {
         Options {
             version: env!("CARGO_PKG_VERSION").to_string(),
             max_line_bytes: Self::DEFAULT_MAX_LINE_BYTES,
+            tracks: Vec::new(),
+            threads: 0,
+            bgzf_output: false,
         }
     }
 }

@@ -5,11 +5,10 @@ use std::io::{self, BufRead};
 
 use crate::error::AnnotateError;
 
-/// Reads `\n`-terminated lines from a [`BufRead`], counting lines and bytes.
+/// Reads `\n`-terminated lines from a [`BufRead`], counting lines.
 pub(crate) struct LineReader<R> {
     inner: R,
     max_line_bytes: usize,
-    bytes_read: u64,
     line_number: u64,
 }
 
@@ -20,19 +19,18 @@ impl<R: BufRead> LineReader<R> {
         LineReader {
             inner,
             max_line_bytes,
-            bytes_read: 0,
             line_number: 0,
         }
-    }
-
-    /// Bytes consumed from the input so far, terminators included.
-    pub(crate) fn bytes_read(&self) -> u64 {
-        self.bytes_read
     }
 
     /// The 1-based number of the last line returned (0 before the first).
     pub(crate) fn line_number(&self) -> u64 {
         self.line_number
+    }
+
+    /// The underlying reader, positioned just after the last line returned.
+    pub(crate) fn into_inner(self) -> R {
+        self.inner
     }
 
     /// Reads the next line into `buf` (cleared first) without its `\n` or
@@ -70,7 +68,6 @@ impl<R: BufRead> LineReader<R> {
                 (used, done)
             };
             self.inner.consume(used);
-            self.bytes_read += used as u64;
             if done {
                 break;
             }
@@ -97,7 +94,6 @@ mod tests {
         while reader.read_line(&mut buf)? {
             out.push(String::from_utf8(buf.clone()).unwrap());
         }
-        assert_eq!(reader.bytes_read(), input.len() as u64);
         assert_eq!(reader.line_number(), out.len() as u64);
         Ok(out)
     }

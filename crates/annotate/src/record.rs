@@ -10,7 +10,13 @@ use crate::error::snippet;
 pub(crate) struct Record<'a> {
     /// CHROM through ALT, tab-separated, exactly as in the input.
     pub(crate) leading: &'a str,
+    /// CHROM and POS, tab-separated (the part of `leading` before ID).
+    pub(crate) chrom_pos: &'a str,
+    /// REF and ALT, tab-separated (the part of `leading` after ID).
+    pub(crate) ref_alt: &'a str,
     pub(crate) chrom: &'a str,
+    /// POS, a positive integer.
+    pub(crate) position: u64,
     pub(crate) reference: &'a str,
     /// The ALT column (comma-separated alleles).
     pub(crate) alt: &'a str,
@@ -30,13 +36,16 @@ impl<'a> Record<'a> {
     /// not a sequence of `ACGTN`, or an invalid ALT allele.
     pub(crate) fn parse(line: &'a str) -> Result<Self, String> {
         let mut tabs = [0usize; 8];
+        // Columns are short: a plain scan beats a vectorised search here.
         let mut found = 0;
-        for (slot, tab) in tabs
-            .iter_mut()
-            .zip(memchr::memchr_iter(b'\t', line.as_bytes()))
-        {
-            *slot = tab;
-            found += 1;
+        for (i, &byte) in line.as_bytes().iter().enumerate() {
+            if byte == b'\t' {
+                tabs[found] = i;
+                found += 1;
+                if found == tabs.len() {
+                    break;
+                }
+            }
         }
         if found < 7 {
             return Err(format!(
@@ -49,9 +58,12 @@ impl<'a> Record<'a> {
             let end = if i < found { tabs[i] } else { line.len() };
             &line[start..end]
         };
-        let record = Record {
+        let mut record = Record {
             leading: &line[..tabs[4]],
+            chrom_pos: &line[..tabs[1]],
+            ref_alt: &line[tabs[2] + 1..tabs[4]],
             chrom: column(0),
+            position: 0,
             reference: column(3),
             alt: column(4),
             qual: column(5),
@@ -59,17 +71,14 @@ impl<'a> Record<'a> {
             info: column(7),
             trailing: (found == 8).then(|| &line[tabs[7] + 1..]),
         };
-        record.validate(column(1))?;
+        record.position = parse_position(column(1))?;
+        record.validate()?;
         Ok(record)
     }
 
-    fn validate(&self, pos: &str) -> Result<(), String> {
+    fn validate(&self) -> Result<(), String> {
         if self.chrom.is_empty() {
             return Err("CHROM is empty".to_string());
-        }
-        if !pos.bytes().all(|b| b.is_ascii_digit()) || !matches!(pos.parse::<u64>(), Ok(p) if p > 0)
-        {
-            return Err(format!("POS {:?} is not a positive integer", snippet(pos)));
         }
         if self.reference.is_empty() {
             return Err("REF is empty".to_string());
@@ -92,6 +101,14 @@ impl<'a> Record<'a> {
     /// The ALT alleles (a missing ALT, `.`, is one allele `.`).
     pub(crate) fn alts(&self) -> std::str::Split<'a, char> {
         self.alt.split(',')
+    }
+}
+
+/// Parses POS: a positive integer.
+fn parse_position(pos: &str) -> Result<u64, String> {
+    match pos.parse::<u64>() {
+        Ok(p) if p > 0 && pos.bytes().all(|b| b.is_ascii_digit()) => Ok(p),
+        _ => Err(format!("POS {:?} is not a positive integer", snippet(pos))),
     }
 }
 
@@ -164,6 +181,10 @@ mod tests {
     fn splits_columns() {
         let r = Record::parse("1\t100\trs1\tA\tG,T\t50\tPASS\tDP=3\tGT\t0/1\t1/1").unwrap();
         assert_eq!(r.leading, "1\t100\trs1\tA\tG,T");
+        assert_eq!(
+            (r.chrom_pos, r.ref_alt, r.position),
+            ("1\t100", "A\tG,T", 100)
+        );
         assert_eq!((r.chrom, r.reference, r.alt), ("1", "A", "G,T"));
         assert_eq!((r.qual, r.filter, r.info), ("50", "PASS", "DP=3"));
         assert_eq!(r.trailing, Some("GT\t0/1\t1/1"));

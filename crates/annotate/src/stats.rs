@@ -7,10 +7,12 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::classify::{TiTv, VariantClass};
+use crate::track::TrackKind;
 
 /// What an annotation run saw. Serializes with `elapsed` as seconds (a
-/// float).
+/// float); fields missing from serialized stats read as their defaults.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Stats {
     /// The version the input declared, e.g. `VCFv4.0`.
     pub input_fileformat: String,
@@ -33,7 +35,26 @@ pub struct Stats {
     pub ts_tv_ratio: Option<f64>,
     /// Records per contig, in order of first appearance.
     pub contigs: Vec<ContigCount>,
-    /// Bytes of input read.
+    /// The reference tracks used, in order.
+    pub tracks: Vec<TrackSummary>,
+    /// Records whose ID column was filled from a VCF track (dbSNP).
+    pub with_id: u64,
+    /// Records overlapping at least one feature of a BED track (given a
+    /// `GENE`).
+    pub in_genes: u64,
+    /// The assembly the input's header names (`##reference`, `##contig`),
+    /// when it names a known one (e.g. `NCBI36`, `GRCh37`).
+    pub input_assembly: Option<String>,
+    /// Records at a position where a VCF track has a site, whose REF was
+    /// compared with the site's (first base).
+    pub ref_checked: u64,
+    /// Of those, the records whose REF disagrees with the track's.
+    pub ref_mismatches: u64,
+    /// Problems the run noticed but annotated through, one sentence each
+    /// (e.g. an assembly mismatch between input and tracks). The log shows
+    /// them first.
+    pub warnings: Vec<String>,
+    /// Bytes of input read (compressed bytes for gzip input).
     pub bytes_read: u64,
     /// Wall-clock time of the run.
     #[serde(rename = "elapsed_seconds", with = "seconds")]
@@ -88,6 +109,25 @@ pub struct ContigCount {
     pub name: String,
     /// Records with that CHROM.
     pub variants: u64,
+    /// Of those, records given an ID by a VCF track.
+    #[serde(default)]
+    pub with_id: u64,
+    /// Of those, records overlapping a feature of a BED track.
+    #[serde(default)]
+    pub in_genes: u64,
+}
+
+/// One reference track of a run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TrackSummary {
+    /// The track's file name.
+    pub name: String,
+    /// BED or VCF.
+    pub kind: TrackKind,
+    /// The assembly the track is on.
+    pub assembly: String,
+    /// Features or sites loaded.
+    pub records: u64,
 }
 
 impl Stats {
@@ -109,6 +149,9 @@ impl Stats {
             }
         };
         writeln!(log, "GAS annotation log")?;
+        for warning in &self.warnings {
+            writeln!(log, "WARNING: {warning}")?;
+        }
         writeln!(log, "Input file: {input_name}")?;
         writeln!(log, "Input format: {}", self.input_fileformat)?;
         if self.output_fileformat != self.input_fileformat {
@@ -120,8 +163,48 @@ impl Stats {
         }
         writeln!(log, "Input size: {} bytes", self.bytes_read)?;
         writeln!(log, "Samples: {}", self.samples)?;
+        if let Some(assembly) = &self.input_assembly {
+            writeln!(log, "Input assembly (from its header): {assembly}")?;
+        }
+        for track in &self.tracks {
+            writeln!(
+                log,
+                "Track: {} ({}, {}, {} records)",
+                track.name,
+                track.kind.as_str(),
+                track.assembly,
+                track.records
+            )?;
+        }
         writeln!(log)?;
         writeln!(log, "Total variants (records): {}", self.variants)?;
+        let of_variants = |n: u64| {
+            if self.variants == 0 {
+                0.0
+            } else {
+                100.0 * n as f64 / self.variants as f64
+            }
+        };
+        let (vcf_track, bed_track) = (
+            self.has_track(TrackKind::Vcf),
+            self.has_track(TrackKind::Bed),
+        );
+        if vcf_track {
+            writeln!(
+                log,
+                "With a known-site ID (dbSNP): {} ({:.2}%)",
+                self.with_id,
+                of_variants(self.with_id)
+            )?;
+        }
+        if bed_track {
+            writeln!(
+                log,
+                "In genes (GENE added): {} ({:.2}%)",
+                self.in_genes,
+                of_variants(self.in_genes)
+            )?;
+        }
         writeln!(log, "Total ALT alleles: {}", self.alt_alleles)?;
         for class in VariantClass::ALL {
             let n = self.classes.get(class);
@@ -142,16 +225,36 @@ impl Stats {
         }
         writeln!(log)?;
         writeln!(log, "Variants per contig ({}):", self.contigs.len())?;
+        write!(log, "  {:<12} {:>10}", "contig", "variants")?;
+        if vcf_track {
+            write!(log, " {:>10}", "with ID")?;
+        }
+        if bed_track {
+            write!(log, " {:>10}", "in genes")?;
+        }
+        writeln!(log)?;
         for contig in &self.contigs {
-            writeln!(log, "  {:<12} {:>10}", contig.name, contig.variants)?;
+            write!(log, "  {:<12} {:>10}", contig.name, contig.variants)?;
+            if vcf_track {
+                write!(log, " {:>10}", contig.with_id)?;
+            }
+            if bed_track {
+                write!(log, " {:>10}", contig.in_genes)?;
+            }
+            writeln!(log)?;
         }
         writeln!(log)?;
         writeln!(log, "Elapsed time: {:.3} s", self.elapsed.as_secs_f64())
     }
+
+    fn has_track(&self, kind: TrackKind) -> bool {
+        self.tracks.iter().any(|t| t.kind == kind)
+    }
 }
 
 /// Accumulates [`Stats`] record by record without allocating for records on
-/// a contig already seen.
+/// a contig already seen. Tallies of consecutive parts of the input
+/// [`merge`](Tally::merge) into the tally of the whole.
 #[derive(Debug, Default)]
 pub(crate) struct Tally {
     stats: Stats,
@@ -169,9 +272,29 @@ impl Tally {
         self.stats.samples = samples as u64;
     }
 
-    /// Counts a record on `chrom`.
-    pub(crate) fn record(&mut self, chrom: &str) {
-        self.stats.variants += 1;
+    pub(crate) fn set_input_assembly(&mut self, assembly: &str) {
+        self.stats.input_assembly = Some(assembly.to_string());
+    }
+
+    pub(crate) fn set_tracks(&mut self, tracks: Vec<TrackSummary>) {
+        self.stats.tracks = tracks;
+    }
+
+    /// Counts a record on `chrom`, given an ID by a VCF track or not, in a
+    /// BED feature or not.
+    pub(crate) fn record(&mut self, chrom: &str, with_id: bool, in_genes: bool) {
+        let s = &mut self.stats;
+        s.variants += 1;
+        s.with_id += u64::from(with_id);
+        s.in_genes += u64::from(in_genes);
+        let index = self.contig(chrom);
+        let contig = &mut self.stats.contigs[index];
+        contig.variants += 1;
+        contig.with_id += u64::from(with_id);
+        contig.in_genes += u64::from(in_genes);
+    }
+
+    fn contig(&mut self, chrom: &str) -> usize {
         let contigs = &mut self.stats.contigs;
         let index = match self.last_contig {
             Some(i) if contigs[i].name == chrom => i,
@@ -181,6 +304,8 @@ impl Tally {
                     contigs.push(ContigCount {
                         name: chrom.to_string(),
                         variants: 0,
+                        with_id: 0,
+                        in_genes: 0,
                     });
                     self.contig_index
                         .insert(chrom.to_string(), contigs.len() - 1);
@@ -189,7 +314,7 @@ impl Tally {
             },
         };
         self.last_contig = Some(index);
-        contigs[index].variants += 1;
+        index
     }
 
     /// Counts one ALT allele.
@@ -203,10 +328,50 @@ impl Tally {
         }
     }
 
-    pub(crate) fn finish(mut self, bytes_read: u64, elapsed: Duration) -> Stats {
+    /// Counts a REF comparison with a VCF track's site.
+    pub(crate) fn ref_compared(&mut self, agrees: bool) {
+        self.stats.ref_checked += 1;
+        self.stats.ref_mismatches += u64::from(!agrees);
+    }
+
+    /// Adds the counts of `later`, a tally of the input after this one's.
+    pub(crate) fn merge(&mut self, later: Tally) {
+        let (s, o) = (&mut self.stats, later.stats);
+        s.variants += o.variants;
+        s.alt_alleles += o.alt_alleles;
+        for class in VariantClass::ALL {
+            *s.classes.slot(class) += o.classes.get(class);
+        }
+        s.transitions += o.transitions;
+        s.transversions += o.transversions;
+        s.with_id += o.with_id;
+        s.in_genes += o.in_genes;
+        s.ref_checked += o.ref_checked;
+        s.ref_mismatches += o.ref_mismatches;
+        for contig in o.contigs {
+            let index = self.contig(&contig.name);
+            let mine = &mut self.stats.contigs[index];
+            mine.variants += contig.variants;
+            mine.with_id += contig.with_id;
+            mine.in_genes += contig.in_genes;
+        }
+    }
+
+    /// The counts so far (for checks made before [`Tally::finish`]).
+    pub(crate) fn stats(&self) -> &Stats {
+        &self.stats
+    }
+
+    pub(crate) fn finish(
+        mut self,
+        bytes_read: u64,
+        elapsed: Duration,
+        warnings: Vec<String>,
+    ) -> Stats {
         let s = &mut self.stats;
         s.bytes_read = bytes_read;
         s.elapsed = elapsed;
+        s.warnings = warnings;
         s.ts_tv_ratio =
             (s.transversions > 0).then(|| s.transitions as f64 / s.transversions as f64);
         self.stats
@@ -236,15 +401,31 @@ mod tests {
     fn sample() -> Stats {
         let mut t = Tally::default();
         t.set_formats("VCFv4.0".into(), "VCFv4.2".into());
-        for chrom in ["1", "1", "MT", "1", "X"] {
-            t.record(chrom);
+        t.set_tracks(vec![TrackSummary {
+            name: "genes.bed.gz".into(),
+            kind: TrackKind::Bed,
+            assembly: "GRCh37".into(),
+            records: 10,
+        }]);
+        for (chrom, in_genes) in [
+            ("1", true),
+            ("1", false),
+            ("MT", true),
+            ("1", true),
+            ("X", false),
+        ] {
+            t.record(chrom, false, in_genes);
         }
         t.allele(VariantClass::Snv, TiTv::Transition);
         t.allele(VariantClass::Snv, TiTv::Transition);
         t.allele(VariantClass::Snv, TiTv::Transversion);
         t.allele(VariantClass::Ins, TiTv::NotApplicable);
         t.allele(VariantClass::Other, TiTv::NotApplicable);
-        t.finish(1234, Duration::from_millis(1500))
+        t.finish(
+            1234,
+            Duration::from_millis(1500),
+            vec!["input says NCBI36".into()],
+        )
     }
 
     #[test]
@@ -262,7 +443,38 @@ mod tests {
             .map(|c| (c.name.as_str(), c.variants))
             .collect();
         assert_eq!(contigs, [("1", 3), ("MT", 1), ("X", 1)]);
-        assert_eq!(Tally::default().finish(0, Duration::ZERO).ts_tv_ratio, None);
+        assert_eq!(s.in_genes, 3);
+        assert_eq!(s.contigs[0].in_genes, 2);
+        assert_eq!(
+            Tally::default()
+                .finish(0, Duration::ZERO, Vec::new())
+                .ts_tv_ratio,
+            None
+        );
+    }
+
+    #[test]
+    fn merges_in_order() {
+        let mut first = Tally::default();
+        first.record("2", true, false);
+        first.allele(VariantClass::Snv, TiTv::Transition);
+        first.ref_compared(true);
+        let mut second = Tally::default();
+        second.record("1", false, true);
+        second.record("2", true, true);
+        second.allele(VariantClass::Del, TiTv::NotApplicable);
+        second.ref_compared(false);
+        first.merge(second);
+        let s = first.finish(0, Duration::ZERO, Vec::new());
+        assert_eq!((s.variants, s.with_id, s.in_genes), (3, 2, 2));
+        assert_eq!((s.alt_alleles, s.classes.snv, s.classes.del), (2, 1, 1));
+        assert_eq!((s.ref_checked, s.ref_mismatches), (2, 1));
+        let contigs: Vec<(&str, u64, u64, u64)> = s
+            .contigs
+            .iter()
+            .map(|c| (c.name.as_str(), c.variants, c.with_id, c.in_genes))
+            .collect();
+        assert_eq!(contigs, [("2", 2, 2, 1), ("1", 1, 0, 1)]);
     }
 
     #[test]
@@ -270,7 +482,10 @@ mod tests {
         let s = sample();
         let log = s.render_log("in.vcf");
         for expected in [
+            "WARNING: input says NCBI36\n",
             "Input file: in.vcf",
+            "Track: genes.bed.gz (BED, GRCh37, 10 records)",
+            "In genes (GENE added): 3 (60.00%)",
             "Output format: VCFv4.2 (upgraded from VCFv4.0)",
             "Total variants (records): 5",
             "Total ALT alleles: 5",
@@ -290,5 +505,13 @@ mod tests {
         let back: Stats = serde_json::from_value(json).unwrap();
         assert_eq!(back.elapsed, Duration::from_millis(1500));
         assert_eq!(back.contigs, s.contigs);
+        assert_eq!(back.tracks, s.tracks);
+        assert!(!log.contains("dbSNP"), "no VCF track: {log}");
+        // Stats serialized before the track fields existed still read.
+        let old: Stats = serde_json::from_str(
+            r#"{"variants":2,"contigs":[{"name":"1","variants":2}],"elapsed_seconds":0.5}"#,
+        )
+        .unwrap();
+        assert_eq!((old.variants, old.contigs[0].in_genes), (2, 0));
     }
 }

@@ -83,6 +83,15 @@ pub struct Config {
     #[serde(deserialize_with = "string_or_list")]
     pub sns_cert_url_prefixes: Vec<String>,
 
+    /// The role Step Functions assumes to publish to the archive topic
+    /// (`gas provision` only; emulators accept any ARN).
+    pub sfn_role_arn: String,
+    /// The storage class of archives in the S3 cold store: `DEEP_ARCHIVE`
+    /// or `GLACIER`.
+    pub s3_archive_storage_class: String,
+    /// The SES identity notifications are sent from (AWS backend).
+    pub email_from: String,
+
     /// `text` or `json` logs.
     pub log_format: String,
 }
@@ -114,6 +123,9 @@ impl Default for Config {
             aws_prefix: "gas".into(),
             cold_storage: ColdStorage::S3Class,
             sns_cert_url_prefixes: Vec::new(),
+            sfn_role_arn: "arn:aws:iam::000000000000:role/gas-archive-timer".into(),
+            s3_archive_storage_class: "DEEP_ARCHIVE".into(),
+            email_from: "GAS <noreply@gas.local>".into(),
             log_format: "text".into(),
         }
     }
@@ -147,6 +159,20 @@ impl Config {
             "visibility_timeout must be at least 1 s"
         );
         anyhow::ensure!(
+            matches!(
+                self.s3_archive_storage_class.as_str(),
+                "DEEP_ARCHIVE" | "GLACIER"
+            ),
+            "s3_archive_storage_class must be DEEP_ARCHIVE or GLACIER"
+        );
+        anyhow::ensure!(
+            self.aws_prefix
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+                && !self.aws_prefix.is_empty(),
+            "aws_prefix must be lowercase letters, digits and dashes (it names S3 buckets)"
+        );
+        anyhow::ensure!(
             matches!(self.log_format.as_str(), "text" | "json"),
             "log_format must be text or json"
         );
@@ -163,6 +189,11 @@ impl Config {
 
     pub fn free_window(&self) -> Duration {
         Duration::from_secs(self.free_access_window)
+    }
+
+    /// The name of one of this installation's AWS resources.
+    pub fn aws_name(&self, what: &str) -> String {
+        format!("{}-{what}", self.aws_prefix)
     }
 
     pub fn visibility(&self) -> Duration {

@@ -59,7 +59,7 @@ pub async fn open(config: &Config) -> Result<(Ports, BoxedExtras)> {
     )?);
     let sns = messaging.sns(&sns_base, signer)?;
 
-    let name = |what: &str| format!("{}-{what}", config.aws_prefix);
+    let name = |what: &str| config.aws_name(what);
     let topic =
         |what: &str| -> Result<Arc<LocalTopic>> { Ok(Arc::new(messaging.topic(&name(what))?)) };
     let queue = |what: &str| -> Result<Arc<dyn Queue>> {
@@ -134,6 +134,7 @@ pub async fn open(config: &Config) -> Result<(Ports, BoxedExtras)> {
             restore_topic.arn().to_string(),
             thaw_topic.arn().to_string(),
         ],
+        emulator_endpoint: None,
     })?);
     info!(data_dir = %dir.display(), "embedded backend opened");
 

@@ -1,6 +1,7 @@
 //! The `gas` command's library: configuration, wiring of the services onto
 //! a backend, and the sub-commands. `main.rs` only parses arguments.
 
+mod aws;
 pub mod config;
 pub mod dev;
 mod embedded;

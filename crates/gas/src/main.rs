@@ -138,9 +138,11 @@ async fn main() -> Result<()> {
             .await
         }
         Command::Provision => {
-            let (ports, _) = gas::system::open(&config).await?;
-            drop(ports);
-            println!("provisioned the {:?} backend", config.backend);
+            gas::system::provision(&config).await?;
+            println!(
+                "provisioned the {:?} backend (prefix {})",
+                config.backend, config.aws_prefix
+            );
             Ok(())
         }
         Command::User(cmd) => user(config, cmd).await,

@@ -188,12 +188,18 @@ pub fn spawn_runners(
 
 pub type BoxedExtras = Box<dyn BackendExtras>;
 
+/// Creates the configured backend's resources (idempotent).
+pub async fn provision(config: &Config) -> Result<()> {
+    match config.backend {
+        crate::config::Backend::Embedded => crate::embedded::open(config).await.map(|_| ()),
+        crate::config::Backend::Aws => crate::aws::provision(config).await,
+    }
+}
+
 /// Opens the configured backend.
 pub async fn open(config: &Config) -> Result<(Ports, BoxedExtras)> {
     match config.backend {
         crate::config::Backend::Embedded => crate::embedded::open(config).await,
-        crate::config::Backend::Aws => {
-            anyhow::bail!("the AWS backend is not built yet: use --backend embedded (the default)")
-        }
+        crate::config::Backend::Aws => crate::aws::open(config).await,
     }
 }

@@ -2,37 +2,18 @@
 //! SNS-style POSTs between services and the real SQLite files: submit →
 //! annotate → download → window → archive → upgrade → restore.
 
-use std::path::PathBuf;
-use std::time::{Duration, Instant};
+mod support;
+
+use std::time::Duration;
 
 use gas::config::Config;
 use gas::dev::{self, Running, Services};
 use gas_jobs::Role;
-use reqwest::{redirect, Client, StatusCode};
-use serde_json::Value;
-
-fn sample(name: &str) -> Option<Vec<u8>> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/data/samples")
-        .join(name);
-    std::fs::read(path).ok()
-}
-
-/// A small valid VCF, for when the shared samples are not beside the checkout.
-const SMALL_VCF: &str = "##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n\
-MT\t73\t.\tA\tG\t50\tPASS\tDP=10\nMT\t150\t.\tC\tT\t50\tPASS\t.\nMT\t200\t.\tA\tC,AT\t50\tPASS\t.\n";
-
-fn test_vcf() -> Vec<u8> {
-    sample("test.vcf").unwrap_or_else(|| {
-        eprintln!("shared samples not found; using a built-in VCF");
-        SMALL_VCF.as_bytes().to_vec()
-    })
-}
+use support::{test_vcf, Api};
 
 struct System {
     running: Running,
-    http: Client,
-    web: String,
+    api: Api,
     _data: tempfile::TempDir,
 }
 
@@ -57,15 +38,10 @@ impl System {
         let running = dev::start(config, Services::ALL)
             .await
             .expect("system starts");
-        let web = format!("http://{}", running.web_addr.unwrap());
-        let http = Client::builder()
-            .redirect(redirect::Policy::none())
-            .build()
-            .unwrap();
+        let api = Api::new(format!("http://{}", running.web_addr.unwrap()));
         System {
             running,
-            http,
-            web,
+            api,
             _data: data,
         }
     }
@@ -77,96 +53,6 @@ impl System {
         token
     }
 
-    async fn submit(&self, token: &str, name: &str, bytes: Vec<u8>) -> reqwest::Response {
-        let part = reqwest::multipart::Part::bytes(bytes).file_name(name.to_string());
-        let form = reqwest::multipart::Form::new().part("file", part);
-        self.http
-            .post(format!("{}/api/v1/jobs", self.web))
-            .bearer_auth(token)
-            .multipart(form)
-            .send()
-            .await
-            .unwrap()
-    }
-
-    async fn submit_ok(&self, token: &str, name: &str, bytes: Vec<u8>) -> String {
-        let response = self.submit(token, name, bytes).await;
-        assert_eq!(response.status(), StatusCode::CREATED);
-        let job: Value = response.json().await.unwrap();
-        assert_eq!(job["job_status"], "PENDING");
-        job["job_id"].as_str().unwrap().to_string()
-    }
-
-    async fn get(&self, token: &str, path: &str) -> reqwest::Response {
-        self.http
-            .get(format!("{}{path}", self.web))
-            .bearer_auth(token)
-            .send()
-            .await
-            .unwrap()
-    }
-
-    async fn job(&self, token: &str, job_id: &str) -> Value {
-        let response = self.get(token, &format!("/api/v1/jobs/{job_id}")).await;
-        assert_eq!(response.status(), StatusCode::OK);
-        response.json().await.unwrap()
-    }
-
-    /// Polls the job until `done` holds, failing after `limit`.
-    async fn wait_for(
-        &self,
-        token: &str,
-        job_id: &str,
-        limit: Duration,
-        what: &str,
-        done: impl Fn(&Value) -> bool,
-    ) -> Value {
-        let start = Instant::now();
-        loop {
-            let job = self.job(token, job_id).await;
-            if done(&job) {
-                return job;
-            }
-            assert!(
-                start.elapsed() < limit,
-                "timed out waiting for {what}; job is {job}"
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    }
-
-    async fn completed(&self, token: &str, job_id: &str) -> Value {
-        self.wait_for(token, job_id, Duration::from_secs(60), "COMPLETED", |j| {
-            assert_ne!(j["job_status"], "FAILED", "job failed: {j}");
-            j["job_status"] == "COMPLETED"
-        })
-        .await
-    }
-
-    /// Follows the results redirect and returns the bytes.
-    async fn download(&self, token: &str, job_id: &str) -> Vec<u8> {
-        let response = self
-            .get(token, &format!("/api/v1/jobs/{job_id}/results"))
-            .await;
-        assert!(
-            response.status().is_redirection(),
-            "expected a redirect, got {}",
-            response.status()
-        );
-        let url = response.headers()["location"].to_str().unwrap().to_string();
-        let file = self.http.get(&url).send().await.unwrap();
-        assert_eq!(file.status(), StatusCode::OK, "download URL {url}");
-        file.bytes().await.unwrap().to_vec()
-    }
-
-    async fn results_refusal(&self, token: &str, job_id: &str) -> (StatusCode, Value) {
-        let response = self
-            .get(token, &format!("/api/v1/jobs/{job_id}/results"))
-            .await;
-        let status = response.status();
-        (status, response.json().await.unwrap_or(Value::Null))
-    }
-
     async fn record(&self, job_id: &str) -> gas_jobs::Job {
         self.running.ports.jobs.get(job_id).await.unwrap().unwrap()
     }
@@ -176,12 +62,12 @@ impl System {
 async fn free_job_is_archived_after_the_window_and_restored_on_upgrade() {
     let system = System::start(2, |_| {}).await;
     let token = system.user("free@example.org", Role::Free).await;
-    let job_id = system.submit_ok(&token, "test.vcf", test_vcf()).await;
+    let job_id = system.api.submit_ok(&token, "test.vcf", test_vcf()).await;
 
-    let job = system.completed(&token, &job_id).await;
+    let job = system.api.completed(&token, &job_id).await;
     assert_eq!(job["results_state"], "available");
     assert!(job["download_until"].as_i64().is_some());
-    let before = system.download(&token, &job_id).await;
+    let before = system.api.download(&token, &job_id).await;
     let text = String::from_utf8(before.clone()).unwrap();
     assert!(text.contains("##INFO=<ID=VC"), "annotated header");
     assert!(
@@ -191,9 +77,10 @@ async fn free_job_is_archived_after_the_window_and_restored_on_upgrade() {
         "every record annotated"
     );
     let log = system
+        .api
         .get(&token, &format!("/api/v1/jobs/{job_id}/log"))
         .await;
-    assert_eq!(log.status(), StatusCode::OK);
+    assert_eq!(log.status(), reqwest::StatusCode::OK);
     assert!(!log.text().await.unwrap().is_empty());
     assert!(
         system.record(&job_id).await.archive_execution_id.is_some(),
@@ -202,6 +89,7 @@ async fn free_job_is_archived_after_the_window_and_restored_on_upgrade() {
 
     // After the window: archived, blob gone, download refused with "upgrade".
     let job = system
+        .api
         .wait_for(&token, &job_id, Duration::from_secs(30), "archived", |j| {
             j["results_state"] == "archived"
         })
@@ -224,32 +112,59 @@ async fn free_job_is_archived_after_the_window_and_restored_on_upgrade() {
         None,
         "results blob deleted"
     );
-    let (status, body) = system.results_refusal(&token, &job_id).await;
+    let (status, body) = system.api.results_refusal(&token, &job_id).await;
     assert!(status.is_client_error(), "{status}");
     assert_eq!(body["reason"], "upgrade", "{body}");
     assert_eq!(job["job_status"], "COMPLETED");
 
     // Upgrade → restored, same bytes.
-    let upgraded = system
-        .http
-        .post(format!("{}/api/v1/me/upgrade", system.web))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(upgraded.status(), StatusCode::OK);
+    system.api.upgrade(&token).await;
     system
+        .api
         .wait_for(&token, &job_id, Duration::from_secs(30), "restored", |j| {
             j["results_state"] == "available"
         })
         .await;
-    let after = system.download(&token, &job_id).await;
+    let after = system.api.download(&token, &job_id).await;
     assert_eq!(
         after, before,
         "restored bytes equal the bytes downloaded before archiving"
     );
     let record = system.record(&job_id).await;
     assert!(record.results_file_archive_id.is_none() && record.retrieval_job_id.is_none());
+
+    // The completion email is in the outbox, addressed to the user.
+    let outbox = system.running.config.data_dir.join("outbox");
+    let email = std::fs::read_dir(&outbox)
+        .unwrap()
+        .flatten()
+        .map(|e| std::fs::read_to_string(e.path()).unwrap())
+        .find(|text| text.contains(&job_id))
+        .expect("an email about the job");
+    assert!(
+        email.contains("To: free@example.org")
+            && email.contains("Subject: GAS: annotation of test.vcf is complete")
+    );
+
+    // Operators see what happened.
+    let metrics = |addr: std::net::SocketAddr| async move {
+        reqwest::get(format!("http://{addr}/metrics"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    };
+    let running = &system.running;
+    assert!(metrics(running.web_addr.unwrap())
+        .await
+        .contains("gas_web_jobs_submitted_total"));
+    assert!(metrics(running.util_addr.unwrap())
+        .await
+        .contains("gas_util_archived_total"));
+    assert!(metrics(running.ann_addr.unwrap())
+        .await
+        .contains("gas_ann_jobs_total"));
     system.running.stop().await;
 }
 
@@ -260,10 +175,10 @@ async fn premium_jobs_and_upgrades_inside_the_window_are_never_archived() {
     let system = System::start(3, |c| c.refuse_expedited = true).await;
     let premium = system.user("premium@example.org", Role::Premium).await;
     let free = system.user("upgrader@example.org", Role::Free).await;
-    let premium_job = system.submit_ok(&premium, "test.vcf", test_vcf()).await;
-    let free_job = system.submit_ok(&free, "test.vcf", test_vcf()).await;
+    let premium_job = system.api.submit_ok(&premium, "test.vcf", test_vcf()).await;
+    let free_job = system.api.submit_ok(&free, "test.vcf", test_vcf()).await;
 
-    let job = system.completed(&premium, &premium_job).await;
+    let job = system.api.completed(&premium, &premium_job).await;
     assert!(
         job.get("download_until").is_none(),
         "premium downloads have no deadline"
@@ -276,18 +191,11 @@ async fn premium_jobs_and_upgrades_inside_the_window_are_never_archived() {
             .is_none(),
         "no timer for premium users"
     );
-    system.completed(&free, &free_job).await;
+    system.api.completed(&free, &free_job).await;
     let timer = system.record(&free_job).await.archive_execution_id;
     assert!(timer.is_some(), "a free job has an archive timer");
 
-    let upgraded = system
-        .http
-        .post(format!("{}/api/v1/me/upgrade", system.web))
-        .bearer_auth(&free)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(upgraded.status(), StatusCode::OK);
+    system.api.upgrade(&free).await;
     assert!(
         system
             .record(&free_job)
@@ -305,9 +213,9 @@ async fn premium_jobs_and_upgrades_inside_the_window_are_never_archived() {
             record.results_file_archive_id.is_none(),
             "{job_id} must not be archived"
         );
-        let job = system.job(token, job_id).await;
+        let job = system.api.job(token, job_id).await;
         assert_eq!(job["results_state"], "available");
-        assert!(!system.download(token, job_id).await.is_empty());
+        assert!(!system.api.download(token, job_id).await.is_empty());
     }
     system.running.stop().await;
 }
@@ -316,10 +224,11 @@ async fn premium_jobs_and_upgrades_inside_the_window_are_never_archived() {
 async fn restore_falls_back_to_the_standard_tier() {
     let system = System::start(2, |c| c.refuse_expedited = true).await;
     let token = system.user("slow@example.org", Role::Free).await;
-    let job_id = system.submit_ok(&token, "test.vcf", test_vcf()).await;
-    system.completed(&token, &job_id).await;
-    let before = system.download(&token, &job_id).await;
+    let job_id = system.api.submit_ok(&token, "test.vcf", test_vcf()).await;
+    system.api.completed(&token, &job_id).await;
+    let before = system.api.download(&token, &job_id).await;
     system
+        .api
         .wait_for(&token, &job_id, Duration::from_secs(30), "archived", |j| {
             j["results_state"] == "archived"
         })
@@ -328,10 +237,11 @@ async fn restore_falls_back_to_the_standard_tier() {
         .await
         .unwrap();
     system
+        .api
         .wait_for(&token, &job_id, Duration::from_secs(30), "restored", |j| {
             j["results_state"] == "available"
         })
         .await;
-    assert_eq!(system.download(&token, &job_id).await, before);
+    assert_eq!(system.api.download(&token, &job_id).await, before);
     system.running.stop().await;
 }

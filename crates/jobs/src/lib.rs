@@ -5,6 +5,7 @@
 
 mod clock;
 pub mod conformance;
+pub mod dynamo;
 pub mod messages;
 mod record;
 pub mod sqlite;

@@ -111,6 +111,24 @@ impl Job {
             lease_expires: None,
         }
     }
+
+    /// The parts of the job's state that transition conditions look at, for
+    /// [`crate::StoreError::ConditionFailed`] messages (every adapter words
+    /// them the same way).
+    pub(crate) fn describe_state(&self) -> String {
+        let mut s = self.job_status.as_str().to_string();
+        if let Some(lease) = self.lease_expires {
+            s.push_str(&format!(", lease until {lease}"));
+        }
+        match &self.results_file_archive_id {
+            Some(a) => s.push_str(&format!(", archive id {a}")),
+            None => s.push_str(", no archive id"),
+        }
+        if let Some(r) = &self.retrieval_job_id {
+            s.push_str(&format!(", retrieval {r}"));
+        }
+        s
+    }
 }
 
 /// What a runner records when a job completes.

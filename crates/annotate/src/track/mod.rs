@@ -25,7 +25,7 @@ use crate::input::Input;
 use crate::reader::LineReader;
 
 pub(crate) use bed::BedIndex;
-pub(crate) use vcf::{Site, SiteIndex};
+pub(crate) use vcf::SiteIndex;
 
 /// The assembly a track is taken to be on when it does not say (a BED file
 /// cannot; a VCF may in `##reference` or `##contig`): GRCh37, the assembly of
@@ -62,7 +62,7 @@ impl TrackKind {
 /// Why a track could not be loaded.
 #[derive(Debug, thiserror::Error)]
 pub enum TrackError {
-    /// Opening or reading the file failed (a corrupt gzip stream included).
+    /// Opening or reading the file failed, or its gzip data is corrupt.
     #[error("track {path}: {source}")]
     Io {
         /// The track's path as given.
@@ -157,7 +157,8 @@ impl Track {
             source,
         };
         let file = File::open(path).map_err(io_error)?;
-        let input = Input::new(BufReader::with_capacity(TRACK_BUFFER_BYTES, file)).map_err(io_error)?;
+        let input =
+            Input::new(BufReader::with_capacity(TRACK_BUFFER_BYTES, file)).map_err(io_error)?;
         let mut reader = LineReader::new(input, MAX_TRACK_LINE_BYTES);
         let malformed = |line, message| TrackError::Malformed {
             path: path.to_path_buf(),
@@ -166,6 +167,9 @@ impl Track {
         };
         let lift = |e: AnnotateError| match e {
             AnnotateError::Io(source) => io_error(source),
+            AnnotateError::BadCompression { message } => {
+                io_error(io::Error::new(io::ErrorKind::InvalidData, message))
+            }
             other => malformed(other.line().unwrap_or(0), other.to_string()),
         };
 
@@ -178,9 +182,9 @@ impl Track {
             while reader.read_line(&mut line).map_err(lift)? {
                 let number = reader.line_number();
                 let text = track_utf8(&line).map_err(|m| malformed(number, m))?;
-                if let Some(meta) = text.strip_prefix('#') {
+                if text.starts_with('#') {
                     if header_assembly.is_none() {
-                        header_assembly = assembly_of_meta_line(&format!("#{meta}"));
+                        header_assembly = assembly_of_meta_line(text);
                     }
                 } else if !text.is_empty() {
                     builder.add(text).map_err(|m| malformed(number, m))?;
@@ -201,9 +205,10 @@ impl Track {
             let records = builder.len();
             (TrackIndex::Bed(builder.finish()), records)
         };
-        let name = path
-            .file_name()
-            .map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned());
+        let name = path.file_name().map_or_else(
+            || path.display().to_string(),
+            |n| n.to_string_lossy().into_owned(),
+        );
         let assembly = declared
             .or(header_assembly)
             .unwrap_or(DEFAULT_ASSEMBLY)
@@ -282,7 +287,10 @@ impl ContigMap {
     /// The index for `name`, allocating the next one when new.
     fn index_or_insert(&mut self, name: &str) -> usize {
         let next = self.keys.len();
-        *self.keys.entry(contig_key(name).to_string()).or_insert(next)
+        *self
+            .keys
+            .entry(contig_key(name).to_string())
+            .or_insert(next)
     }
 }
 
@@ -309,4 +317,85 @@ fn coordinate(value: &str, what: &str) -> Result<u32, String> {
             crate::error::snippet(value)
         )
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+
+    use super::*;
+
+    fn write(dir: &Path, name: &str, text: &str, gzip: bool) -> PathBuf {
+        let path = dir.join(name);
+        let bytes = if gzip {
+            let mut encoder = flate2::write::GzEncoder::new(Vec::new(), Default::default());
+            encoder.write_all(text.as_bytes()).unwrap();
+            encoder.finish().unwrap()
+        } else {
+            text.as_bytes().to_vec()
+        };
+        std::fs::write(&path, bytes).unwrap();
+        path
+    }
+
+    #[test]
+    fn loads_bed_and_vcf_plain_or_gzip() {
+        let dir = tempfile::tempdir().unwrap();
+        let bed = "chr1\t10\t20\tA\nchr2\t5\t6\tB\n";
+        for gzip in [false, true] {
+            let track = Track::load(&write(dir.path(), "g.bed", bed, gzip)).unwrap();
+            assert_eq!(
+                (
+                    track.name(),
+                    track.kind(),
+                    track.assembly(),
+                    track.records()
+                ),
+                ("g.bed", TrackKind::Bed, DEFAULT_ASSEMBLY, 2)
+            );
+        }
+        let vcf = "##fileformat=VCFv4.2\n##reference=GRCh38\n#CHROM\tPOS\tID\tREF\tALT\n1\t5\trs1\tA\tG\n";
+        let path = write(dir.path(), "s.vcf.gz", vcf, true);
+        let track = Track::load(&path).unwrap();
+        assert_eq!(
+            (track.kind(), track.assembly(), track.records()),
+            (TrackKind::Vcf, "GRCh38", 1)
+        );
+        assert_eq!(Track::load_as(&path, "hg19").unwrap().assembly(), "hg19");
+        assert_eq!(track, track.clone());
+        assert_ne!(track, Track::load(&path).unwrap());
+        let empty = Track::load(&write(dir.path(), "empty.bed", "", false)).unwrap();
+        assert_eq!(empty.records(), 0);
+    }
+
+    #[test]
+    fn errors_name_the_file_and_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = write(dir.path(), "bad.bed", "chr1\t1\t2\tA\nchr1\t1\n", true);
+        match Track::load(&path).unwrap_err() {
+            TrackError::Malformed { line, message, .. } => {
+                assert_eq!(line, 2, "{message}");
+                assert!(message.contains("4 tab-separated"), "{message}");
+            }
+            other => panic!("{other:?}"),
+        }
+        let path = write(
+            dir.path(),
+            "bad.vcf",
+            "##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\n1\tx\t.\tA\tG\n",
+            false,
+        );
+        let err = Track::load(&path).unwrap_err();
+        assert!(err.to_string().contains("bad.vcf: line 3: POS"), "{err}");
+        let missing = Track::load(&dir.path().join("missing.bed")).unwrap_err();
+        assert!(matches!(missing, TrackError::Io { .. }));
+        let corrupt = write(dir.path(), "corrupt.bed.gz", "", false);
+        std::fs::write(&corrupt, [0x1f, 0x8b, 8, 0, 1, 2, 3]).unwrap();
+        assert!(matches!(
+            Track::load(&corrupt).unwrap_err(),
+            TrackError::Io { .. }
+        ));
+        let loaded = Track::load_all(std::slice::from_ref(&path)).unwrap_err();
+        assert!(matches!(loaded, TrackError::Malformed { line: 3, .. }));
+    }
 }

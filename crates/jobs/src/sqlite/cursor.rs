@@ -14,7 +14,7 @@ use crate::StoreError;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub(super) struct Cursor {
+pub(crate) struct Cursor {
     #[serde(rename = "u")]
     pub user_id: String,
     #[serde(rename = "t")]

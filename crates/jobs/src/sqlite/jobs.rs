@@ -89,7 +89,7 @@ impl SqliteJobStore {
                     None => Err(StoreError::NotFound(format!("job {job_id}"))),
                     Some(job) => Err(StoreError::ConditionFailed(format!(
                         "{what} (job {job_id} is {})",
-                        describe(&job)
+                        job.describe_state()
                     ))),
                 }
             })
@@ -401,20 +401,4 @@ fn job_from_row(row: &Row<'_>) -> rusqlite::Result<Job> {
         progress: row.get(15)?,
         lease_expires: row.get(16)?,
     })
-}
-
-/// The parts of a job's state that conditions look at, for error messages.
-fn describe(job: &Job) -> String {
-    let mut s = job.job_status.as_str().to_string();
-    if let Some(lease) = job.lease_expires {
-        s.push_str(&format!(", lease until {lease}"));
-    }
-    match &job.results_file_archive_id {
-        Some(a) => s.push_str(&format!(", archive id {a}")),
-        None => s.push_str(", no archive id"),
-    }
-    if let Some(r) = &job.retrieval_job_id {
-        s.push_str(&format!(", retrieval {r}"));
-    }
-    s
 }

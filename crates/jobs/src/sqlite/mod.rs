@@ -12,7 +12,8 @@
 //! Both stores can live in the same file: each runs the whole (idempotent)
 //! schema when it opens it.
 
-mod cursor;
+// The listing cursor is backend-neutral: the DynamoDB adapter uses it too.
+pub(crate) mod cursor;
 mod jobs;
 mod users;
 

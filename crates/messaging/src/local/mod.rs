@@ -190,7 +190,7 @@ fn queue_key(name: &str) -> String {
 const OUTBOX_KEY: &str = "sns outbox";
 
 /// Checks an SQS/SNS/Step Functions style resource name.
-fn check_name(kind: &str, name: &str, max_len: usize) -> Result<(), MessagingError> {
+pub(crate) fn check_name(kind: &str, name: &str, max_len: usize) -> Result<(), MessagingError> {
     let ok = !name.is_empty()
         && name.len() <= max_len
         && name
@@ -210,7 +210,7 @@ const MAX_MESSAGE_BYTES: usize = 256 * 1024;
 
 /// Checks a message body as SQS does: not empty, at most 256 KiB, and only
 /// the characters XML allows.
-fn check_body(body: &str) -> Result<(), MessagingError> {
+pub(crate) fn check_body(body: &str) -> Result<(), MessagingError> {
     if body.is_empty() {
         return Err(MessagingError::Invalid("empty message".into()));
     }

@@ -33,6 +33,18 @@ pub struct VerifierConfig {
     pub trusted_cert_url_prefixes: Vec<String>,
     /// The only `TopicArn`s accepted.
     pub allowed_topic_arns: Vec<String>,
+    /// For AWS emulators only (tests, `gas dev --backend aws`): the
+    /// emulator's base URL. An emulator such as moto signs with a
+    /// `SigningCertURL` on `https://sns.<region>.amazonaws.com/` that is not
+    /// AWS's, and serves that certificate itself. When this is set, a
+    /// certificate URL that has passed the trust check above and is on
+    /// `https://sns.<region>.amazonaws.com/` is fetched from this endpoint
+    /// at the same path, with an `Authorization` header in the form of an
+    /// AWS SigV4 one naming the `sns` service (moto routes requests by it).
+    /// The trust decision is still made on the message's own URL, and
+    /// certificates are cached under it. Never set it against real AWS: it
+    /// makes the verifier trust whatever the endpoint serves.
+    pub emulator_endpoint: Option<String>,
 }
 
 /// Why a [`SnsVerifier`] cannot be built.
@@ -42,6 +54,10 @@ pub enum VerifierConfigError {
     /// without user info, query or fragment.
     #[error("invalid trusted certificate URL prefix {prefix:?}: {reason}")]
     Prefix { prefix: String, reason: String },
+    /// An emulator endpoint that is not an absolute http(s) URL with a host
+    /// and without user info, query or fragment.
+    #[error("invalid emulator endpoint {endpoint:?}: {reason}")]
+    EmulatorEndpoint { endpoint: String, reason: String },
     #[error("cannot build the HTTP client")]
     Client(#[source] reqwest::Error),
 }
@@ -77,6 +93,7 @@ pub enum VerifyError {
 /// [`SnsMessage::string_to_sign`] checked with its RSA key.
 pub struct SnsVerifier {
     prefixes: Vec<String>,
+    emulator: Option<Url>,
     topics: HashSet<String>,
     client: reqwest::Client,
     keys: Mutex<HashMap<String, Arc<RsaPublicKey>>>,
@@ -86,6 +103,7 @@ impl std::fmt::Debug for SnsVerifier {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SnsVerifier")
             .field("prefixes", &self.prefixes)
+            .field("emulator", &self.emulator.as_ref().map(Url::as_str))
             .field("topics", &self.topics)
             .finish_non_exhaustive()
     }
@@ -98,6 +116,14 @@ impl SnsVerifier {
             .iter()
             .map(|prefix| normalise_prefix(prefix))
             .collect::<Result<_, _>>()?;
+        let emulator = config
+            .emulator_endpoint
+            .as_deref()
+            .map(emulator_endpoint)
+            .transpose()?;
+        if let Some(endpoint) = &emulator {
+            tracing::warn!(%endpoint, "SNS signing certificates are fetched from an emulator");
+        }
         let client = reqwest::Client::builder()
             .timeout(FETCH_TIMEOUT)
             .redirect(reqwest::redirect::Policy::none())
@@ -105,6 +131,7 @@ impl SnsVerifier {
             .map_err(VerifierConfigError::Client)?;
         Ok(Self {
             prefixes,
+            emulator,
             topics: config.allowed_topic_arns.into_iter().collect(),
             client,
             keys: Mutex::new(HashMap::new()),
@@ -191,12 +218,16 @@ impl SnsVerifier {
     async fn fetch_certificate(&self, url: &Url) -> Result<Vec<u8>, VerifyError> {
         let fetch_error =
             |e: &dyn std::fmt::Display| VerifyError::CertificateFetch(format!("{url}: {e}"));
-        let mut response = self
-            .client
-            .get(url.clone())
-            .send()
-            .await
-            .map_err(|e| fetch_error(&e))?;
+        let request = match self.emulated(url) {
+            Some((emulated, authorization)) => {
+                tracing::debug!(%url, %emulated, "fetching the certificate from the emulator");
+                self.client
+                    .get(emulated)
+                    .header(reqwest::header::AUTHORIZATION, authorization)
+            }
+            None => self.client.get(url.clone()),
+        };
+        let mut response = request.send().await.map_err(|e| fetch_error(&e))?;
         if !response.status().is_success() {
             return Err(fetch_error(&response.status()));
         }
@@ -215,6 +246,61 @@ impl SnsVerifier {
         }
         Ok(body)
     }
+}
+
+impl SnsVerifier {
+    /// With an emulator endpoint set and `url` on
+    /// `https://sns.<region>.amazonaws.com/`: the same path and query on the
+    /// emulator, and the `Authorization` header that routes it to the
+    /// emulator's SNS.
+    fn emulated(&self, url: &Url) -> Option<(Url, String)> {
+        let endpoint = self.emulator.as_ref()?;
+        let region = aws_sns_region(url)?;
+        let mut emulated = endpoint.clone();
+        let base = endpoint.path().trim_end_matches('/');
+        emulated.set_path(&format!("{base}{}", url.path()));
+        emulated.set_query(url.query());
+        let authorization = format!(
+            "AWS4-HMAC-SHA256 Credential=test/20260101/{region}/sns/aws4_request, \
+             SignedHeaders=host, Signature=0"
+        );
+        Some((emulated, authorization))
+    }
+}
+
+/// The region of an `https://sns.<region>.amazonaws.com/...` URL on the
+/// default port.
+fn aws_sns_region(url: &Url) -> Option<&str> {
+    if url.scheme() != "https" || url.port().is_some() {
+        return None;
+    }
+    let region = url
+        .host_str()?
+        .strip_prefix("sns.")?
+        .strip_suffix(".amazonaws.com")?;
+    let valid = !region.is_empty()
+        && region
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    valid.then_some(region)
+}
+
+fn emulator_endpoint(endpoint: &str) -> Result<Url, VerifierConfigError> {
+    let error = |reason: &str| VerifierConfigError::EmulatorEndpoint {
+        endpoint: endpoint.to_owned(),
+        reason: reason.to_owned(),
+    };
+    let url = Url::parse(endpoint).map_err(|e| error(&e.to_string()))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+        return Err(error("not an http(s) URL with a host"));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(error("has user info"));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(error("has a query or fragment"));
+    }
+    Ok(url)
 }
 
 enum SignatureAlgorithm {
@@ -296,6 +382,7 @@ mod tests {
         SnsVerifier::new(VerifierConfig {
             trusted_cert_url_prefixes: prefixes.iter().map(|p| p.to_string()).collect(),
             allowed_topic_arns: vec![],
+            emulator_endpoint: None,
         })
         .unwrap()
     }
@@ -329,6 +416,48 @@ mod tests {
     }
 
     #[test]
+    fn emulated_urls_keep_the_path_and_name_the_region() {
+        let v = SnsVerifier::new(VerifierConfig {
+            trusted_cert_url_prefixes: vec![aws_cert_prefix("eu-west-2")],
+            allowed_topic_arns: vec![],
+            emulator_endpoint: Some("http://127.0.0.1:5000".into()),
+        })
+        .unwrap();
+        let url = Url::parse("https://sns.eu-west-2.amazonaws.com/SimpleNotificationService-1.pem")
+            .unwrap();
+        let (emulated, authorization) = v.emulated(&url).unwrap();
+        assert_eq!(
+            emulated.as_str(),
+            "http://127.0.0.1:5000/SimpleNotificationService-1.pem"
+        );
+        assert!(
+            authorization.contains("/eu-west-2/sns/aws4_request"),
+            "{authorization}"
+        );
+        for other in [
+            "https://sns.eu-west-2.amazonaws.com.evil.com/x.pem",
+            "http://sns.eu-west-2.amazonaws.com/x.pem",
+            "https://sns.eu-west-2.amazonaws.com:8443/x.pem",
+            "https://s3.eu-west-2.amazonaws.com/x.pem",
+            "http://127.0.0.1:8081/_sns/cert.pem",
+        ] {
+            assert!(v.emulated(&Url::parse(other).unwrap()).is_none(), "{other}");
+        }
+        let plain = verifier(&[&aws_cert_prefix("eu-west-2")]);
+        assert!(plain.emulated(&url).is_none());
+        for bad in ["127.0.0.1:5000", "ftp://x", "http://u:p@x", "http://x/?q"] {
+            assert!(
+                SnsVerifier::new(VerifierConfig {
+                    emulator_endpoint: Some(bad.into()),
+                    ..VerifierConfig::default()
+                })
+                .is_err(),
+                "{bad} accepted"
+            );
+        }
+    }
+
+    #[test]
     fn prefixes_must_be_http_urls() {
         for bad in [
             "sns.amazonaws.com/",
@@ -340,6 +469,7 @@ mod tests {
                 SnsVerifier::new(VerifierConfig {
                     trusted_cert_url_prefixes: vec![bad.into()],
                     allowed_topic_arns: vec![],
+                    emulator_endpoint: None,
                 })
                 .is_err(),
                 "{bad} accepted"

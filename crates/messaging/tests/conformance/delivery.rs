@@ -18,6 +18,7 @@ fn verifier(server: &Server, topic: &LocalTopic) -> SnsVerifier {
     SnsVerifier::new(VerifierConfig {
         trusted_cert_url_prefixes: vec![format!("{}/", Server::base_url(server.addr))],
         allowed_topic_arns: vec![topic.arn().to_owned()],
+        emulator_endpoint: None,
     })
     .unwrap()
 }

@@ -35,6 +35,7 @@ impl Fixture {
         SnsVerifier::new(VerifierConfig {
             trusted_cert_url_prefixes: vec![prefix.to_owned()],
             allowed_topic_arns: vec![TOPIC.to_owned()],
+            emulator_endpoint: None,
         })
         .unwrap()
     }
@@ -324,6 +325,7 @@ async fn unreachable_or_bogus_certificates_are_rejected() {
     let hook = SnsVerifier::new(VerifierConfig {
         trusted_cert_url_prefixes: vec![f.server.url("/")],
         allowed_topic_arns: vec![TOPIC.into()],
+        emulator_endpoint: None,
     })
     .unwrap();
     let not_a_cert = SnsMessage {

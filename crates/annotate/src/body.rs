@@ -1,0 +1,372 @@
+//! Annotating data lines: a chunk of whole lines in, the annotated lines and
+//! their counts out. Chunks are independent, so several threads can each
+//! annotate one.
+
+use crate::bgzf::BgzfEncoder;
+use crate::classify::{classify, titv, TiTv, VariantClass};
+use crate::record::Record;
+use crate::stats::Tally;
+use crate::track::{BedIndex, SiteIndex, TrackIndex};
+use crate::Options;
+
+/// What every chunk of one run is annotated with; shared by the threads.
+pub(crate) struct Body<'t> {
+    /// Whether records need the VCFv3.3 QUAL/FILTER conversion.
+    v3: bool,
+    genes: Vec<&'t BedIndex>,
+    sites: Vec<&'t SiteIndex>,
+    /// INFO keys the annotator writes; input entries with them are dropped.
+    reserved: &'static [&'static str],
+    max_line_bytes: usize,
+    bgzf: bool,
+    /// Finds `END=` in INFO.
+    end_key: memchr::memmem::Finder<'static>,
+}
+
+impl<'t> Body<'t> {
+    pub(crate) fn new(options: &'t Options, v3: bool) -> Self {
+        let mut genes = Vec::new();
+        let mut sites = Vec::new();
+        for track in &options.tracks {
+            match track.index() {
+                TrackIndex::Bed(index) => genes.push(index),
+                TrackIndex::Vcf(index) => sites.push(index),
+            }
+        }
+        Body {
+            v3,
+            reserved: crate::header::reserved_info_keys(!genes.is_empty()),
+            genes,
+            sites,
+            max_line_bytes: options.max_line_bytes,
+            bgzf: options.bgzf_output,
+            end_key: memchr::memmem::Finder::new(b"END="),
+        }
+    }
+}
+
+/// The result of annotating one chunk.
+pub(crate) struct Annotated {
+    /// The annotated lines (BGZF blocks when the output is compressed); on
+    /// error, those before the bad line.
+    pub(crate) output: Vec<u8>,
+    /// Counts of the records annotated.
+    pub(crate) tally: Tally,
+    /// Lines in the chunk (up to the bad line on error).
+    pub(crate) lines: u64,
+    /// The first bad line: its 1-based number within the chunk, and why.
+    pub(crate) error: Option<(u64, String)>,
+}
+
+/// Annotates chunks with one thread's scratch space.
+pub(crate) struct ChunkAnnotator<'t> {
+    body: &'t Body<'t>,
+    alleles: Vec<(VariantClass, TiTv)>,
+    ranks: Vec<u32>,
+    genes: Vec<&'t str>,
+    ids: Vec<&'t str>,
+    contigs: ContigCache,
+    /// Uncompressed output before BGZF encoding.
+    plain: Vec<u8>,
+    encoder: Option<BgzfEncoder>,
+}
+
+/// The track contig indexes of the last CHROM seen (input is usually sorted,
+/// so CHROM rarely changes).
+struct ContigCache {
+    chrom: Option<String>,
+    genes: Vec<Option<usize>>,
+    /// Per BED track, where the last overlap search ended (see
+    /// [`BedIndex::overlapping`]).
+    hints: Vec<usize>,
+    sites: Vec<Option<usize>>,
+}
+
+impl<'t> ChunkAnnotator<'t> {
+    pub(crate) fn new(body: &'t Body<'t>) -> Self {
+        ChunkAnnotator {
+            body,
+            alleles: Vec::with_capacity(4),
+            ranks: Vec::new(),
+            genes: Vec::new(),
+            ids: Vec::new(),
+            contigs: ContigCache {
+                chrom: None,
+                genes: Vec::new(),
+                hints: Vec::new(),
+                sites: Vec::new(),
+            },
+            plain: Vec::new(),
+            encoder: body.bgzf.then(BgzfEncoder::new),
+        }
+    }
+
+    /// Annotates `chunk` (whole data lines, `\n`-terminated except perhaps
+    /// the last) into `output` (cleared first), stopping at the first bad
+    /// line. Blank lines are skipped.
+    pub(crate) fn annotate(&mut self, chunk: &[u8], mut output: Vec<u8>) -> Annotated {
+        output.clear();
+        let mut plain = std::mem::take(&mut self.plain);
+        plain.clear();
+        let target = if self.encoder.is_some() {
+            &mut plain
+        } else {
+            &mut output
+        };
+        let mut tally = Tally::default();
+        let mut lines = 0;
+        let mut error = None;
+        // Validating UTF-8 once per chunk is much cheaper than per line; only
+        // a chunk with invalid bytes is checked line by line, to name the line.
+        let text = std::str::from_utf8(chunk).ok();
+        let mut at = 0;
+        while at < chunk.len() {
+            let end = memchr::memchr(b'\n', &chunk[at..]).map_or(chunk.len(), |i| at + i);
+            lines += 1;
+            let result = match text {
+                Some(text) => self.line(&text[at..end], target, &mut tally),
+                None => utf8(&chunk[at..end]).and_then(|line| self.line(line, target, &mut tally)),
+            };
+            if let Err(message) = result {
+                error = Some((lines, message));
+                break;
+            }
+            at = end + 1;
+        }
+        if let Some(encoder) = &mut self.encoder {
+            encoder.encode(&plain, &mut output);
+        }
+        self.plain = plain;
+        Annotated {
+            output,
+            tally,
+            lines,
+            error,
+        }
+    }
+
+    /// Annotates one line (without its `\n`) into `out`.
+    fn line(&mut self, line: &str, out: &mut Vec<u8>, tally: &mut Tally) -> Result<(), String> {
+        if line.len() > self.body.max_line_bytes {
+            return Err(format!(
+                "line longer than {} bytes",
+                self.body.max_line_bytes
+            ));
+        }
+        let text = line.strip_suffix('\r').unwrap_or(line);
+        if text.is_empty() {
+            return Ok(());
+        }
+        if text.starts_with('#') {
+            return Err("header line after the #CHROM line".to_string());
+        }
+        let record = Record::parse(text)?;
+        self.record(&record, out, tally);
+        Ok(())
+    }
+
+    /// Annotates one valid record into `out`.
+    fn record(&mut self, record: &Record<'_>, out: &mut Vec<u8>, tally: &mut Tally) {
+        self.alleles.clear();
+        let reference = record.reference.as_bytes();
+        for alt in record.alts() {
+            let alt = alt.as_bytes();
+            let annotation = (classify(reference, alt), titv(reference, alt));
+            tally.allele(annotation.0, annotation.1);
+            self.alleles.push(annotation);
+        }
+        self.genes.clear();
+        self.ids.clear();
+        if !self.body.genes.is_empty() || !self.body.sites.is_empty() {
+            self.look_up(record, tally);
+        }
+        tally.record(record.chrom, !self.ids.is_empty(), !self.genes.is_empty());
+        self.write(record, out);
+    }
+
+    /// Fills `genes` and `ids` from the tracks, and compares REF with the
+    /// VCF tracks' sites.
+    fn look_up(&mut self, record: &Record<'_>, tally: &mut Tally) {
+        let body = self.body;
+        let cache = &mut self.contigs;
+        if cache.chrom.as_deref() != Some(record.chrom) {
+            cache.genes = body.genes.iter().map(|g| g.contig(record.chrom)).collect();
+            cache.hints = vec![0; body.genes.len()];
+            cache.sites = body.sites.iter().map(|s| s.contig(record.chrom)).collect();
+            cache.chrom = Some(record.chrom.to_string());
+        }
+        // No track has a feature beyond 2^32.
+        let Ok(pos) = u32::try_from(record.position) else {
+            return;
+        };
+        if !body.genes.is_empty() {
+            let start = pos - 1;
+            let end = span_end(record, &body.end_key).min(u64::from(u32::MAX)) as u32;
+            let tracks = body.genes.iter().zip(&cache.genes).zip(&mut cache.hints);
+            for ((index, contig), hint) in tracks {
+                if let Some(contig) = *contig {
+                    let range = (start, end, hint);
+                    index.overlapping(contig, range, &mut self.ranks, &mut self.genes);
+                }
+            }
+        }
+        for (index, contig) in body.sites.iter().zip(&cache.sites) {
+            let Some(contig) = *contig else { continue };
+            let mut compared = false;
+            for site in index.at(contig, pos) {
+                if !compared {
+                    compared = true;
+                    if let Some(agrees) = same_first_base(record.reference, site.reference) {
+                        tally.ref_compared(agrees);
+                    }
+                }
+                if site.matches(record.reference, record.alt) {
+                    for id in site.id.split(';') {
+                        if id != "." && !id.is_empty() && !self.ids.contains(&id) {
+                            self.ids.push(id);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    fn is_reserved(&self, key: &[u8]) -> bool {
+        !key.is_empty() && is_reserved_key(self.body.reserved, key)
+    }
+
+    fn write(&self, record: &Record<'_>, out: &mut Vec<u8>) {
+        if self.ids.is_empty() {
+            out.extend_from_slice(record.leading.as_bytes());
+        } else {
+            out.extend_from_slice(record.chrom_pos.as_bytes());
+            out.push(b'\t');
+            join(out, &self.ids, b';');
+            out.push(b'\t');
+            out.extend_from_slice(record.ref_alt.as_bytes());
+        }
+        let (qual, filter) = if self.body.v3 {
+            v3_qual_filter(record.qual, record.filter)
+        } else {
+            (record.qual, record.filter)
+        };
+        for column in [qual, filter] {
+            out.push(b'\t');
+            out.extend_from_slice(column.as_bytes());
+        }
+        out.push(b'\t');
+        self.write_info(record.info, out);
+        if let Some(trailing) = record.trailing {
+            out.push(b'\t');
+            out.extend_from_slice(trailing.as_bytes());
+        }
+        out.push(b'\n');
+    }
+
+    /// Writes INFO: the input's entries except empty ones and those with a
+    /// reserved key, then `VC=...;TITV=...` (one value per ALT allele), then
+    /// `GENE=...` when features overlap.
+    fn write_info(&self, info: &str, out: &mut Vec<u8>) {
+        if info != "." {
+            for entry in info.as_bytes().split(|&b| b == b';') {
+                let key = match entry.iter().position(|&b| b == b'=') {
+                    Some(equals) => &entry[..equals],
+                    None => entry,
+                };
+                if entry.is_empty() || entry == b"." || self.is_reserved(key) {
+                    continue;
+                }
+                out.extend_from_slice(entry);
+                out.push(b';');
+            }
+        }
+        out.extend_from_slice(b"VC=");
+        for (i, (class, _)) in self.alleles.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            out.extend_from_slice(class.as_str().as_bytes());
+        }
+        out.extend_from_slice(b";TITV=");
+        for (i, (_, titv)) in self.alleles.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            out.extend_from_slice(titv.as_str().as_bytes());
+        }
+        if !self.genes.is_empty() {
+            out.extend_from_slice(b";GENE=");
+            join(out, &self.genes, b',');
+        }
+    }
+}
+
+/// `line` as text, or why it is not.
+fn utf8(line: &[u8]) -> Result<&str, String> {
+    std::str::from_utf8(line).map_err(|e| {
+        format!(
+            "not valid UTF-8 (bad byte at column {})",
+            e.valid_up_to() + 1
+        )
+    })
+}
+
+/// Whether `key` is written by the annotator (a short test first: INFO
+/// keys are tiny and mostly not reserved).
+fn is_reserved_key(reserved: &[&str], key: &[u8]) -> bool {
+    reserved
+        .iter()
+        .any(|r| r.len() == key.len() && r.as_bytes()[0] == key[0] && r.as_bytes() == key)
+}
+
+/// The 0-based exclusive end of the reference span of `record`: POS plus the
+/// length of REF, or INFO `END` when it is given and not before POS (as
+/// bcftools computes it).
+fn span_end(record: &Record<'_>, end_key: &memchr::memmem::Finder<'_>) -> u64 {
+    let by_ref = record.position - 1 + record.reference.len() as u64;
+    let info = record.info.as_bytes();
+    let end = end_key
+        .find_iter(info)
+        .find(|&at| at == 0 || info[at - 1] == b';')
+        .and_then(|at| {
+            let value = &record.info[at + 4..];
+            value[..value.find(';').unwrap_or(value.len())]
+                .parse::<u64>()
+                .ok()
+        });
+    match end {
+        Some(end) if end >= record.position => end,
+        _ => by_ref,
+    }
+}
+
+/// Whether two REF alleles at the same position start with the same base
+/// (case-insensitive); `None` when either starts with `N`.
+fn same_first_base(ours: &str, theirs: &str) -> Option<bool> {
+    let (a, b) = (
+        ours.as_bytes().first()?.to_ascii_uppercase(),
+        theirs.as_bytes().first()?.to_ascii_uppercase(),
+    );
+    (a != b'N' && b != b'N').then_some(a == b)
+}
+
+fn join(out: &mut Vec<u8>, items: &[&str], separator: u8) {
+    for (i, item) in items.iter().enumerate() {
+        if i > 0 {
+            out.push(separator);
+        }
+        out.extend_from_slice(item.as_bytes());
+    }
+}
+
+/// VCFv3.3 to VCFv4: QUAL `-1` (unknown) becomes `.`, FILTER `0` (passed
+/// all filters) becomes `PASS`.
+fn v3_qual_filter<'a>(qual: &'a str, filter: &'a str) -> (&'a str, &'a str) {
+    let qual = if qual.starts_with('-') && qual.parse::<f64>() == Ok(-1.0) {
+        "."
+    } else {
+        qual
+    };
+    let filter = if filter == "0" { "PASS" } else { filter };
+    (qual, filter)
+}

@@ -1,0 +1,156 @@
+//! A client of the JSON API for the end-to-end tests, whatever backend and
+//! process layout serves it.
+
+#![allow(dead_code)] // each test binary uses its own subset
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use reqwest::{redirect, Client, StatusCode};
+use serde_json::Value;
+
+/// A sample VCF beside the checkout (`../shared/data/samples`).
+pub fn sample(name: &str) -> Option<Vec<u8>> {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/data/samples")
+        .join(name);
+    std::fs::read(path).ok()
+}
+
+/// A small valid VCF, for when the shared samples are not beside the checkout.
+pub const SMALL_VCF: &str = "##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n\
+MT\t73\t.\tA\tG\t50\tPASS\tDP=10\nMT\t150\t.\tC\tT\t50\tPASS\t.\nMT\t200\t.\tA\tC,AT\t50\tPASS\t.\n";
+
+pub fn test_vcf() -> Vec<u8> {
+    sample("test.vcf").unwrap_or_else(|| {
+        eprintln!("shared samples not found; using a built-in VCF");
+        SMALL_VCF.as_bytes().to_vec()
+    })
+}
+
+pub struct Api {
+    pub http: Client,
+    pub web: String,
+}
+
+impl Api {
+    pub fn new(web: String) -> Api {
+        let http = Client::builder()
+            .redirect(redirect::Policy::none())
+            .build()
+            .unwrap();
+        Api { http, web }
+    }
+
+    pub async fn submit(&self, token: &str, name: &str, bytes: Vec<u8>) -> reqwest::Response {
+        let part = reqwest::multipart::Part::bytes(bytes).file_name(name.to_string());
+        let form = reqwest::multipart::Form::new().part("file", part);
+        self.http
+            .post(format!("{}/api/v1/jobs", self.web))
+            .bearer_auth(token)
+            .multipart(form)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn submit_ok(&self, token: &str, name: &str, bytes: Vec<u8>) -> String {
+        let response = self.submit(token, name, bytes).await;
+        assert_eq!(response.status(), StatusCode::CREATED);
+        let job: Value = response.json().await.unwrap();
+        assert_eq!(job["job_status"], "PENDING");
+        job["job_id"].as_str().unwrap().to_string()
+    }
+
+    pub async fn get(&self, token: &str, path: &str) -> reqwest::Response {
+        self.http
+            .get(format!("{}{path}", self.web))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn job(&self, token: &str, job_id: &str) -> Value {
+        let response = self.get(token, &format!("/api/v1/jobs/{job_id}")).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        response.json().await.unwrap()
+    }
+
+    /// Polls the job until `done` holds, failing after `limit`.
+    pub async fn wait_for(
+        &self,
+        token: &str,
+        job_id: &str,
+        limit: Duration,
+        what: &str,
+        done: impl Fn(&Value) -> bool,
+    ) -> Value {
+        let start = Instant::now();
+        loop {
+            let job = self.job(token, job_id).await;
+            if done(&job) {
+                return job;
+            }
+            assert!(
+                start.elapsed() < limit,
+                "timed out waiting for {what}; job is {job}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    pub async fn completed(&self, token: &str, job_id: &str) -> Value {
+        self.wait_for(token, job_id, Duration::from_secs(60), "COMPLETED", |j| {
+            assert_ne!(j["job_status"], "FAILED", "job failed: {j}");
+            j["job_status"] == "COMPLETED"
+        })
+        .await
+    }
+
+    pub async fn wait_state(
+        &self,
+        token: &str,
+        job_id: &str,
+        state: &str,
+        limit: Duration,
+    ) -> Value {
+        self.wait_for(token, job_id, limit, state, |j| j["results_state"] == state)
+            .await
+    }
+
+    /// Follows the results redirect and returns the bytes.
+    pub async fn download(&self, token: &str, job_id: &str) -> Vec<u8> {
+        let response = self
+            .get(token, &format!("/api/v1/jobs/{job_id}/results"))
+            .await;
+        assert!(
+            response.status().is_redirection(),
+            "expected a redirect, got {}",
+            response.status()
+        );
+        let url = response.headers()["location"].to_str().unwrap().to_string();
+        let file = self.http.get(&url).send().await.unwrap();
+        assert_eq!(file.status(), StatusCode::OK, "download URL {url}");
+        file.bytes().await.unwrap().to_vec()
+    }
+
+    pub async fn results_refusal(&self, token: &str, job_id: &str) -> (StatusCode, Value) {
+        let response = self
+            .get(token, &format!("/api/v1/jobs/{job_id}/results"))
+            .await;
+        let status = response.status();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    pub async fn upgrade(&self, token: &str) {
+        let response = self
+            .http
+            .post(format!("{}/api/v1/me/upgrade", self.web))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+    }
+}

@@ -1,0 +1,98 @@
+//! Tree-hash speed beside its anchor, `openssl speed -evp sha256`, measured
+//! in the same run.
+//!
+//! `cargo run --release -p gas-storage --example treehash_speed [MiB]`
+//! hashes MiB (default 1024) of generated data with
+//! [`gas_storage::treehash::TreeHasher`] (fed in 64 KiB chunks, as archive
+//! bodies arrive) and with plain streaming SHA-256 of the same crate, then
+//! runs openssl on 16 KiB blocks for 3 seconds.
+
+use std::process::Command;
+use std::time::Instant;
+
+use gas_storage::treehash::TreeHasher;
+use sha2::{Digest, Sha256};
+
+const CHUNK: usize = 64 * 1024;
+
+fn mb_per_s(bytes: usize, secs: f64) -> f64 {
+    bytes as f64 / 1e6 / secs
+}
+
+fn main() {
+    let mib: usize = std::env::args()
+        .nth(1)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(1024);
+    let total = mib * 1024 * 1024;
+    // 64 MiB of varied bytes, fed repeatedly: the data is not what is timed.
+    let block: Vec<u8> = (0..64 * 1024 * 1024usize)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    let feed = |mut f: Box<dyn FnMut(&[u8]) + '_>| {
+        let mut left = total;
+        while left > 0 {
+            for chunk in block.chunks(CHUNK) {
+                if left == 0 {
+                    break;
+                }
+                let n = chunk.len().min(left);
+                f(&chunk[..n]);
+                left -= n;
+            }
+        }
+    };
+
+    let start = Instant::now();
+    let mut tree = TreeHasher::new();
+    feed(Box::new(|c| tree.update(c)));
+    let tree_hash = hex::encode(tree.finish());
+    let tree_secs = start.elapsed().as_secs_f64();
+
+    let start = Instant::now();
+    let mut linear = Sha256::new();
+    feed(Box::new(|c| linear.update(c)));
+    let _ = linear.finalize();
+    let sha_secs = start.elapsed().as_secs_f64();
+
+    println!("data: {mib} MiB, fed in {} KiB chunks", CHUNK / 1024);
+    println!(
+        "gas tree hash (1 MiB leaves): {:8.1} MB/s  ({tree_secs:.2} s, hash {}…)",
+        mb_per_s(total, tree_secs),
+        &tree_hash[..16]
+    );
+    println!(
+        "sha2 crate, linear SHA-256:   {:8.1} MB/s  ({sha_secs:.2} s)",
+        mb_per_s(total, sha_secs)
+    );
+
+    let out = Command::new("openssl")
+        .args([
+            "speed", "-evp", "sha256", "-seconds", "3", "-bytes", "16384",
+        ])
+        .output();
+    match out {
+        Ok(out) if out.status.success() => {
+            let text = String::from_utf8_lossy(&out.stdout);
+            // The last line: "sha256   <k bytes per second>k" (1000 bytes).
+            let figure = text
+                .lines()
+                .rev()
+                .find(|l| l.to_ascii_lowercase().starts_with("sha256"))
+                .and_then(|l| l.split_whitespace().last())
+                .and_then(|v| v.trim_end_matches('k').parse::<f64>().ok());
+            match figure {
+                Some(k) => println!(
+                    "openssl speed -evp sha256 (16 KiB blocks): {:8.1} MB/s",
+                    k * 1000.0 / 1e6
+                ),
+                None => println!("openssl speed output not understood:\n{text}"),
+            }
+        }
+        Ok(out) => println!(
+            "openssl speed failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        ),
+        Err(e) => println!("openssl not runnable: {e}"),
+    }
+}
