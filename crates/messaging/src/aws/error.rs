@@ -108,7 +108,10 @@ where
     let context = DisplayErrorContext(&err).to_string();
     let code = err.code().map(str::to_owned);
     match kind_of(code.as_deref()) {
-        Kind::NotFound => MessagingError::NotFound(format!("{resource} ({operation}: {context})")),
+        Kind::NotFound => MessagingError::NotFound(format!(
+            "{resource} ({operation} answered {})",
+            code.as_deref().unwrap_or("not found")
+        )),
         Kind::Invalid => MessagingError::Invalid(format!("{operation} on {resource}: {context}")),
         Kind::Backend => {
             tracing::debug!(operation, resource, code = ?code, error = %context, "AWS call failed");

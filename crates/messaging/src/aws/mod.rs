@@ -10,7 +10,7 @@
 //! same conformance suites as the embedded adapters (against moto's server in
 //! the crate's tests), and check their arguments the same way before calling
 //! AWS, so both backends reject the same requests with
-//! [`MessagingError::Invalid`](crate::MessagingError::Invalid). AWS failures
+//! [`MessagingError::Invalid`]. AWS failures
 //! keep the SDK's error chain (see [`AwsError`]).
 
 mod error;

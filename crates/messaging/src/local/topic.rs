@@ -79,7 +79,8 @@ impl LocalTopic {
     /// Subscribes the http(s) `endpoint`; idempotent per endpoint, returns
     /// the subscription ARN. A new subscription is pending: a
     /// `SubscriptionConfirmation` is queued for delivery, and re-subscribing
-    /// a still pending endpoint queues another unless one is under way.
+    /// a still pending endpoint queues another unless one is waiting (not
+    /// being sent at this moment).
     pub async fn subscribe_http(&self, endpoint: &str) -> Result<String, MessagingError> {
         let url = Url::parse(endpoint)
             .map_err(|e| MessagingError::Invalid(format!("endpoint {endpoint:?}: {e}")))?;
@@ -101,9 +102,14 @@ impl LocalTopic {
                         return Ok((subscription_arn, false));
                     }
                     Some((subscription_arn, Some(token))) => {
+                        // One waiting confirmation is enough; one being
+                        // sent right now may already have been answered, so
+                        // it does not count.
                         let queued: bool = tx.query_row(
-                            "SELECT EXISTS (SELECT 1 FROM sns_outbox WHERE subscription_arn = ?1)",
-                            [&subscription_arn],
+                            "SELECT EXISTS (SELECT 1 FROM sns_outbox
+                             WHERE subscription_arn = ?1 AND kind = 'SubscriptionConfirmation'
+                               AND lease_until <= ?2)",
+                            params![&subscription_arn, now],
                             |row| row.get(0),
                         )?;
                         if queued {
