@@ -80,6 +80,8 @@ struct ContigCache {
     /// [`BedIndex::overlapping`]).
     hints: Vec<usize>,
     sites: Vec<Option<usize>>,
+    /// Per VCF track, where the last site search ended.
+    site_hints: Vec<usize>,
 }
 
 impl<'t> ChunkAnnotator<'t> {
@@ -95,6 +97,7 @@ impl<'t> ChunkAnnotator<'t> {
                 genes: Vec::new(),
                 hints: Vec::new(),
                 sites: Vec::new(),
+                site_hints: Vec::new(),
             },
             plain: Vec::new(),
             encoder: body.bgzf.then(BgzfEncoder::new),
@@ -193,6 +196,7 @@ impl<'t> ChunkAnnotator<'t> {
             cache.genes = body.genes.iter().map(|g| g.contig(record.chrom)).collect();
             cache.hints = vec![0; body.genes.len()];
             cache.sites = body.sites.iter().map(|s| s.contig(record.chrom)).collect();
+            cache.site_hints = vec![0; body.sites.len()];
             cache.chrom = Some(record.chrom.to_string());
         }
         // No track has a feature beyond 2^32.
@@ -210,10 +214,15 @@ impl<'t> ChunkAnnotator<'t> {
                 }
             }
         }
-        for (index, contig) in body.sites.iter().zip(&cache.sites) {
+        let tracks = body
+            .sites
+            .iter()
+            .zip(&cache.sites)
+            .zip(&mut cache.site_hints);
+        for ((index, contig), hint) in tracks {
             let Some(contig) = *contig else { continue };
             let mut compared = false;
-            for site in index.at(contig, pos) {
+            for site in index.at(contig, pos, hint) {
                 if !compared {
                     compared = true;
                     if let Some(agrees) = same_first_base(record.reference, site.reference) {

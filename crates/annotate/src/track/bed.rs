@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use super::{coordinate, ContigMap};
+use super::{coordinate, search_from, ContigMap};
 
 /// Features of a BED track, indexed for overlap queries.
 pub(crate) struct BedIndex {
@@ -75,7 +75,7 @@ impl BedIndex {
         // Within this track, equal names are the same interned string.
         let before = names.len();
         let s = &self.segments[contig];
-        let first = first_ending_after(&s.ends, start, *hint);
+        let first = search_from(s.ends.len(), *hint, |i| s.ends[i] <= start);
         *hint = first;
         ranks.clear();
         let mut matched = 0;
@@ -138,7 +138,6 @@ impl BedBuilder {
         if end < start {
             return Err(format!("end {end} is before start {start}"));
         }
-        let name = sanitized(name);
         if name.is_empty() {
             return Err("name (column 4) is empty".to_string());
         }
@@ -146,11 +145,16 @@ impl BedBuilder {
         if start == end {
             return Ok(());
         }
-        let next = self.names.len() as u32;
-        let name = *self.name_ids.entry(name.clone().into()).or_insert_with(|| {
-            self.names.push(name.into());
-            next
-        });
+        let name = match self.name_ids.get(name) {
+            Some(&id) => id,
+            None => {
+                let id = self.names.len() as u32;
+                let clean: Box<str> = sanitized(name).into();
+                self.name_ids.insert(name.into(), id);
+                self.names.push(clean);
+                id
+            }
+        };
         let contig = self.contigs.index_or_insert(chrom);
         if contig == self.features.len() {
             self.features.push(Vec::new());
@@ -182,22 +186,6 @@ impl BedBuilder {
             names,
         }
     }
-}
-
-/// Steps tried forward from a hint before falling back to binary search.
-const HINT_STEPS: usize = 8;
-
-/// The first index of `ends` (ascending) whose value is above `start`,
-/// searched first from `hint` forward.
-fn first_ending_after(ends: &[u32], start: u32, hint: usize) -> usize {
-    if hint <= ends.len() && (hint == 0 || ends[hint - 1] <= start) {
-        let stop = ends.len().min(hint + HINT_STEPS);
-        if let Some(i) = (hint..stop).find(|&i| ends[i] > start) {
-            return i;
-        }
-        return stop + ends[stop..].partition_point(|&e| e <= start);
-    }
-    ends.partition_point(|&e| e <= start)
 }
 
 /// Sweeps the boundaries of `features` (sorted by start) into segments.
@@ -300,22 +288,6 @@ mod tests {
         assert_eq!(query(&idx, "MT", 5, 6), ["MITO"]);
         assert_eq!(query(&idx, "M", 9, 10), ["MITO"]);
         assert_eq!(query(&idx, "2", 5, 6), Vec::<String>::new());
-    }
-
-    #[test]
-    fn hinted_search_equals_binary_search() {
-        let ends: Vec<u32> = (1..200).map(|i| i * 10).collect();
-        for start in [0, 5, 10, 11, 95, 1000, 1985, 1990, 5000] {
-            let expected = ends.partition_point(|&e| e <= start);
-            for hint in [0, 1, 3, 50, 100, 198, 199] {
-                assert_eq!(
-                    first_ending_after(&ends, start, hint),
-                    expected,
-                    "{start} {hint}"
-                );
-            }
-        }
-        assert_eq!(first_ending_after(&[], 5, 0), 0);
     }
 
     #[test]

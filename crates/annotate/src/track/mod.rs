@@ -275,6 +275,9 @@ impl fmt::Debug for Track {
 #[derive(Default)]
 pub(crate) struct ContigMap {
     keys: HashMap<String, usize>,
+    /// The name last given to [`ContigMap::index_or_insert`] and its index:
+    /// track files are grouped by contig, so this is usually the answer.
+    last: Option<(String, usize)>,
 }
 
 impl ContigMap {
@@ -286,12 +289,50 @@ impl ContigMap {
 
     /// The index for `name`, allocating the next one when new.
     fn index_or_insert(&mut self, name: &str) -> usize {
-        let next = self.keys.len();
-        *self
-            .keys
-            .entry(contig_key(name).to_string())
-            .or_insert(next)
+        if let Some((last, index)) = &self.last {
+            if last == name {
+                return *index;
+            }
+        }
+        let key = contig_key(name);
+        let index = match self.keys.get(key) {
+            Some(&index) => index,
+            None => {
+                let index = self.keys.len();
+                self.keys.insert(key.to_string(), index);
+                index
+            }
+        };
+        self.last = Some((name.to_string(), index));
+        index
     }
+}
+
+/// The first of `len` sorted items that is not `before` the target,
+/// searched from `hint` (where the previous search ended) forward a few
+/// steps first, then by binary search: sorted input finds its place in a
+/// step or two. `before(i)` must be true for a prefix of the items only.
+pub(crate) fn search_from(len: usize, hint: usize, before: impl Fn(usize) -> bool) -> usize {
+    const STEPS: usize = 8;
+    let (low, high) = if hint <= len && (hint == 0 || before(hint - 1)) {
+        let stop = len.min(hint + STEPS);
+        if let Some(i) = (hint..stop).find(|&i| !before(i)) {
+            return i;
+        }
+        (stop, len)
+    } else {
+        (0, hint.min(len))
+    };
+    let (mut low, mut high) = (low, high);
+    while low < high {
+        let mid = low + (high - low) / 2;
+        if before(mid) {
+            low = mid + 1;
+        } else {
+            high = mid;
+        }
+    }
+    low
 }
 
 fn track_utf8(line: &[u8]) -> Result<&str, String> {
@@ -324,6 +365,19 @@ mod tests {
     use std::io::Write;
 
     use super::*;
+
+    #[test]
+    fn hinted_search_equals_binary_search() {
+        let values: Vec<u32> = (1..200).map(|i| i * 10).collect();
+        for target in [0, 5, 10, 11, 95, 1000, 1985, 1990, 5000] {
+            let expected = values.partition_point(|&v| v < target);
+            for hint in [0, 1, 3, 50, 100, 198, 199, 500] {
+                let found = search_from(values.len(), hint, |i| values[i] < target);
+                assert_eq!(found, expected, "{target} {hint}");
+            }
+        }
+        assert_eq!(search_from(0, 0, |_| true), 0);
+    }
 
     fn write(dir: &Path, name: &str, text: &str, gzip: bool) -> PathBuf {
         let path = dir.join(name);

@@ -1,7 +1,7 @@
 //! The VCF track index: per contig, the known sites sorted by position, with
 //! their REF, ALT and ID in one shared text arena.
 
-use super::{coordinate, ContigMap};
+use super::{coordinate, search_from, ContigMap};
 
 /// Known sites of a VCF track, indexed by position.
 pub(crate) struct SiteIndex {
@@ -68,9 +68,17 @@ impl SiteIndex {
     }
 
     /// The sites at 1-based position `pos` of `contig`, in file order.
-    pub(crate) fn at(&self, contig: usize, pos: u32) -> impl Iterator<Item = Site<'_>> {
+    /// `hint` is where the previous search on this contig ended (0 at
+    /// first): sorted input then finds its sites in a step or two.
+    pub(crate) fn at(
+        &self,
+        contig: usize,
+        pos: u32,
+        hint: &mut usize,
+    ) -> impl Iterator<Item = Site<'_>> {
         let sites = &self.sites[contig];
-        let first = sites.partition_point(|s| s.pos < pos);
+        let first = search_from(sites.len(), *hint, |i| sites[i].pos < pos);
+        *hint = first;
         sites[first..]
             .iter()
             .take_while(move |s| s.pos == pos)
@@ -162,7 +170,7 @@ mod tests {
         let index = builder.finish();
         let chr1 = index.contig("1").unwrap();
         assert_eq!(index.contig("chr1"), Some(chr1));
-        let at = |contig, pos| index.at(contig, pos).collect::<Vec<_>>();
+        let at = |contig, pos| index.at(contig, pos, &mut 0).collect::<Vec<_>>();
         assert_eq!(
             at(chr1, 100),
             [Site {
