@@ -39,12 +39,22 @@ enum Command {
     /// Manage users.
     #[command(subcommand)]
     User(UserCommand),
-    /// Annotate a VCF file.
+    /// Annotate a VCF file (plain or gzipped).
     Annotate {
+        /// A BED track (adds INFO GENE) or VCF track (fills the ID column);
+        /// plain, gzip or bgzip. Repeat for several.
+        #[arg(long = "track", value_name = "FILE")]
+        tracks: Vec<PathBuf>,
         input: PathBuf,
-        /// Output file (default: standard output).
+        /// Output file (default: standard output); `.gz` writes bgzip.
         #[arg(short, long)]
         output: Option<PathBuf>,
+        /// Write bgzip-compressed output.
+        #[arg(long)]
+        bgzip: bool,
+        /// Annotation threads (0: one per core).
+        #[arg(long, default_value_t = 0)]
+        threads: usize,
     },
 }
 
@@ -146,7 +156,23 @@ async fn main() -> Result<()> {
             Ok(())
         }
         Command::User(cmd) => user(config, cmd).await,
-        Command::Annotate { input, output } => annotate(&input, output.as_deref()),
+        Command::Annotate {
+            tracks,
+            input,
+            output,
+            bgzip,
+            threads,
+        } => {
+            let mut options = gas_annotate::Options::default();
+            options.tracks =
+                gas_annotate::Track::load_all(&tracks).context("loading the tracks")?;
+            options.bgzf_output = bgzip
+                || output
+                    .as_deref()
+                    .is_some_and(|o| o.extension().is_some_and(|e| e == "gz"));
+            options.threads = threads;
+            annotate(&input, output.as_deref(), &options)
+        }
     }
 }
 
@@ -206,10 +232,13 @@ async fn user(config: Config, cmd: UserCommand) -> Result<()> {
     Ok(())
 }
 
-fn annotate(input: &std::path::Path, output: Option<&std::path::Path>) -> Result<()> {
-    let options = gas_annotate::Options::default();
+fn annotate(
+    input: &std::path::Path,
+    output: Option<&std::path::Path>,
+    options: &gas_annotate::Options,
+) -> Result<()> {
     let stats = match output {
-        Some(out) => gas_annotate::annotate_file(input, out, &options, &mut |_| {}),
+        Some(out) => gas_annotate::annotate_file(input, out, options, &mut |_| {}),
         None => {
             let file = std::fs::File::open(input)
                 .with_context(|| format!("opening {}", input.display()))?;
@@ -217,7 +246,7 @@ fn annotate(input: &std::path::Path, output: Option<&std::path::Path>) -> Result
             gas_annotate::annotate(
                 std::io::BufReader::new(file),
                 std::io::BufWriter::new(stdout),
-                &options,
+                options,
                 &mut |_| {},
             )
         }
