@@ -247,6 +247,7 @@ impl Runner {
                     result_key,
                     log_key,
                     complete_time: now_epoch(),
+                    warnings: (!stats.warnings.is_empty()).then(|| stats.warnings.join("\n")),
                 };
                 let job = self.ports.jobs.complete(&job.job_id, &completion).await?;
                 info!(

@@ -320,6 +320,7 @@ impl World {
             result_key,
             log_key: format!("gas/{user_id}/{job_id}~test.count.log"),
             complete_time: 2,
+            warnings: None,
         };
         self.jobs.complete(&job_id, &completion).await.unwrap();
         self.jobs

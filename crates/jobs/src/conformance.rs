@@ -71,6 +71,7 @@ fn completion(job: &Job) -> Completion {
             job.user_id, job.job_id
         ),
         complete_time: T0 + 60,
+        warnings: Some("input says NCBI36 but tracks are GRCh37\nsecond warning".into()),
     }
 }
 
@@ -300,6 +301,7 @@ pub async fn complete_only_from_running(store: &dyn JobStore) {
     );
     assert_eq!(done.s3_key_log_file.as_deref(), Some(c.log_key.as_str()));
     assert_eq!(done.complete_time, Some(c.complete_time));
+    assert_eq!(done.annotation_warnings, c.warnings, "warnings are kept");
     assert!(
         (done.progress - 1.0).abs() < 1e-9,
         "complete sets progress to 1"
@@ -591,6 +593,7 @@ pub async fn missing_jobs_are_not_found(store: &dyn JobStore) {
         result_key: "r".into(),
         log_key: "l".into(),
         complete_time: T0,
+        warnings: None,
     };
     expect_not_found("claim", store.claim(&id, T0, T0 + 1).await);
     expect_not_found("record_progress", store.record_progress(&id, 0.5, T0).await);

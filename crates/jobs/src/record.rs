@@ -72,6 +72,10 @@ pub struct Job {
     /// Why the job failed, in words a user can act on.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub failure_reason: Option<String>,
+    /// What the annotator warned about (one warning a line), e.g. an input
+    /// on another assembly than the reference tracks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub annotation_warnings: Option<String>,
     /// Fraction of the input read, 0..=1.
     #[serde(default)]
     pub progress: f64,
@@ -107,6 +111,7 @@ impl Job {
             archive_execution_id: None,
             retrieval_job_id: None,
             failure_reason: None,
+            annotation_warnings: None,
             progress: 0.0,
             lease_expires: None,
         }
@@ -138,6 +143,8 @@ pub struct Completion {
     pub result_key: String,
     pub log_key: String,
     pub complete_time: i64,
+    /// The annotator's warnings, one a line; `None` when there were none.
+    pub warnings: Option<String>,
 }
 
 /// A user's plan. Free users lose hot access to results after the window.

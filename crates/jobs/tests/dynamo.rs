@@ -291,6 +291,7 @@ async fn items_use_the_record_attribute_names() {
         result_key: "r".into(),
         log_key: "l".into(),
         complete_time: 1_700_000_100,
+        warnings: None,
     };
     store
         .complete(&job_id, &completion)

@@ -60,6 +60,7 @@ pub(crate) fn job_to_item(job: &Job) -> Result<Item, DynamoError> {
         ("archive_execution_id", &job.archive_execution_id),
         ("retrieval_job_id", &job.retrieval_job_id),
         ("failure_reason", &job.failure_reason),
+        ("annotation_warnings", &job.annotation_warnings),
     ];
     for (name, value) in strings {
         if let Some(v) = value {
@@ -100,6 +101,7 @@ pub(crate) fn job_from_item(item: &Item) -> Result<Job, DynamoError> {
         failure_reason: r.opt_string("failure_reason")?,
         progress: r.opt_real("progress")?.unwrap_or(0.0),
         lease_expires: r.opt_integer("lease_expires")?,
+        annotation_warnings: r.opt_string("annotation_warnings")?,
     })
 }
 

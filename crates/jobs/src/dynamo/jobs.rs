@@ -248,12 +248,23 @@ impl JobStore for DynamoJobStore {
             job_id,
             Transition {
                 operation: "complete",
-                update: "SET job_status = :completed, s3_results_bucket = :bucket, \
-                         s3_key_result_file = :result, s3_key_log_file = :log, \
-                         complete_time = :t, progress = :one REMOVE lease_expires"
-                    .into(),
+                update: format!(
+                    "SET job_status = :completed, s3_results_bucket = :bucket, \
+                     s3_key_result_file = :result, s3_key_log_file = :log, \
+                     complete_time = :t, progress = :one{} REMOVE lease_expires{}",
+                    if completion.warnings.is_some() {
+                        ", annotation_warnings = :warnings"
+                    } else {
+                        ""
+                    },
+                    if completion.warnings.is_some() {
+                        ""
+                    } else {
+                        ", annotation_warnings"
+                    },
+                ),
                 condition: Some("job_status = :running"),
-                values: vec![
+                values: [
                     (":completed", status(JobStatus::Completed)),
                     (":running", status(JobStatus::Running)),
                     (":bucket", s(&completion.results_bucket)),
@@ -261,7 +272,10 @@ impl JobStore for DynamoJobStore {
                     (":log", s(&completion.log_key)),
                     (":t", n(completion.complete_time)),
                     (":one", n(1)),
-                ],
+                ]
+                .into_iter()
+                .chain(completion.warnings.as_deref().map(|w| (":warnings", s(w))))
+                .collect(),
                 what: "complete needs a RUNNING job".into(),
             },
         )

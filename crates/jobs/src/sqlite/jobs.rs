@@ -14,7 +14,7 @@ use crate::{Completion, Job, JobStatus, JobStore, Page, StoreError};
 const COLUMNS: &str = "job_id, user_id, input_file_name, s3_inputs_bucket, s3_key_input_file, \
      submit_time, job_status, s3_results_bucket, s3_key_result_file, s3_key_log_file, \
      complete_time, results_file_archive_id, archive_execution_id, retrieval_job_id, \
-     failure_reason, progress, lease_expires";
+     failure_reason, progress, lease_expires, annotation_warnings";
 
 /// Largest page `list_for_user` returns.
 const MAX_PAGE: usize = 100;
@@ -105,7 +105,7 @@ impl JobStore for SqliteJobStore {
             .call(move |conn| {
                 let sql = format!(
                     "INSERT INTO jobs ({COLUMNS}) VALUES \
-                     (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)"
+                     (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)"
                 );
                 let inserted = conn.execute(
                     &sql,
@@ -127,6 +127,7 @@ impl JobStore for SqliteJobStore {
                         job.failure_reason,
                         job.progress,
                         job.lease_expires,
+                        job.annotation_warnings,
                     ],
                 );
                 match inserted {
@@ -243,13 +244,15 @@ impl JobStore for SqliteJobStore {
         self.transition(
             job_id,
             "job_status = 'COMPLETED', s3_results_bucket = ?2, s3_key_result_file = ?3, \
-             s3_key_log_file = ?4, complete_time = ?5, progress = 1, lease_expires = NULL",
+             s3_key_log_file = ?4, complete_time = ?5, progress = 1, lease_expires = NULL, \
+             annotation_warnings = ?6",
             "job_status = 'RUNNING'",
             vec![
                 Value::Text(completion.results_bucket.clone()),
                 Value::Text(completion.result_key.clone()),
                 Value::Text(completion.log_key.clone()),
                 Value::Integer(completion.complete_time),
+                completion.warnings.clone().map_or(Value::Null, Value::Text),
             ],
             "complete needs a RUNNING job".into(),
         )
@@ -400,5 +403,6 @@ fn job_from_row(row: &Row<'_>) -> rusqlite::Result<Job> {
         failure_reason: row.get(14)?,
         progress: row.get(15)?,
         lease_expires: row.get(16)?,
+        annotation_warnings: row.get(17)?,
     })
 }

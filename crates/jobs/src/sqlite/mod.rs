@@ -47,7 +47,8 @@ CREATE TABLE IF NOT EXISTS jobs (
     retrieval_job_id        TEXT,
     failure_reason          TEXT,
     progress                REAL NOT NULL DEFAULT 0,
-    lease_expires           INTEGER
+    lease_expires           INTEGER,
+    annotation_warnings     TEXT
 );
 CREATE INDEX IF NOT EXISTS jobs_user_submit
     ON jobs (user_id, submit_time DESC, job_id DESC);
