@@ -74,18 +74,22 @@ fn storage_class(config: &Config) -> aws_sdk_s3::types::StorageClass {
     aws_sdk_s3::types::StorageClass::from(config.s3_archive_storage_class.as_str())
 }
 
+fn archive_s3_class(config: &Config, clients: &Clients) -> S3ClassArchiveStore {
+    S3ClassArchiveStore::new(
+        clients.s3.clone(),
+        config.aws_name("archive"),
+        "archive/",
+        storage_class(config),
+    )
+}
+
 fn archive_store(
     config: &Config,
     clients: &Clients,
     thaw_topic_arn: Option<String>,
 ) -> Arc<dyn ArchiveStore> {
     match config.cold_storage {
-        ColdStorage::S3Class => Arc::new(S3ClassArchiveStore::new(
-            clients.s3.clone(),
-            config.aws_name("archive"),
-            "archive/",
-            storage_class(config),
-        )),
+        ColdStorage::S3Class => Arc::new(archive_s3_class(config, clients)),
         ColdStorage::GlacierVault => Arc::new(GlacierVaultStore::new(
             clients.glacier.clone(),
             config.aws_name("archive"),
@@ -135,6 +139,13 @@ pub async fn open(config: &Config) -> Result<(Ports, BoxedExtras)> {
         emulator_endpoint: config.aws_endpoint_url.clone(),
     })?);
 
+    // Browsers may upload inputs straight to S3 with a presigned POST, which
+    // is signed with the SDK's credentials.
+    let mut inputs = S3BlobStore::new(clients.s3.clone(), config.aws_name("inputs"));
+    if let (Some(credentials), Some(region)) = (sdk.credentials_provider(), sdk.region()) {
+        inputs = inputs.with_presigned_post(credentials, region.clone());
+    }
+
     info!(region, prefix = %config.aws_prefix, cold_storage = ?config.cold_storage, endpoint = ?config.aws_endpoint_url, "AWS backend opened");
     let ports = Ports {
         jobs: Arc::new(DynamoJobStore::new(
@@ -145,10 +156,7 @@ pub async fn open(config: &Config) -> Result<(Ports, BoxedExtras)> {
             clients.dynamo.clone(),
             config.aws_name("users"),
         )),
-        inputs: Arc::new(S3BlobStore::new(
-            clients.s3.clone(),
-            config.aws_name("inputs"),
-        )),
+        inputs: Arc::new(inputs),
         results: Arc::new(S3BlobStore::new(
             clients.s3.clone(),
             config.aws_name("results"),
@@ -234,9 +242,8 @@ pub async fn provision(config: &Config) -> Result<()> {
     gas_storage::s3::provision_bucket(&clients.s3, &name("inputs")).await?;
     gas_storage::s3::provision_bucket(&clients.s3, &name("results")).await?;
     match config.cold_storage {
-        ColdStorage::S3Class => {
-            gas_storage::s3::provision_bucket(&clients.s3, &name("archive")).await?
-        }
+        // Also the lifecycle rule that expires restored copies kept past a delete.
+        ColdStorage::S3Class => archive_s3_class(config, &clients).provision().await?,
         ColdStorage::GlacierVault => {
             gas_storage::glacier::provision_vault(&clients.glacier, &name("archive")).await?
         }

@@ -72,9 +72,8 @@ async fn serve(stream: TcpStream, received: Arc<Received>) -> std::io::Result<()
         }
         let mut left = length;
         while left > 0 {
-            let n = stream
-                .read(&mut buf[..left.min(buf.len() as u64) as usize])
-                .await?;
+            let want = left.min(buf.len() as u64) as usize;
+            let n = stream.read(&mut buf[..want]).await?;
             if n == 0 {
                 return Ok(());
             }

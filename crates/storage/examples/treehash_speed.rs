@@ -29,7 +29,7 @@ fn main() {
     let block: Vec<u8> = (0..64 * 1024 * 1024usize)
         .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
         .collect();
-    let feed = |mut f: Box<dyn FnMut(&[u8]) + '_>| {
+    let feed = |f: &mut dyn FnMut(&[u8])| {
         let mut left = total;
         while left > 0 {
             for chunk in block.chunks(CHUNK) {
@@ -45,13 +45,13 @@ fn main() {
 
     let start = Instant::now();
     let mut tree = TreeHasher::new();
-    feed(Box::new(|c| tree.update(c)));
+    feed(&mut |c| tree.update(c));
     let tree_hash = hex::encode(tree.finish());
     let tree_secs = start.elapsed().as_secs_f64();
 
     let start = Instant::now();
     let mut linear = Sha256::new();
-    feed(Box::new(|c| linear.update(c)));
+    feed(&mut |c| linear.update(c));
     let _ = linear.finalize();
     let sha_secs = start.elapsed().as_secs_f64();
 
