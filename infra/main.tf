@@ -187,3 +187,31 @@ resource "aws_sfn_state_machine" "archive_timer" {
     archive_topic_arn = aws_sns_topic.topic["archive"].arn
   })
 }
+
+# --- Restore completions of the S3 cold store reach /thaw --------------------
+
+resource "aws_sns_topic_policy" "thaw_from_s3" {
+  count = var.cold_storage == "s3-class" ? 1 : 0
+  arn   = aws_sns_topic.topic["thaw"].arn
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{
+      Effect    = "Allow"
+      Principal = { Service = "s3.amazonaws.com" }
+      Action    = "sns:Publish"
+      Resource  = aws_sns_topic.topic["thaw"].arn
+      Condition = { ArnLike = { "aws:SourceArn" = aws_s3_bucket.archive[0].arn } }
+    }]
+  })
+}
+
+resource "aws_s3_bucket_notification" "archive_restored" {
+  count  = var.cold_storage == "s3-class" ? 1 : 0
+  bucket = aws_s3_bucket.archive[0].id
+  topic {
+    topic_arn     = aws_sns_topic.topic["thaw"].arn
+    events        = ["s3:ObjectRestore:Completed"]
+    filter_prefix = "archive/"
+  }
+  depends_on = [aws_sns_topic_policy.thaw_from_s3]
+}

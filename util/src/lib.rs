@@ -16,6 +16,6 @@ mod webhook;
 pub use archive::{ArchiveOutcome, Archiver};
 pub use drain::{Disposition, Drainer, MessageHandler};
 pub use notify::{Email, Mailer, Notifier, OutboxMailer};
-pub use restore::{restore_handlers, Restorer, RetrievalNotice};
+pub use restore::{restore_handlers, Restorer, RetrievalNotice, S3Event};
 pub use ses::SesMailer;
 pub use webhook::{router, Endpoint, WebhookState};

@@ -247,19 +247,78 @@ impl MessageHandler for ThawNotices {
     }
 
     async fn handle(&self, body: &str) -> Result<Disposition> {
-        let notice: RetrievalNotice = match serde_json::from_str(&unwrap_queue_body(body)) {
-            Ok(n) => n,
+        let body = unwrap_queue_body(body);
+        if let Ok(notice) = serde_json::from_str::<RetrievalNotice>(&body) {
+            let span =
+                info_span!("thaw", job_id = %notice.job_description, retrieval_id = %notice.job_id);
+            return self.0.on_retrieval(&notice).instrument(span).await;
+        }
+        match serde_json::from_str::<S3Event>(&body) {
+            Ok(event) => self.0.on_s3_event(&event).await,
             Err(e) => {
-                warn!(error = %e, "not a retrieval notification");
-                return Ok(Disposition::Poison);
+                warn!(error = %e, "neither a Glacier retrieval notification nor an S3 event");
+                Ok(Disposition::Poison)
             }
-        };
-        let span =
-            info_span!("thaw", job_id = %notice.job_description, retrieval_id = %notice.job_id);
-        self.0.on_retrieval(&notice).instrument(span).await
+        }
     }
 }
 
+/// S3's event notification (`ObjectRestore:Completed` for the S3
+/// storage-class cold store); only what the thaw needs.
+#[derive(Debug, Deserialize)]
+pub struct S3Event {
+    #[serde(rename = "Records", default)]
+    records: Vec<S3EventRecord>,
+}
+
+#[derive(Debug, Deserialize)]
+struct S3EventRecord {
+    #[serde(rename = "eventName")]
+    event_name: String,
+    s3: S3EventEntity,
+}
+
+#[derive(Debug, Deserialize)]
+struct S3EventEntity {
+    object: S3EventObject,
+}
+
+#[derive(Debug, Deserialize)]
+struct S3EventObject {
+    key: String,
+}
+
+impl Restorer {
+    /// A restored S3 object: the archive's last key segment is the job id
+    /// (the S3-class store names archives by job id). The job's own
+    /// recorded retrieval is then advanced as the restore poll would.
+    pub async fn on_s3_event(&self, event: &S3Event) -> Result<Disposition> {
+        let mut pending = false;
+        for record in &event.records {
+            if !record.event_name.starts_with("ObjectRestore:Completed") {
+                continue;
+            }
+            let Some(job_id) = record.s3.object.key.rsplit('/').next() else {
+                continue;
+            };
+            let span = info_span!("thaw", %job_id);
+            let Some(job) = self.jobs.get(job_id).instrument(span.clone()).await? else {
+                continue;
+            };
+            if job.results_file_archive_id.is_some() && !self.advance(&job).instrument(span).await?
+            {
+                pending = true;
+            }
+        }
+        Ok(if pending {
+            Disposition::RetryAfter(self.poll_interval)
+        } else {
+            Disposition::Done
+        })
+    }
+}
+
+/// The handlers of the `/restore` and `/thaw` queues.
 pub fn restore_handlers(
     restorer: Arc<Restorer>,
 ) -> (Arc<dyn MessageHandler>, Arc<dyn MessageHandler>) {

@@ -526,3 +526,60 @@ async fn an_upgrade_during_the_archive_requests_a_restore() {
     );
     assert!(published[0].contains(&user));
 }
+
+#[tokio::test]
+async fn an_s3_restore_event_thaws_the_job_it_names() {
+    let world = world().await;
+    let user = world.user(Role::Free).await;
+    let (job_id, bytes) = world.completed_job(&user).await;
+    world.archiver.archive_job(&job_id).await.unwrap();
+    world.users.set_role(&user, Role::Premium).await.unwrap();
+    let restorer = gas_util::Restorer {
+        jobs: world.jobs.clone(),
+        users: world.users.clone(),
+        results: world.results.clone(),
+        archive: world.archive.clone(),
+        poll_interval: Duration::from_millis(50),
+    };
+    // The restore request starts the retrieval and waits for it.
+    let first = restorer.restore_user(&user).await.unwrap();
+    assert!(
+        matches!(first, gas_util::Disposition::RetryAfter(_)),
+        "{first:?}"
+    );
+    tokio::time::sleep(Duration::from_millis(50)).await;
+
+    // S3's ObjectRestore:Completed event names the archive's key.
+    let event: gas_util::S3Event = serde_json::from_value(serde_json::json!({
+        "Records": [{
+            "eventVersion": "2.1", "eventSource": "aws:s3", "eventName": "ObjectRestore:Completed",
+            "s3": {"bucket": {"name": "gas-archive"}, "object": {"key": format!("archive/{job_id}"), "size": 1}}
+        }]
+    }))
+    .unwrap();
+    assert_eq!(
+        restorer.on_s3_event(&event).await.unwrap(),
+        gas_util::Disposition::Done
+    );
+    let job = world.jobs.get(&job_id).await.unwrap().unwrap();
+    assert!(job.results_file_archive_id.is_none(), "thawed");
+    let key = job.s3_key_result_file.unwrap();
+    assert_eq!(
+        collect(world.results.get(&key).await.unwrap())
+            .await
+            .unwrap(),
+        bytes
+    );
+    assert!(
+        world.archives().is_empty(),
+        "the archive is deleted after the thaw"
+    );
+
+    // A test event, or one for an unknown object, changes nothing.
+    let other: gas_util::S3Event =
+        serde_json::from_value(serde_json::json!({"Event": "s3:TestEvent"})).unwrap();
+    assert_eq!(
+        restorer.on_s3_event(&other).await.unwrap(),
+        gas_util::Disposition::Done
+    );
+}

@@ -149,6 +149,12 @@ fn copy_header<R: BufRead>(
     if !reader.read_line(line)? {
         return Err(AnnotateError::IncompleteHeader { lines: 0 });
     }
+    if line.starts_with(b"BCF\x02") {
+        return Err(AnnotateError::malformed(
+            1,
+            "the input is BCF (binary VCF), not VCF text; convert it with `bcftools view` first",
+        ));
+    }
     let first = utf8(line, 1)?;
     let Some(declared) = first.strip_prefix("##fileformat=") else {
         return Err(AnnotateError::malformed(
@@ -354,6 +360,7 @@ mod tests {
     #[test]
     fn header_errors() {
         malformed_at(b"1\t10\t.\tA\tG\t.\t.\t.\n", 1, "##fileformat");
+        malformed_at(b"BCF\x02\x02\xff\x00\x00##fileformat=VCFv4.2", 1, "BCF");
         malformed_at(
             b"##fileformat=VCFv4.2\n1\t10\t.\tA\tG\t.\t.\t.\n",
             2,

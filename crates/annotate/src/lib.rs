@@ -5,7 +5,8 @@
 //! saw ([`Stats::render_log`] turns them into the job log).
 //! [`annotate_file`] does the same between two files. Reference tracks
 //! ([`Track`], in [`Options::tracks`]) add gene names and dbSNP ids; they are
-//! loaded once and shared by any number of runs.
+//! loaded once and shared by any number of runs; [`reference::default_tracks`]
+//! are the GRCh37 gene and dbSNP tracks embedded in the crate.
 //!
 //! # Input
 //! Plain text, or gzip-compressed (BGZF included), recognised by its first
@@ -81,6 +82,7 @@ mod options;
 mod pipeline;
 mod reader;
 mod record;
+pub mod reference;
 mod stats;
 mod track;
 

@@ -18,9 +18,10 @@ pub struct Options {
     /// track adds its feature names to INFO `GENE`, every VCF track its ids
     /// to the ID column. Default: none.
     pub tracks: Vec<Track>,
-    /// Threads annotating data lines; 0 means one per available CPU, 1 means
-    /// all work in the calling thread. Input of a single chunk (512 KiB) is
-    /// always annotated in the calling thread. Default: 0.
+    /// Threads annotating data lines; 0 means one per available CPU (at most
+    /// [`Options::MAX_AUTO_THREADS`]: one reading and writing thread cannot
+    /// feed more), 1 means all work in the calling thread. Input of a single
+    /// chunk (512 KiB) is always annotated in the calling thread. Default: 0.
     pub threads: usize,
     /// Write the output BGZF-compressed (as `bgzip` does; `tabix` can index
     /// it) instead of plain text. Default: false.
@@ -31,10 +32,15 @@ impl Options {
     /// The default [`Options::max_line_bytes`]: 16 MiB.
     pub const DEFAULT_MAX_LINE_BYTES: usize = 16 << 20;
 
+    /// The most threads [`Options::threads`] = 0 stands for.
+    pub const MAX_AUTO_THREADS: usize = 4;
+
     /// The number of threads [`Options::threads`] stands for.
     pub(crate) fn worker_threads(&self) -> usize {
         match self.threads {
-            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            0 => std::thread::available_parallelism()
+                .map_or(1, |n| n.get())
+                .min(Self::MAX_AUTO_THREADS),
             n => n,
         }
     }

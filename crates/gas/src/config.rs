@@ -57,6 +57,12 @@ pub struct Config {
 
     /// Annotation jobs run at once by one runner process.
     pub ann_workers: usize,
+    /// Reference tracks the runner annotates with: `builtin` (the GENCODE
+    /// genes and common dbSNP SNVs shipped in the binary, GRCh37) and/or
+    /// paths of BED/VCF tracks; comma separated in the environment; empty
+    /// for VC/TITV only.
+    #[serde(deserialize_with = "string_or_list")]
+    pub annotation_tracks: Vec<String>,
     /// Seconds between the util service's safety-net drains of its queues.
     pub drain_interval: u64,
     /// Seconds between looks at a restore whose retrievals are running.
@@ -112,6 +118,7 @@ impl Default for Config {
             download_url_ttl: 60,
             key_prefix: "gas".into(),
             ann_workers: 2,
+            annotation_tracks: vec!["builtin".into()],
             drain_interval: 30,
             restore_poll_interval: 30,
             visibility_timeout: 60,

@@ -59,6 +59,8 @@ impl Running {
 /// Binds the listeners (port 0 picks a free port; the public URLs then
 /// follow the bound addresses), opens the backend and starts `services`.
 pub async fn start(mut config: Config, services: Services) -> Result<Running> {
+    // Installed before anything counts, or early counts would be lost.
+    crate::telemetry::metrics();
     let web_listener = match services.web {
         true => Some(bind(config.web_addr, "web").await?),
         false => None,
@@ -115,7 +117,7 @@ pub async fn start(mut config: Config, services: Services) -> Result<Running> {
     }
     if let Some(listener) = ann_listener {
         running.ann_addr = Some(listener.local_addr()?);
-        let runner = system::runner(&config, &ports);
+        let runner = system::runner(&config, &ports)?;
         system::spawn_runners(&config, &runner, tasks, &shutdown_rx);
         let router = crate::serve::with_ops_routes(axum::Router::new(), "ann");
         let rx = shutdown_rx.clone();

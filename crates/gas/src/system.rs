@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use axum::Router;
 use gas_ann::{Runner, RunnerPorts, RunnerSettings};
 use gas_jobs::{JobStore, UserStore};
@@ -77,11 +77,37 @@ pub fn web_router(config: &Config, ports: &Ports, extras: &dyn BackendExtras) ->
     crate::serve::with_ops_routes(gas_web::router(state).merge(extras.web_routes()), "web")
 }
 
-pub fn runner(config: &Config, ports: &Ports) -> Arc<Runner> {
+/// Loads the configured reference tracks (once per runner process).
+pub fn annotation_tracks(config: &Config) -> Result<Vec<gas_annotate::Track>> {
+    let mut tracks = Vec::new();
+    let mut paths = Vec::new();
+    for entry in &config.annotation_tracks {
+        if entry == "builtin" {
+            tracks.extend(
+                gas_annotate::reference::default_tracks().context("loading the built-in tracks")?,
+            );
+        } else {
+            paths.push(std::path::PathBuf::from(entry));
+        }
+    }
+    tracks.extend(gas_annotate::Track::load_all(&paths).context("loading the annotation tracks")?);
+    for track in &tracks {
+        tracing::info!(
+            track = track.name(),
+            records = track.records(),
+            assembly = track.assembly(),
+            "annotation track loaded"
+        );
+    }
+    Ok(tracks)
+}
+
+pub fn runner(config: &Config, ports: &Ports) -> Result<Arc<Runner>> {
     let mut settings = RunnerSettings::new(config.data_dir.join("scratch"), config.free_window());
+    settings.annotate.tracks = annotation_tracks(config)?;
     settings.lease = config.visibility().max(Duration::from_secs(30)) * 2;
     settings.heartbeat = settings.lease / 4;
-    Arc::new(Runner::new(
+    Ok(Arc::new(Runner::new(
         RunnerPorts {
             jobs: Arc::clone(&ports.jobs),
             users: Arc::clone(&ports.users),
@@ -92,7 +118,7 @@ pub fn runner(config: &Config, ports: &Ports) -> Arc<Runner> {
             archive_timer: Arc::clone(&ports.archive_timer),
         },
         settings,
-    ))
+    )))
 }
 
 /// The util service: its webhooks and the drainers behind them.

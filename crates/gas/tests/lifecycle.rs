@@ -70,6 +70,12 @@ async fn free_job_is_archived_after_the_window_and_restored_on_upgrade() {
     let before = system.api.download(&token, &job_id).await;
     let text = String::from_utf8(before.clone()).unwrap();
     assert!(text.contains("##INFO=<ID=VC"), "annotated header");
+    if support::sample("test.vcf").is_some() {
+        assert!(
+            text.contains("GENE=MT-"),
+            "mitochondrial genes from the built-in gene track"
+        );
+    }
     assert!(
         text.lines()
             .filter(|l| !l.starts_with('#'))
@@ -179,6 +185,19 @@ async fn premium_jobs_and_upgrades_inside_the_window_are_never_archived() {
     let free_job = system.api.submit_ok(&free, "test.vcf", test_vcf()).await;
 
     let job = system.api.completed(&premium, &premium_job).await;
+    // An input on another assembly completes, and the job says so.
+    if let Some(ncbi36) = support::sample("premium_1.vcf") {
+        let job_id = system
+            .api
+            .submit_ok(&premium, "premium_1.vcf", ncbi36)
+            .await;
+        let job = system.api.completed(&premium, &job_id).await;
+        let warnings = job["annotation_warnings"].as_str().unwrap_or_default();
+        assert!(
+            warnings.contains("NCBI36"),
+            "the assembly warning reaches the job: {job}"
+        );
+    }
     assert!(
         job.get("download_until").is_none(),
         "premium downloads have no deadline"

@@ -12,7 +12,7 @@ mod vcf;
 use std::collections::HashMap;
 use std::fmt;
 use std::fs::File;
-use std::io::{self, BufReader};
+use std::io::{self, BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -151,14 +151,45 @@ impl Track {
         })
     }
 
+    /// Reads a track from `reader` (plain text or gzip/BGZF-compressed, as
+    /// [`Track::load`] reads a file), e.g. one embedded in the binary with
+    /// `include_bytes!` (see [`crate::reference`]). `name` is what headers,
+    /// logs and errors show (use a file name). The assembly is the one a VCF
+    /// header names, else [`DEFAULT_ASSEMBLY`].
+    ///
+    /// # Errors
+    /// [`TrackError::Io`] when reading fails or the gzip data is corrupt,
+    /// [`TrackError::Malformed`] naming the first bad line; both carry
+    /// `name` as their path.
+    pub fn from_reader<R: BufRead>(name: &str, reader: R) -> Result<Track, TrackError> {
+        Self::read(Path::new(name), name.to_string(), reader, None)
+    }
+
     fn load_with(path: &Path, declared: Option<&str>) -> Result<Track, TrackError> {
+        let file = File::open(path).map_err(|source| TrackError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let name = path.file_name().map_or_else(
+            || path.display().to_string(),
+            |n| n.to_string_lossy().into_owned(),
+        );
+        let reader = BufReader::with_capacity(TRACK_BUFFER_BYTES, file);
+        Self::read(path, name, reader, declared)
+    }
+
+    /// Reads a track named `name` from `reader`; errors name `path`.
+    fn read<R: BufRead>(
+        path: &Path,
+        name: String,
+        reader: R,
+        declared: Option<&str>,
+    ) -> Result<Track, TrackError> {
         let io_error = |source| TrackError::Io {
             path: path.to_path_buf(),
             source,
         };
-        let file = File::open(path).map_err(io_error)?;
-        let input =
-            Input::new(BufReader::with_capacity(TRACK_BUFFER_BYTES, file)).map_err(io_error)?;
+        let input = Input::new(reader).map_err(io_error)?;
         let mut reader = LineReader::new(input, MAX_TRACK_LINE_BYTES);
         let malformed = |line, message| TrackError::Malformed {
             path: path.to_path_buf(),
@@ -170,6 +201,7 @@ impl Track {
             AnnotateError::BadCompression { message } => {
                 io_error(io::Error::new(io::ErrorKind::InvalidData, message))
             }
+            AnnotateError::Malformed { line, message } => malformed(line, message),
             other => malformed(other.line().unwrap_or(0), other.to_string()),
         };
 
@@ -205,10 +237,6 @@ impl Track {
             let records = builder.len();
             (TrackIndex::Bed(builder.finish()), records)
         };
-        let name = path.file_name().map_or_else(
-            || path.display().to_string(),
-            |n| n.to_string_lossy().into_owned(),
-        );
         let assembly = declared
             .or(header_assembly)
             .unwrap_or(DEFAULT_ASSEMBLY)
