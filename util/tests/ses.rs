@@ -3,30 +3,12 @@
 
 use gas_util::{Email, Mailer, SesMailer};
 
-fn endpoint() -> Option<String> {
-    match std::env::var("GAS_TEST_AWS_ENDPOINT") {
-        Ok(url) if !url.is_empty() => Some(url),
-        _ if std::env::var("GAS_REQUIRE_AWS_TESTS").as_deref() == Ok("1") => {
-            panic!("GAS_TEST_AWS_ENDPOINT is not set but GAS_REQUIRE_AWS_TESTS=1")
-        }
-        _ => {
-            eprintln!("GAS_TEST_AWS_ENDPOINT not set: skipping the SES test");
-            None
-        }
-    }
-}
-
 #[tokio::test]
 async fn sends_through_ses_from_a_verified_identity_only() {
-    let Some(endpoint) = endpoint() else { return };
-    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .endpoint_url(endpoint)
-        .region(aws_config::Region::new("us-east-1"))
-        .credentials_provider(aws_credential_types::Credentials::new(
-            "testing", "testing", None, None, "test",
-        ))
-        .load()
-        .await;
+    let Some(endpoint) = gas_testkit::aws_endpoint("SES mailer test") else {
+        return;
+    };
+    let sdk = gas_testkit::sdk_config(&endpoint).await;
     let client = aws_sdk_sesv2::Client::new(&sdk);
     let sender = format!("gas-{}@example.org", uuid::Uuid::new_v4().simple());
     let email = Email {

@@ -16,19 +16,6 @@ use std::time::{Duration, Instant};
 
 use support::{test_vcf, Api};
 
-fn endpoint() -> Option<String> {
-    match std::env::var("GAS_TEST_AWS_ENDPOINT") {
-        Ok(url) if !url.is_empty() => Some(url),
-        _ if std::env::var("GAS_REQUIRE_AWS_TESTS").as_deref() == Ok("1") => {
-            panic!("GAS_TEST_AWS_ENDPOINT is not set but GAS_REQUIRE_AWS_TESTS=1")
-        }
-        _ => {
-            eprintln!("GAS_TEST_AWS_ENDPOINT not set: skipping the AWS end-to-end test (scripts/test.sh sets it)");
-            None
-        }
-    }
-}
-
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -151,7 +138,9 @@ fn uuid_hex() -> String {
 }
 
 async fn lifecycle(cold_storage: &str) {
-    let Some(endpoint) = endpoint() else { return };
+    let Some(endpoint) = gas_testkit::aws_endpoint("AWS lifecycle") else {
+        return;
+    };
     let system = Deployment::start(&endpoint, cold_storage).await;
     let api = &system.api;
     let free = system.user("free@example.org", "free");

@@ -1,6 +1,8 @@
 //! Bad input gets a clear error and changes nothing else: malformed VCFs,
 //! uploads, forged SNS messages, other users' jobs.
 
+mod support;
+
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -8,8 +10,9 @@ use std::time::{Duration, Instant};
 use gas::config::Config;
 use gas::dev::{self, Running, Services};
 use gas_jobs::Role;
-use reqwest::{redirect, Client, StatusCode};
+use reqwest::{Client, StatusCode};
 use serde_json::{json, Value};
+use support::Api;
 
 const GOOD_VCF: &str = "##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n\
 1\t100\t.\tA\tG\t50\tPASS\t.\n1\t200\t.\tC\tA\t50\tPASS\t.\n";
@@ -20,8 +23,8 @@ const BAD_VCF: &str = "##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFI
 
 struct System {
     running: Running,
+    api: Api,
     http: Client,
-    web: String,
     util: String,
     _data: tempfile::TempDir,
 }
@@ -39,14 +42,12 @@ async fn start() -> System {
         ..Config::default()
     };
     let running = dev::start(config, Services::ALL).await.unwrap();
+    let api = Api::new(format!("http://{}", running.web_addr.unwrap()));
     System {
-        web: format!("http://{}", running.web_addr.unwrap()),
         util: format!("http://{}", running.util_addr.unwrap()),
         running,
-        http: Client::builder()
-            .redirect(redirect::Policy::none())
-            .build()
-            .unwrap(),
+        http: api.http.clone(),
+        api,
         _data: data,
     }
 }
@@ -59,24 +60,13 @@ impl System {
         name: &str,
         bytes: &[u8],
     ) -> reqwest::Response {
-        let part = reqwest::multipart::Part::bytes(bytes.to_vec()).file_name(name.to_string());
-        let form = reqwest::multipart::Form::new().part(field.to_string(), part);
-        self.http
-            .post(format!("{}/api/v1/jobs", self.web))
-            .bearer_auth(token)
-            .multipart(form)
-            .send()
+        self.api
+            .submit_field(token, field, name, bytes.to_vec())
             .await
-            .unwrap()
     }
 
     async fn get(&self, token: &str, path: &str) -> reqwest::Response {
-        self.http
-            .get(format!("{}{path}", self.web))
-            .bearer_auth(token)
-            .send()
-            .await
-            .unwrap()
+        self.api.get(token, path).await
     }
 
     async fn wait_finished(&self, token: &str, job_id: &str) -> Value {
@@ -223,7 +213,7 @@ async fn bad_uploads_are_refused_and_store_nothing() {
 
     let unauthenticated = system
         .http
-        .get(format!("{}/api/v1/jobs", system.web))
+        .get(format!("{}/api/v1/jobs", system.api.web))
         .send()
         .await
         .unwrap();

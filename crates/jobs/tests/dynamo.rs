@@ -16,34 +16,15 @@ use gas_jobs::dynamo::{provision, DynamoJobStore, DynamoUserStore, USER_ID_INDEX
 use gas_jobs::{Job, JobStatus, JobStore, StoreError, User, UserStore};
 use tokio::sync::OnceCell;
 
-/// The emulator's URL, or `None` (after a notice) when the tests should not
-/// run here.
 fn endpoint() -> Option<String> {
-    match std::env::var("GAS_TEST_AWS_ENDPOINT") {
-        Ok(url) if !url.is_empty() => Some(url),
-        _ => {
-            assert!(
-                std::env::var("GAS_REQUIRE_AWS_TESTS").as_deref() != Ok("1"),
-                "GAS_REQUIRE_AWS_TESTS=1 but GAS_TEST_AWS_ENDPOINT is not set"
-            );
-            eprintln!("GAS_TEST_AWS_ENDPOINT is not set: skipping the DynamoDB test");
-            None
-        }
-    }
+    gas_testkit::aws_endpoint("DynamoDB adapter tests")
 }
 
 /// A client of the emulator. Each test makes its own: SDK clients keep
 /// connections tied to the runtime that opened them, and every test has its
 /// own runtime.
 async fn client(endpoint: &str) -> Client {
-    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .endpoint_url(endpoint)
-        .region(aws_config::Region::new("us-east-1"))
-        .credentials_provider(aws_credential_types::Credentials::new(
-            "testing", "testing", None, None, "test",
-        ))
-        .load()
-        .await;
+    let sdk = gas_testkit::sdk_config(endpoint).await;
     Client::new(&sdk)
 }
 

@@ -25,6 +25,24 @@ impl MessagingError {
     }
 }
 
+/// The most messages one receive returns, and one batch holds (SQS's limit).
+pub const MAX_BATCH: usize = 10;
+/// The longest a receive may wait for a first message (SQS's limit).
+pub const MAX_WAIT: Duration = Duration::from_secs(20);
+
+/// The argument checks every [`Queue::receive`] makes before anything else.
+pub(crate) fn check_receive(max: usize, wait: Duration) -> Result<(), MessagingError> {
+    if !(1..=MAX_BATCH).contains(&max) {
+        return Err(MessagingError::Invalid(format!(
+            "max must be 1..={MAX_BATCH}, not {max}"
+        )));
+    }
+    if wait > MAX_WAIT {
+        return Err(MessagingError::Invalid("wait above 20 seconds".into()));
+    }
+    Ok(())
+}
+
 /// A received message. `receipt` identifies this receipt, not the message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct QueueMessage {

@@ -31,30 +31,11 @@ const DEADLINE: Duration = Duration::from_secs(30);
 // ---------------------------------------------------------------- moto --
 
 fn endpoint() -> Option<String> {
-    match std::env::var("GAS_TEST_AWS_ENDPOINT") {
-        Ok(url) if !url.is_empty() => Some(url),
-        _ => {
-            if std::env::var("GAS_REQUIRE_AWS_TESTS").as_deref() == Ok("1") {
-                panic!("GAS_REQUIRE_AWS_TESTS=1 but GAS_TEST_AWS_ENDPOINT is not set");
-            }
-            eprintln!(
-                "GAS_TEST_AWS_ENDPOINT is not set: skipping the AWS adapter tests against moto \
-                 (start it with: eval \"$(bash scripts/moto.sh)\")"
-            );
-            None
-        }
-    }
+    gas_testkit::aws_endpoint("storage adapter tests")
 }
 
 async fn sdk(endpoint: &str) -> aws_config::SdkConfig {
-    aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .endpoint_url(endpoint)
-        .region(aws_config::Region::new("us-east-1"))
-        .credentials_provider(aws_credential_types::Credentials::new(
-            "testing", "testing", None, None, "test",
-        ))
-        .load()
-        .await
+    gas_testkit::sdk_config(endpoint).await
 }
 
 async fn s3(endpoint: &str) -> aws_sdk_s3::Client {

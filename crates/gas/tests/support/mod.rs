@@ -43,8 +43,19 @@ impl Api {
     }
 
     pub async fn submit(&self, token: &str, name: &str, bytes: Vec<u8>) -> reqwest::Response {
+        self.submit_field(token, "file", name, bytes).await
+    }
+
+    /// Uploads `bytes` as the multipart field `field`.
+    pub async fn submit_field(
+        &self,
+        token: &str,
+        field: &str,
+        name: &str,
+        bytes: Vec<u8>,
+    ) -> reqwest::Response {
         let part = reqwest::multipart::Part::bytes(bytes).file_name(name.to_string());
-        let form = reqwest::multipart::Form::new().part("file", part);
+        let form = reqwest::multipart::Form::new().part(field.to_string(), part);
         self.http
             .post(format!("{}/api/v1/jobs", self.web))
             .bearer_auth(token)

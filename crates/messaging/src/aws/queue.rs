@@ -8,12 +8,9 @@ use aws_sdk_sqs::types::{DeleteMessageBatchRequestEntry, MessageSystemAttributeN
 use super::error::{failed, AwsError};
 use super::{check_receipt, whole_seconds};
 use crate::local::check_body;
+use crate::ports::MAX_BATCH;
 use crate::{MessagingError, Queue, QueueMessage};
 
-/// SQS's limit on messages per receive and entries per batch.
-const MAX_BATCH: usize = 10;
-/// SQS's limit on `WaitTimeSeconds`.
-const MAX_WAIT: Duration = Duration::from_secs(20);
 /// SQS's limit on a visibility timeout.
 pub(super) const MAX_VISIBILITY: Duration = Duration::from_secs(12 * 3600);
 
@@ -200,14 +197,7 @@ impl Queue for SqsQueue {
         max: usize,
         wait: Duration,
     ) -> Result<Vec<QueueMessage>, MessagingError> {
-        if !(1..=MAX_BATCH).contains(&max) {
-            return Err(MessagingError::Invalid(format!(
-                "max must be 1..={MAX_BATCH}, not {max}"
-            )));
-        }
-        if wait > MAX_WAIT {
-            return Err(MessagingError::Invalid("wait above 20 seconds".into()));
-        }
+        crate::ports::check_receive(max, wait)?;
         // Both fit an i32: max ≤ 10, wait ≤ 20 s.
         let out = self
             .client

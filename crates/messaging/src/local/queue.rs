@@ -13,9 +13,6 @@ use crate::{MessagingError, Queue, QueueMessage};
 /// How often a long poll looks at the table for messages sent by other
 /// processes (sends in this process wake it at once).
 const POLL_INTERVAL: Duration = Duration::from_millis(100);
-const MAX_BATCH: usize = 10;
-/// SQS's limits on long polling and on visibility timeouts.
-const MAX_WAIT: Duration = Duration::from_secs(20);
 const MAX_VISIBILITY: Duration = Duration::from_secs(12 * 3600);
 
 /// How a [`SqliteQueue`] hands out messages.
@@ -225,14 +222,7 @@ impl Queue for SqliteQueue {
         max: usize,
         wait: Duration,
     ) -> Result<Vec<QueueMessage>, MessagingError> {
-        if !(1..=MAX_BATCH).contains(&max) {
-            return Err(MessagingError::Invalid(format!(
-                "max must be 1..={MAX_BATCH}, not {max}"
-            )));
-        }
-        if wait > MAX_WAIT {
-            return Err(MessagingError::Invalid("wait above 20 seconds".into()));
-        }
+        crate::ports::check_receive(max, wait)?;
         let deadline = Instant::now() + wait;
         loop {
             // Register for wake-ups before looking, so that a send between the

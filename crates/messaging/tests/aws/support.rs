@@ -6,7 +6,6 @@ use gas_messaging::aws::{create_queue, create_topic, subscribe_queue, SnsTopic, 
 
 /// The queues' visibility timeout in the suites.
 pub const VISIBILITY: Duration = Duration::from_secs(1);
-const REGION: &str = "us-east-1";
 
 /// SDK clients on the emulator, and a tag that makes this test's resource
 /// names its own.
@@ -22,26 +21,8 @@ pub struct Aws {
 /// `GAS_TEST_AWS_ENDPOINT` is unset; then panics if `GAS_REQUIRE_AWS_TESTS`
 /// is `1`.
 pub async fn aws(test: &str) -> Option<Aws> {
-    let Some(endpoint) = std::env::var("GAS_TEST_AWS_ENDPOINT")
-        .ok()
-        .filter(|e| !e.is_empty())
-    else {
-        assert!(
-            std::env::var("GAS_REQUIRE_AWS_TESTS").as_deref() != Ok("1"),
-            "{test}: GAS_REQUIRE_AWS_TESTS=1 but GAS_TEST_AWS_ENDPOINT is unset \
-             (start moto with: eval \"$(bash scripts/moto.sh)\")"
-        );
-        eprintln!("{test}: skipped: GAS_TEST_AWS_ENDPOINT is unset");
-        return None;
-    };
-    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .endpoint_url(&endpoint)
-        .region(aws_config::Region::new(REGION))
-        .credentials_provider(aws_credential_types::Credentials::new(
-            "testing", "testing", None, None, "test",
-        ))
-        .load()
-        .await;
+    let endpoint = gas_testkit::aws_endpoint(test)?;
+    let sdk = gas_testkit::sdk_config(&endpoint).await;
     Some(Aws {
         sqs: aws_sdk_sqs::Client::new(&sdk),
         sns: aws_sdk_sns::Client::new(&sdk),
