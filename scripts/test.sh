@@ -4,10 +4,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Debian packages the cross-checks use (bcftools validates annotator output).
+# Debian packages the cross-checks use: bcftools validates annotator output,
+# htslib-test carries malformed and edge-case VCFs the annotator must survive.
 missing=()
 command -v bcftools >/dev/null 2>&1 || missing+=(bcftools)
 command -v tabix >/dev/null 2>&1 || missing+=(tabix)
+[ -d /usr/share/htslib-test ] || missing+=(htslib-test)
 if ((${#missing[@]})); then
   if [ "$(id -u)" = 0 ]; then
     echo "installing ${missing[*]}"
