@@ -228,8 +228,10 @@ impl MessageHandler for RestoreRequests {
         let request: RestoreRequest = match serde_json::from_str(&unwrap_queue_body(body)) {
             Ok(r) => r,
             Err(e) => {
-                warn!(error = %e, "not a restore request");
-                return Ok(Disposition::Poison);
+                // The restore queue has no dead-letter queue (its requests
+                // are received once per poll for hours): drop it here.
+                warn!(error = %e, body, "dropped a message that is not a restore request");
+                return Ok(Disposition::Done);
             }
         };
         let span = info_span!("restore_user", user_id = %request.user_id);
