@@ -1,6 +1,7 @@
 //! End to end on the embedded backend, through the real HTTP API, the real
 //! SNS-style POSTs between services and the real SQLite files: submit →
-//! annotate → download → window → archive → upgrade → restore.
+//! annotate → download → window → archive → upgrade → restore. Windows are
+//! a few seconds: long enough to download in, whole seconds as in records.
 
 mod support;
 
@@ -60,7 +61,7 @@ impl System {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn free_job_is_archived_after_the_window_and_restored_on_upgrade() {
-    let system = System::start(2, |_| {}).await;
+    let system = System::start(3, |_| {}).await;
     let token = system.user("free@example.org", Role::Free).await;
     let job_id = system.api.submit_ok(&token, "test.vcf", test_vcf()).await;
 
@@ -241,7 +242,7 @@ async fn premium_jobs_and_upgrades_inside_the_window_are_never_archived() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn restore_falls_back_to_the_standard_tier() {
-    let system = System::start(2, |c| c.refuse_expedited = true).await;
+    let system = System::start(3, |c| c.refuse_expedited = true).await;
     let token = system.user("slow@example.org", Role::Free).await;
     let job_id = system.api.submit_ok(&token, "test.vcf", test_vcf()).await;
     system.api.completed(&token, &job_id).await;
