@@ -95,7 +95,16 @@ pub async fn open(config: &Config) -> Result<(Ports, BoxedExtras)> {
         (&restore_topic, "restore"),
         (&thaw_topic, "thaw"),
     ] {
-        topic.subscribe_http(&format!("{util_url}/{path}")).await?;
+        let endpoint = format!("{util_url}/{path}");
+        topic.subscribe_http(&endpoint).await?;
+        // One util URL per installation: a subscription left by an earlier
+        // run on another address would only retry into the void.
+        for (subscription_arn, old) in topic.http_subscriptions().await? {
+            if old != endpoint {
+                sns.unsubscribe(&subscription_arn).await?;
+                info!(endpoint = %old, "removed the subscription of a previous util address");
+            }
+        }
     }
     let timer = Arc::new(messaging.timer(&name("archive"), archive_topic.clone())?);
 

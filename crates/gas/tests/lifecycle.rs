@@ -265,3 +265,36 @@ async fn restore_falls_back_to_the_standard_tier() {
     assert_eq!(system.api.download(&token, &job_id).await, before);
     system.running.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_restart_on_another_util_address_keeps_one_subscription_per_webhook() {
+    let data = tempfile::tempdir().unwrap();
+    let config = || Config {
+        data_dir: data.path().to_path_buf(),
+        web_addr: "127.0.0.1:0".parse().unwrap(),
+        util_addr: "127.0.0.1:0".parse().unwrap(),
+        ann_addr: "127.0.0.1:0".parse().unwrap(),
+        ..Config::default()
+    };
+    let first = dev::start(config(), Services::ALL).await.unwrap();
+    let first_util = first.util_addr.unwrap();
+    first.stop().await;
+    let second = dev::start(config(), Services::ALL).await.unwrap();
+    let second_util = second.util_addr.unwrap();
+    assert_ne!(first_util, second_util);
+
+    let messaging =
+        gas_messaging::local::LocalMessaging::open(&data.path().join("messaging.sqlite")).unwrap();
+    for webhook in ["archive", "restore", "thaw"] {
+        let topic = messaging.topic(&format!("gas-{webhook}")).unwrap();
+        let endpoints: Vec<String> = topic
+            .http_subscriptions()
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|(_, endpoint)| endpoint)
+            .collect();
+        assert_eq!(endpoints, vec![format!("http://{second_util}/{webhook}")]);
+    }
+    second.stop().await;
+}

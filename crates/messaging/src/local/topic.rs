@@ -76,6 +76,24 @@ impl LocalTopic {
         Ok(subscription_arn)
     }
 
+    /// The topic's HTTP subscriptions, pending or confirmed, as
+    /// (subscription ARN, endpoint), oldest first.
+    pub async fn http_subscriptions(&self) -> Result<Vec<(String, String)>, MessagingError> {
+        let arn = self.arn.clone();
+        self.messaging
+            .db
+            .call(move |conn| {
+                let mut statement = conn.prepare(
+                    "SELECT subscription_arn, endpoint FROM sns_subscriptions
+                     WHERE topic_arn = ?1 AND protocol = 'http' ORDER BY created_at, subscription_arn",
+                )?;
+                let rows = statement.query_map([&arn], |row| Ok((row.get(0)?, row.get(1)?)))?;
+                rows.collect::<Result<Vec<(String, String)>, _>>()
+            })
+            .await
+            .map_err(sql_error)
+    }
+
     /// Subscribes the http(s) `endpoint`; idempotent per endpoint, returns
     /// the subscription ARN. A new subscription is pending: a
     /// `SubscriptionConfirmation` is queued for delivery, and re-subscribing
