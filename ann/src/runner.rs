@@ -186,15 +186,12 @@ impl Runner {
     async fn run_job(&self, message: &QueueMessage, job: Job) -> Result<Outcome> {
         let started = Instant::now();
         info!(input = %job.input_file_name, "running job");
+        tokio::fs::create_dir_all(&self.settings.work_dir)
+            .await
+            .context("creating the scratch directory")?;
         let scratch = tempfile::Builder::new()
             .prefix("job-")
             .tempdir_in(&self.settings.work_dir)
-            .or_else(|_| {
-                std::fs::create_dir_all(&self.settings.work_dir)?;
-                tempfile::Builder::new()
-                    .prefix("job-")
-                    .tempdir_in(&self.settings.work_dir)
-            })
             .context("creating the job's scratch directory")?;
         let input_path = scratch.path().join("input.vcf");
         let output_path = scratch.path().join("output.vcf");

@@ -52,9 +52,13 @@ async fn own_job(state: &WebState, user: &gas_jobs::User, job_id: &str) -> Resul
     }
 }
 
-async fn me(State(state): AppState, CurrentUser(user): CurrentUser) -> Json<serde_json::Value> {
-    let _ = state;
-    Json(json!({ "user_id": user.user_id, "email": user.email, "role": user.role }))
+/// What the API shows of a user (never the secrets' hashes).
+fn profile(user: &gas_jobs::User) -> serde_json::Value {
+    json!({ "user_id": user.user_id, "email": user.email, "role": user.role })
+}
+
+async fn me(CurrentUser(user): CurrentUser) -> Json<serde_json::Value> {
+    Json(profile(&user))
 }
 
 #[derive(Debug, Deserialize)]
@@ -193,9 +197,7 @@ async fn upgrade(
     )
     .instrument(info_span!("upgrade", user_id = %user.user_id))
     .await?;
-    Ok(Json(
-        json!({ "user_id": user.user_id, "email": user.email, "role": user.role }),
-    ))
+    Ok(Json(profile(&user)))
 }
 
 /// Why an upload stream stopped early.

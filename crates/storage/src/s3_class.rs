@@ -37,9 +37,8 @@ use async_trait::async_trait;
 use aws_sdk_s3::error::SdkError;
 use aws_sdk_s3::operation::head_object::{HeadObjectError, HeadObjectOutput};
 use aws_sdk_s3::types::{
-    AbortIncompleteMultipartUpload, CompletedMultipartUpload, CompletedPart, ExpirationStatus,
-    GlacierJobParameters, LifecycleExpiration, LifecycleRule, LifecycleRuleFilter, RestoreRequest,
-    StorageClass,
+    CompletedMultipartUpload, CompletedPart, ExpirationStatus, GlacierJobParameters,
+    LifecycleExpiration, LifecycleRule, LifecycleRuleFilter, RestoreRequest, StorageClass,
 };
 use aws_sdk_s3::Client;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
@@ -124,18 +123,10 @@ impl S3ClassArchiveStore {
     /// days. Idempotent.
     pub async fn provision(&self) -> Result<(), AwsError> {
         const OP: &str = "s3:PutBucketLifecycleConfiguration";
-        crate::s3::provision_bucket(&self.client, &self.bucket).await?;
-        let abort = LifecycleRule::builder()
-            .id("gas-abort-incomplete-multipart-uploads")
-            .status(ExpirationStatus::Enabled)
-            .filter(LifecycleRuleFilter::builder().prefix("").build())
-            .abort_incomplete_multipart_upload(
-                AbortIncompleteMultipartUpload::builder()
-                    .days_after_initiation(1)
-                    .build(),
-            )
-            .build()
-            .map_err(|e| AwsError::new(OP, e))?;
+        // One lifecycle configuration with both rules: a second put would
+        // replace the first.
+        crate::s3::create_bucket(&self.client, &self.bucket).await?;
+        let abort = crate::s3::abort_incomplete_uploads_rule()?;
         let expire = LifecycleRule::builder()
             .id("gas-expire-retained-retrievals")
             .status(ExpirationStatus::Enabled)

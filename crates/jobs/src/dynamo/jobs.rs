@@ -68,17 +68,8 @@ impl DynamoJobStore {
 
     /// Reads a job with a strongly consistent GetItem.
     async fn read(&self, job_id: &str) -> Result<Option<Job>, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key("job_id", s(job_id))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| request_failed("GetItem", &self.table, e))?;
-        match out.item() {
-            Some(item) => Ok(Some(job_from_item(item)?)),
+        match super::consistent_get(&self.client, &self.table, "job_id", job_id).await? {
+            Some(item) => Ok(Some(job_from_item(&item)?)),
             None => Ok(None),
         }
     }

@@ -29,3 +29,22 @@ pub use users::DynamoUserStore;
 
 /// The jobs table's GSI on (`user_id`, `submit_time`).
 pub const USER_ID_INDEX: &str = "user_id_index";
+
+/// A strongly consistent GetItem of the item whose key attribute `key_name`
+/// is `key`: what both stores read before and after their conditional writes.
+async fn consistent_get(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+    key_name: &str,
+    key: &str,
+) -> Result<Option<item::Item>, crate::StoreError> {
+    let out = client
+        .get_item()
+        .table_name(table)
+        .key(key_name, item::s(key))
+        .consistent_read(true)
+        .send()
+        .await
+        .map_err(|e| error::request_failed("GetItem", table, e))?;
+    Ok(out.item)
+}

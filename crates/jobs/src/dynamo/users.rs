@@ -73,16 +73,7 @@ impl DynamoUserStore {
 
     /// A consistent read of the item under `key`.
     async fn read_item(&self, key: &str) -> Result<Option<Item>, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key("user_id", s(key))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| request_failed("GetItem", &self.table, e))?;
-        Ok(out.item)
+        super::consistent_get(&self.client, &self.table, "user_id", key).await
     }
 
     /// The user item under `user_id`; guard items are not users.

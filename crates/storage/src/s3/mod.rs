@@ -295,6 +295,12 @@ impl BlobStore for S3BlobStore {
 /// day. Idempotent: a bucket this account already owns is fine; one owned by
 /// another account is an error.
 pub async fn provision_bucket(client: &Client, bucket: &str) -> Result<(), AwsError> {
+    create_bucket(client, bucket).await?;
+    put_lifecycle(client, bucket, vec![abort_incomplete_uploads_rule()?]).await
+}
+
+/// Creates `bucket` in the client's region unless this account owns it.
+pub(crate) async fn create_bucket(client: &Client, bucket: &str) -> Result<(), AwsError> {
     let region = client.config().region().map(|r| r.as_ref().to_string());
     let mut create = client.create_bucket().bucket(bucket);
     if let Some(region) = region.filter(|r| r != "us-east-1") {
@@ -311,7 +317,13 @@ pub async fn provision_bucket(client: &Client, bucket: &str) -> Result<(), AwsEr
         }
         Err(e) => return Err(AwsError::new("s3:CreateBucket", e)),
     }
-    let rule = LifecycleRule::builder()
+    Ok(())
+}
+
+/// Aborts multipart uploads left incomplete for a day (a crashed upload
+/// would otherwise be billed forever).
+pub(crate) fn abort_incomplete_uploads_rule() -> Result<LifecycleRule, AwsError> {
+    LifecycleRule::builder()
         .id("gas-abort-incomplete-multipart-uploads")
         .status(ExpirationStatus::Enabled)
         .filter(LifecycleRuleFilter::builder().prefix("").build())
@@ -321,8 +333,7 @@ pub async fn provision_bucket(client: &Client, bucket: &str) -> Result<(), AwsEr
                 .build(),
         )
         .build()
-        .map_err(|e| AwsError::new("s3:PutBucketLifecycleConfiguration", e))?;
-    put_lifecycle(client, bucket, vec![rule]).await
+        .map_err(|e| AwsError::new("s3:PutBucketLifecycleConfiguration", e))
 }
 
 pub(crate) async fn put_lifecycle(
