@@ -5,8 +5,7 @@
 //! [`Runner::step`] handles one receive; [`Runner::run`] loops it. Tests drive
 //! the step.
 
-mod keys;
 mod runner;
 
-pub use keys::{log_key, result_key};
+pub use gas_jobs::keys::{log_key, result_key, stats_key};
 pub use runner::{Outcome, Runner, RunnerPorts, RunnerSettings};

@@ -11,7 +11,7 @@ use gas_storage::{file_stream, into_async_read, BlobError, BlobStore};
 use tokio::sync::watch;
 use tracing::{info, info_span, warn, Instrument};
 
-use crate::keys::{log_key, result_key};
+use gas_jobs::keys::{log_key, result_key, stats_key};
 
 /// The ports the runner talks to.
 #[derive(Clone)]
@@ -239,6 +239,16 @@ impl Runner {
                     .put(&log_key, gas_storage::bytes_stream(log))
                     .await
                     .context("storing the log")?;
+                // The web app draws the job's pictures from these counts.
+                let stats_json =
+                    serde_json::to_string(&stats).context("encoding the statistics")?;
+                results
+                    .put(
+                        &stats_key(&job.s3_key_input_file),
+                        gas_storage::bytes_stream(stats_json),
+                    )
+                    .await
+                    .context("storing the statistics")?;
                 let completion = Completion {
                     results_bucket: results.bucket().to_string(),
                     result_key,

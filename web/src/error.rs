@@ -41,6 +41,16 @@ impl ApiError {
         }
     }
 
+    /// The HTTP status this error answers with.
+    pub fn status(&self) -> StatusCode {
+        self.status_and_reason().0
+    }
+
+    /// The stable code clients act on (`upgrade`, `restoring`, ...).
+    pub fn reason(&self) -> &'static str {
+        self.status_and_reason().1
+    }
+
     fn status_and_reason(&self) -> (StatusCode, &'static str) {
         match self {
             ApiError::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized"),

@@ -1,12 +1,22 @@
-//! The web service: the JSON API of DESIGN section 6 (upload, job list and
-//! detail, downloads within the free window, logs, upgrade).
+//! The web service: the web app's pages (sign-up and sign-in, upload, job
+//! list and detail with live progress and pictures, downloads within the
+//! free window, Premium, profile and API tokens) and the JSON API of
+//! DESIGN section 6.
 //!
-//! Users authenticate with a Bearer token (`gas user add` prints one).
+//! People sign in with a session cookie; programs with a Bearer token
+//! (`gas user add` prints one, the profile page makes more).
 
+pub mod accounts;
 mod api;
 mod auth;
+mod charts;
+mod csrf;
 mod error;
+mod pages;
+pub mod payment;
+mod session;
 mod upgrade;
+mod upload;
 mod view;
 
 use std::sync::Arc;
@@ -15,10 +25,11 @@ use std::time::Duration;
 use axum::Router;
 use gas_jobs::{JobStore, UserStore};
 use gas_messaging::{Timer, Topic};
-use gas_storage::BlobStore;
+use gas_storage::{BlobStore, BrowserUpload};
 
 pub use auth::{hash_token, new_token};
 pub use error::ApiError;
+pub use payment::{Checkout, InstantPayments, PaymentError, PaymentProvider};
 pub use upgrade::upgrade_user;
 
 /// The ports the web service talks to.
@@ -34,6 +45,11 @@ pub struct WebPorts {
     pub restore_topic: Arc<dyn Topic>,
     /// The archive timer, whose pending executions an upgrade stops.
     pub archive_timer: Arc<dyn Timer>,
+    /// Who takes payment for Premium.
+    pub payments: Arc<dyn PaymentProvider>,
+    /// Uploads straight from the browser into the inputs bucket, where the
+    /// inputs store offers them (S3); without, the upload page posts here.
+    pub browser_upload: Option<Arc<dyn BrowserUpload>>,
 }
 
 #[derive(Debug, Clone)]
@@ -48,6 +64,11 @@ pub struct WebSettings {
     pub download_ttl: Duration,
     /// First segment of every object key.
     pub key_prefix: String,
+    /// The app's base URL as browsers reach it; `https://` makes cookies
+    /// Secure.
+    pub public_url: String,
+    /// How long a sign-in lasts.
+    pub session_ttl: Duration,
 }
 
 /// Shared state of every handler.
@@ -56,8 +77,11 @@ pub struct WebState {
     pub settings: WebSettings,
 }
 
-/// The API router (without `/healthz` and `/metrics`, which the binary adds
-/// to every service alike).
+/// The pages and the API (without `/healthz` and `/metrics`, which the
+/// binary adds to every service alike).
 pub fn router(state: WebState) -> Router {
-    api::routes(state.settings.max_upload).with_state(Arc::new(state))
+    let state = Arc::new(state);
+    api::routes(state.settings.max_upload)
+        .merge(pages::routes(Arc::clone(&state)))
+        .with_state(state)
 }

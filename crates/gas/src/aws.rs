@@ -142,9 +142,14 @@ pub async fn open(config: &Config) -> Result<(Ports, BoxedExtras)> {
     // Browsers may upload inputs straight to S3 with a presigned POST, which
     // is signed with the SDK's credentials.
     let mut inputs = S3BlobStore::new(clients.s3.clone(), config.aws_name("inputs"));
+    let mut direct_uploads = false;
     if let (Some(credentials), Some(region)) = (sdk.credentials_provider(), sdk.region()) {
         inputs = inputs.with_presigned_post(credentials, region.clone());
+        direct_uploads = true;
     }
+    let inputs = Arc::new(inputs);
+    let browser_upload =
+        direct_uploads.then(|| Arc::clone(&inputs) as Arc<dyn gas_storage::BrowserUpload>);
 
     info!(region, prefix = %config.aws_prefix, cold_storage = ?config.cold_storage, endpoint = ?config.aws_endpoint_url, "AWS backend opened");
     let ports = Ports {
@@ -156,7 +161,8 @@ pub async fn open(config: &Config) -> Result<(Ports, BoxedExtras)> {
             clients.dynamo.clone(),
             config.aws_name("users"),
         )),
-        inputs: Arc::new(inputs),
+        inputs,
+        browser_upload,
         results: Arc::new(S3BlobStore::new(
             clients.s3.clone(),
             config.aws_name("results"),

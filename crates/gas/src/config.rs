@@ -52,6 +52,8 @@ pub struct Config {
     pub max_upload: u64,
     /// Seconds a download URL stays valid.
     pub download_url_ttl: u64,
+    /// Seconds a web sign-in lasts.
+    pub session_ttl: u64,
     /// First segment of every object key.
     pub key_prefix: String,
 
@@ -116,6 +118,7 @@ impl Default for Config {
             free_upload_limit: 150 * 1024,
             max_upload: 1024 * 1024 * 1024,
             download_url_ttl: 60,
+            session_ttl: 14 * 24 * 3600,
             key_prefix: "gas".into(),
             ann_workers: 2,
             annotation_tracks: vec!["builtin".into()],

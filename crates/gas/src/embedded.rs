@@ -148,6 +148,8 @@ pub async fn open(config: &Config) -> Result<(Ports, BoxedExtras)> {
     info!(data_dir = %dir.display(), "embedded backend opened");
 
     let ports = Ports {
+        // The upload page posts to the web service, which streams the file.
+        browser_upload: None,
         jobs,
         users,
         inputs,

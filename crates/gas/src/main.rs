@@ -188,13 +188,16 @@ async fn run(config: Config, services: Services, banner: bool) -> Result<()> {
             "GAS is running on the {:?} backend (data in {data}).",
             running.config.backend
         );
-        println!("  web + API : {web}/api/v1/jobs");
+        println!();
+        println!("  Open {web}/ in your browser and sign up (free plan),");
+        println!("  or make an account here and sign in with it:");
+        println!("    gas --data-dir {data} user add you@example.org --password 'a long password'");
+        println!();
+        println!("  JSON API  : {web}/api/v1/jobs (Bearer token: `gas user add` prints one;");
+        println!("              the profile page makes more)");
         if let Some(util) = running.util_addr {
             println!("  util      : http://{util}");
         }
-        println!("Sign in: create a user and use its token as a Bearer token, e.g.");
-        println!("  gas --data-dir {data} user add you@example.org --role free");
-        println!("  curl -H \"Authorization: Bearer $TOKEN\" -F file=@test.vcf {web}/api/v1/jobs");
         println!("Press Ctrl-C to stop.");
     }
     running

@@ -10,7 +10,7 @@ use gas_ann::{Runner, RunnerPorts, RunnerSettings};
 use gas_jobs::{JobStore, UserStore};
 use gas_messaging::sns::SnsVerifier;
 use gas_messaging::{Queue, Timer, Topic};
-use gas_storage::{ArchiveStore, BlobStore};
+use gas_storage::{ArchiveStore, BlobStore, BrowserUpload};
 use gas_util::{Archiver, Drainer, Endpoint, Mailer, Notifier, Restorer, WebhookState};
 use gas_web::{WebPorts, WebSettings, WebState};
 use tokio::sync::watch;
@@ -24,6 +24,8 @@ pub struct Ports {
     pub jobs: Arc<dyn JobStore>,
     pub users: Arc<dyn UserStore>,
     pub inputs: Arc<dyn BlobStore>,
+    /// Browser uploads straight into the inputs bucket, where offered.
+    pub browser_upload: Option<Arc<dyn BrowserUpload>>,
     pub results: Arc<dyn BlobStore>,
     pub archive: Arc<dyn ArchiveStore>,
     pub requests_topic: Arc<dyn Topic>,
@@ -65,6 +67,8 @@ pub fn web_router(config: &Config, ports: &Ports, extras: &dyn BackendExtras) ->
             requests_topic: Arc::clone(&ports.requests_topic),
             restore_topic: Arc::clone(&ports.restore_topic),
             archive_timer: Arc::clone(&ports.archive_timer),
+            payments: Arc::new(gas_web::InstantPayments),
+            browser_upload: ports.browser_upload.clone(),
         },
         settings: WebSettings {
             free_access_window: config.free_window(),
@@ -72,6 +76,8 @@ pub fn web_router(config: &Config, ports: &Ports, extras: &dyn BackendExtras) ->
             max_upload: config.max_upload,
             download_ttl: Duration::from_secs(config.download_url_ttl),
             key_prefix: config.key_prefix.clone(),
+            public_url: config.web_url(),
+            session_ttl: Duration::from_secs(config.session_ttl),
         },
     };
     crate::serve::with_ops_routes(gas_web::router(state).merge(extras.web_routes()), "web")

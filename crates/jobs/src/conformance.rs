@@ -10,7 +10,9 @@
 //! Run everything with [`job_store_suite`] and [`user_store_suite`], or call
 //! the functions one by one to get one test per rule.
 
-use crate::{Completion, Job, JobStatus, JobStore, Role, StoreError, User, UserStore};
+use crate::{
+    ApiToken, Completion, Job, JobStatus, JobStore, Role, Session, StoreError, User, UserStore,
+};
 
 /// A fixed point in time for records made by the suite (epoch seconds).
 const T0: i64 = 1_700_000_000;
@@ -44,6 +46,12 @@ pub async fn user_store_suite(store: &dyn UserStore) {
     user_set_token_replaces_old(store).await;
     user_set_password_hash(store).await;
     user_missing(store).await;
+    sessions_find_until_expiry(store).await;
+    sessions_are_deleted_everywhere(store).await;
+    session_needs_a_user(store).await;
+    tokens_add_list_revoke(store).await;
+    tokens_share_one_space(store).await;
+    sign_in_failures_count_and_reset(store).await;
 }
 
 fn unique(prefix: &str) -> String {
@@ -942,4 +950,278 @@ pub async fn user_missing(store: &dyn UserStore) {
     expect_not_found("set_token", store.set_token(&id, &unique("token")).await);
     expect_not_found("set_password_hash", store.set_password_hash(&id, "h").await);
     assert_eq!(store.get(&id).await.expect("get"), None);
+}
+
+fn session_of(user: &User, expires_at: i64) -> Session {
+    Session {
+        session_sha256: unique("session"),
+        user_id: user.user_id.clone(),
+        created_at: T0,
+        expires_at,
+    }
+}
+
+/// A session finds its user until it expires; an unknown one finds nobody.
+pub async fn sessions_find_until_expiry(store: &dyn UserStore) {
+    let user = new_user(&unique_email());
+    create_user(store, &user).await;
+    let session = session_of(&user, T0 + 100);
+    store
+        .create_session(&session)
+        .await
+        .expect("create_session");
+    assert_eq!(
+        store
+            .find_session(&session.session_sha256, T0 + 99)
+            .await
+            .expect("find_session"),
+        Some(user.clone())
+    );
+    assert_eq!(
+        store
+            .find_session(&session.session_sha256, T0 + 100)
+            .await
+            .expect("find_session"),
+        None,
+        "a session must end at expires_at"
+    );
+    assert_eq!(
+        store
+            .find_session(&unique("session"), T0)
+            .await
+            .expect("find_session"),
+        None
+    );
+    match store.create_session(&session).await {
+        Err(StoreError::AlreadyExists(_)) => {}
+        r => panic!("session hash taken: expected AlreadyExists, got {r:?}"),
+    }
+    // A role change shows through the session at once.
+    store
+        .set_role(&user.user_id, Role::Premium)
+        .await
+        .expect("set_role");
+    let found = store
+        .find_session(&session.session_sha256, T0)
+        .await
+        .expect("find_session")
+        .expect("user");
+    assert_eq!(found.role, Role::Premium);
+}
+
+/// A deleted session finds nobody; deleting is idempotent and leaves the
+/// user's other sessions alone.
+pub async fn sessions_are_deleted_everywhere(store: &dyn UserStore) {
+    let user = new_user(&unique_email());
+    create_user(store, &user).await;
+    let (a, b) = (session_of(&user, T0 + 100), session_of(&user, T0 + 100));
+    store.create_session(&a).await.expect("create_session");
+    store.create_session(&b).await.expect("create_session");
+    store
+        .delete_session(&a.session_sha256)
+        .await
+        .expect("delete_session");
+    store
+        .delete_session(&a.session_sha256)
+        .await
+        .expect("delete_session again");
+    store
+        .delete_session(&unique("session"))
+        .await
+        .expect("delete an unknown session");
+    assert_eq!(
+        store
+            .find_session(&a.session_sha256, T0)
+            .await
+            .expect("find_session"),
+        None,
+        "a deleted session still signs in"
+    );
+    assert_eq!(
+        store
+            .find_session(&b.session_sha256, T0)
+            .await
+            .expect("find_session"),
+        Some(user)
+    );
+}
+
+/// A session for a missing user is NotFound and is not stored.
+pub async fn session_needs_a_user(store: &dyn UserStore) {
+    let ghost = new_user(&unique_email());
+    let session = session_of(&ghost, T0 + 100);
+    expect_not_found("create_session", store.create_session(&session).await);
+    assert_eq!(
+        store
+            .find_session(&session.session_sha256, T0)
+            .await
+            .expect("find_session"),
+        None
+    );
+}
+
+fn token_of(user: &User, name: &str, created_at: i64) -> ApiToken {
+    ApiToken {
+        token_id: unique("tok"),
+        user_id: user.user_id.clone(),
+        name: name.to_string(),
+        token_sha256: unique("sha"),
+        created_at,
+    }
+}
+
+/// Added tokens find their user, list oldest first, and stop working when
+/// revoked; another user cannot revoke them.
+pub async fn tokens_add_list_revoke(store: &dyn UserStore) {
+    let user = new_user(&unique_email());
+    create_user(store, &user).await;
+    let other = new_user(&unique_email());
+    create_user(store, &other).await;
+    assert_eq!(
+        store.list_tokens(&user.user_id).await.expect("list"),
+        vec![]
+    );
+
+    let laptop = token_of(&user, "laptop", T0 + 1);
+    let cluster = token_of(&user, "cluster", T0 + 2);
+    store.add_token(&cluster).await.expect("add_token");
+    store.add_token(&laptop).await.expect("add_token");
+    assert_eq!(
+        store.list_tokens(&user.user_id).await.expect("list"),
+        vec![laptop.clone(), cluster.clone()],
+        "tokens list oldest first"
+    );
+    for token in [&laptop, &cluster] {
+        assert_eq!(
+            store
+                .find_by_token(&token.token_sha256)
+                .await
+                .expect("find_by_token"),
+            Some(user.clone())
+        );
+    }
+    // The legacy token still works beside them.
+    assert_eq!(
+        store
+            .find_by_token(user.api_token_sha256.as_deref().expect("legacy token"))
+            .await
+            .expect("find_by_token"),
+        Some(user.clone())
+    );
+
+    assert!(
+        !store
+            .revoke_token(&other.user_id, &laptop.token_id)
+            .await
+            .expect("revoke another's token"),
+        "another user revoked a token that is not theirs"
+    );
+    assert_eq!(
+        store
+            .find_by_token(&laptop.token_sha256)
+            .await
+            .expect("find_by_token"),
+        Some(user.clone())
+    );
+    assert!(store
+        .revoke_token(&user.user_id, &laptop.token_id)
+        .await
+        .expect("revoke_token"));
+    assert!(!store
+        .revoke_token(&user.user_id, &laptop.token_id)
+        .await
+        .expect("revoke_token again"));
+    assert_eq!(
+        store
+            .find_by_token(&laptop.token_sha256)
+            .await
+            .expect("find_by_token"),
+        None,
+        "a revoked token still works"
+    );
+    assert_eq!(
+        store.list_tokens(&user.user_id).await.expect("list"),
+        vec![cluster]
+    );
+    assert_eq!(
+        store.list_tokens(&other.user_id).await.expect("list"),
+        vec![]
+    );
+}
+
+/// Token hashes are unique across added and legacy tokens; a token for a
+/// missing user is NotFound.
+pub async fn tokens_share_one_space(store: &dyn UserStore) {
+    let user = new_user(&unique_email());
+    create_user(store, &user).await;
+    let mut clash = token_of(&user, "clash", T0);
+    clash.token_sha256 = user.api_token_sha256.clone().expect("legacy token");
+    match store.add_token(&clash).await {
+        Err(StoreError::AlreadyExists(_)) => {}
+        r => panic!("a legacy token's hash added again: expected AlreadyExists, got {r:?}"),
+    }
+    let token = token_of(&user, "one", T0);
+    store.add_token(&token).await.expect("add_token");
+    let mut again = token_of(&user, "two", T0);
+    again.token_sha256 = token.token_sha256.clone();
+    match store.add_token(&again).await {
+        Err(StoreError::AlreadyExists(_)) => {}
+        r => panic!("a token's hash added twice: expected AlreadyExists, got {r:?}"),
+    }
+    let mut legacy_clash = new_user(&unique_email());
+    legacy_clash.api_token_sha256 = Some(token.token_sha256.clone());
+    match store.create(&legacy_clash).await {
+        Err(StoreError::AlreadyExists(_)) => {}
+        r => panic!("a user created with an added token's hash: expected AlreadyExists, got {r:?}"),
+    }
+    assert_eq!(
+        store.list_tokens(&user.user_id).await.expect("list"),
+        vec![token]
+    );
+    let ghost = new_user(&unique_email());
+    expect_not_found(
+        "add_token",
+        store.add_token(&token_of(&ghost, "x", T0)).await,
+    );
+}
+
+/// Failures count within the window, start again after it, and clear.
+pub async fn sign_in_failures_count_and_reset(store: &dyn UserStore) {
+    let user = new_user(&unique_email());
+    create_user(store, &user).await;
+    let id = &user.user_id;
+    assert_eq!(
+        store.sign_in_failures(id).await.expect("read"),
+        crate::SignInFailures::default()
+    );
+    for (n, at) in [(1, T0), (2, T0 + 10), (3, T0 + 70)] {
+        let failures = store
+            .record_sign_in_failure(id, at, 60)
+            .await
+            .expect("record");
+        assert_eq!((failures.count, failures.last_at), (n, Some(at)));
+    }
+    // More than the window after the last failure: counting starts again.
+    let failures = store
+        .record_sign_in_failure(id, T0 + 131, 60)
+        .await
+        .expect("record");
+    assert_eq!((failures.count, failures.last_at), (1, Some(T0 + 131)));
+    assert_eq!(store.sign_in_failures(id).await.expect("read"), failures);
+
+    // Concurrent failures all count.
+    let calls: Vec<_> = (0..8)
+        .map(|_| store.record_sign_in_failure(id, T0 + 140, 60))
+        .collect();
+    for r in futures::future::join_all(calls).await {
+        r.expect("record");
+    }
+    assert_eq!(store.sign_in_failures(id).await.expect("read").count, 9);
+
+    store.clear_sign_in_failures(id).await.expect("clear");
+    store.clear_sign_in_failures(id).await.expect("clear again");
+    assert_eq!(
+        store.sign_in_failures(id).await.expect("read"),
+        crate::SignInFailures::default()
+    );
 }

@@ -6,11 +6,12 @@
 mod clock;
 pub mod conformance;
 pub mod dynamo;
+pub mod keys;
 pub mod messages;
 mod record;
 pub mod sqlite;
 mod store;
 
 pub use clock::now_epoch;
-pub use record::{Completion, Job, JobStatus, Role, User};
+pub use record::{ApiToken, Completion, Job, JobStatus, Role, Session, SignInFailures, User};
 pub use store::{JobStore, Page, StoreError, UserStore};

@@ -187,3 +187,36 @@ pub struct User {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub api_token_sha256: Option<String>,
 }
+
+/// A signed-in browser session. The cookie carries a random secret; the
+/// store keeps only its SHA-256 (hex), so a copy of the store signs no one in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Session {
+    pub session_sha256: String,
+    pub user_id: String,
+    /// Epoch seconds.
+    pub created_at: i64,
+    /// Epoch seconds; the session ends then.
+    pub expires_at: i64,
+}
+
+/// One of a user's API tokens. The token is shown once when it is made;
+/// the store keeps its SHA-256 (hex) and what the user named it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiToken {
+    /// A public id, to list and revoke the token by.
+    pub token_id: String,
+    pub user_id: String,
+    pub name: String,
+    pub token_sha256: String,
+    /// Epoch seconds.
+    pub created_at: i64,
+}
+
+/// Failed sign-ins of one user since the last successful one.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SignInFailures {
+    pub count: u32,
+    /// Epoch seconds of the latest failure.
+    pub last_at: Option<i64>,
+}

@@ -5,7 +5,7 @@
 
 use async_trait::async_trait;
 
-use crate::{Completion, Job, Role, User};
+use crate::{ApiToken, Completion, Job, Role, Session, SignInFailures, User};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -122,10 +122,13 @@ pub trait JobStore: Send + Sync {
     async fn clear_archive(&self, job_id: &str, archive_id: &str) -> Result<Job, StoreError>;
 }
 
-/// User profiles.
+/// User profiles, with what signing in needs: browser sessions, API tokens
+/// and the count of recent failed sign-ins.
 ///
 /// Contract: emails are unique (compared case-insensitively), and so are API
-/// token hashes; reads are strongly consistent.
+/// token hashes (a user's legacy `api_token_sha256` and every [`ApiToken`]
+/// share one space) and session hashes; reads are strongly consistent, so a
+/// session deleted through one process is gone for every other at once.
 #[async_trait]
 pub trait UserStore: Send + Sync {
     /// [`StoreError::AlreadyExists`] if the user id or email is taken.
@@ -141,4 +144,50 @@ pub trait UserStore: Send + Sync {
         user_id: &str,
         password_hash: &str,
     ) -> Result<User, StoreError>;
+
+    /// Stores a new session of an existing user ([`StoreError::NotFound`]
+    /// otherwise); [`StoreError::AlreadyExists`] if the hash is taken.
+    async fn create_session(&self, session: &Session) -> Result<(), StoreError>;
+
+    /// The user of the session with this hash while `now < expires_at`;
+    /// `None` for an unknown, deleted or expired session.
+    async fn find_session(
+        &self,
+        session_sha256: &str,
+        now: i64,
+    ) -> Result<Option<User>, StoreError>;
+
+    /// Ends a session; idempotent.
+    async fn delete_session(&self, session_sha256: &str) -> Result<(), StoreError>;
+
+    /// Adds an API token to an existing user ([`StoreError::NotFound`]
+    /// otherwise); [`StoreError::AlreadyExists`] if its hash is taken by any
+    /// token, added or legacy. [`UserStore::find_by_token`] finds it from then on.
+    async fn add_token(&self, token: &ApiToken) -> Result<(), StoreError>;
+
+    /// The user's added tokens, oldest first (the legacy token is not listed).
+    async fn list_tokens(&self, user_id: &str) -> Result<Vec<ApiToken>, StoreError>;
+
+    /// Revokes the user's token `token_id`: `true` if it was theirs and is
+    /// now gone, `false` if they have no such token (another user's token is
+    /// left alone). Idempotent.
+    async fn revoke_token(&self, user_id: &str, token_id: &str) -> Result<bool, StoreError>;
+
+    /// The user's failed sign-ins since the last success (zero for a user
+    /// with none, or an unknown user).
+    async fn sign_in_failures(&self, user_id: &str) -> Result<SignInFailures, StoreError>;
+
+    /// Counts one failed sign-in at `now`: the count goes up by one when the
+    /// previous failure was at or after `now - window_secs`, else starts
+    /// again at one. Returns the counts after it. Concurrent calls each
+    /// count (none is lost).
+    async fn record_sign_in_failure(
+        &self,
+        user_id: &str,
+        now: i64,
+        window_secs: i64,
+    ) -> Result<SignInFailures, StoreError>;
+
+    /// Forgets the failed sign-ins (after a successful one); idempotent.
+    async fn clear_sign_in_failures(&self, user_id: &str) -> Result<(), StoreError>;
 }

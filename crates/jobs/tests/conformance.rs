@@ -69,6 +69,12 @@ user_checks!(
     user_set_token_replaces_old,
     user_set_password_hash,
     user_missing,
+    sessions_find_until_expiry,
+    sessions_are_deleted_everywhere,
+    session_needs_a_user,
+    tokens_add_list_revoke,
+    tokens_share_one_space,
+    sign_in_failures_count_and_reset,
 );
 
 /// Both suites at once on one shared file, as the services use it, and the

@@ -78,3 +78,33 @@ pub fn validate_key(key: &str) -> Result<(), BlobError> {
         Ok(())
     }
 }
+
+/// A form for a browser upload: POST `multipart/form-data` to `url` with
+/// every field of `fields` (as they are, except `key`, which may have its
+/// `${filename}` replaced by anything, as long as it keeps the prefix), then
+/// the file as the last field, named `file`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct PresignedPost {
+    pub url: String,
+    pub fields: std::collections::BTreeMap<String, String>,
+}
+
+/// Uploads that go from a browser straight into the bucket, so that the web
+/// service never carries the bytes (S3's POST policy).
+///
+/// Contract: the form lets the browser store one object whose key starts
+/// with `key_prefix`, of at most `max_bytes`, until `ttl` has passed; the
+/// store refuses anything else. After the upload the browser is sent to
+/// `redirect`, with the object's `bucket` and `key` added to its query.
+/// What arrives must still be checked (size, content) before it is used:
+/// the form limits what can be sent, not what it says.
+#[async_trait]
+pub trait BrowserUpload: Send + Sync {
+    async fn upload_form(
+        &self,
+        key_prefix: &str,
+        max_bytes: u64,
+        ttl: Duration,
+        redirect: &str,
+    ) -> Result<PresignedPost, BlobError>;
+}

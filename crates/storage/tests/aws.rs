@@ -157,7 +157,7 @@ async fn s3_presigned_post() {
         sdk.region().cloned().expect("region"),
     );
     let post = store
-        .presigned_post("inputs/user-1/", 1024, Duration::from_secs(300))
+        .presigned_post("inputs/user-1/", 1024, Duration::from_secs(300), None)
         .await
         .unwrap();
     assert_eq!(post.fields["key"], "inputs/user-1/${filename}");

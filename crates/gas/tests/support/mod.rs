@@ -3,6 +3,8 @@
 
 #![allow(dead_code)] // each test binary uses its own subset
 
+pub mod browser;
+
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 

@@ -175,6 +175,16 @@ impl<'a> Reader<'a> {
         }
     }
 
+    /// A String Set attribute; an absent one is empty (DynamoDB removes a
+    /// set whose last member is deleted).
+    pub(crate) fn string_set(&self, name: &'static str) -> Result<Vec<String>, DynamoError> {
+        match self.item.get(name) {
+            None | Some(AttributeValue::Null(_)) => Ok(Vec::new()),
+            Some(AttributeValue::Ss(v)) => Ok(v.clone()),
+            Some(other) => Err(self.bad(name, format!("expected a string set, found {other:?}"))),
+        }
+    }
+
     pub(crate) fn integer(&self, name: &'static str) -> Result<i64, DynamoError> {
         self.opt_integer(name)?
             .ok_or_else(|| self.bad(name, "missing"))
@@ -271,5 +281,27 @@ mod tests {
         assert_eq!(item.get("email_key"), Some(&s("a@b.org")));
         assert!(!item.contains_key("password_hash"));
         assert_eq!(user_from_item(&item).unwrap(), user);
+    }
+
+    #[test]
+    fn users_ignore_their_token_refs() {
+        let user = User {
+            user_id: "u1".into(),
+            email: "a@b.org".into(),
+            role: Role::Free,
+            created_at: 7,
+            password_hash: None,
+            api_token_sha256: None,
+        };
+        let mut item = user_to_item(&user, "a@b.org");
+        item.insert(
+            "api_token_refs".into(),
+            AttributeValue::Ss(vec!["t1 abc".into()]),
+        );
+        assert_eq!(user_from_item(&item).unwrap(), user);
+        let r = Reader::new(&item, "user_id");
+        assert_eq!(r.string_set("api_token_refs").unwrap(), ["t1 abc"]);
+        assert!(r.string_set("absent").unwrap().is_empty());
+        assert!(r.string_set("email").is_err());
     }
 }

@@ -23,12 +23,10 @@
 //! `submit_time <= t` and drops the keys at or after the cursor.
 
 use std::collections::HashMap;
-use std::time::Duration;
 
-use aws_sdk_dynamodb::types::KeysAndAttributes;
 use aws_sdk_dynamodb::Client;
 
-use super::error::{build_failed, request_failed, DynamoError};
+use super::error::request_failed;
 use super::item::{job_from_item, n, s, Item, Reader};
 use super::USER_ID_INDEX;
 use crate::sqlite::cursor::Cursor;
@@ -36,9 +34,6 @@ use crate::{Job, Page, StoreError};
 
 /// Largest page; also BatchGetItem's limit of 100 keys a request.
 const MAX_PAGE: usize = 100;
-
-/// How often BatchGetItem's unprocessed keys are asked for again.
-const BATCH_ATTEMPTS: u32 = 8;
 
 /// A job's place in a listing: `(submit_time, job_id)`, listed descending.
 type ListKey = (i64, String);
@@ -134,56 +129,12 @@ async fn first_keys(
 
 /// The jobs of `keys`, read consistently, in the order of `keys`.
 async fn read_jobs(client: &Client, table: &str, keys: &[ListKey]) -> Result<Vec<Job>, StoreError> {
-    if keys.is_empty() {
-        return Ok(Vec::new());
-    }
-    let request_keys: Vec<Item> = keys
-        .iter()
-        .map(|(_, job_id)| HashMap::from([("job_id".to_string(), s(job_id))]))
-        .collect();
-    let mut pending = Some(
-        KeysAndAttributes::builder()
-            .set_keys(Some(request_keys))
-            .consistent_read(true)
-            .build()
-            .map_err(|e| build_failed("BatchGetItem", table, e))?,
-    );
-    let mut by_id: HashMap<String, Job> = HashMap::with_capacity(keys.len());
-    let mut attempt = 0;
-    while let Some(request) = pending.take() {
-        if attempt == BATCH_ATTEMPTS {
-            return Err(DynamoError::Contended {
-                operation: "BatchGetItem",
-                table: table.to_string(),
-                attempts: attempt,
-            }
-            .into());
-        }
-        if attempt > 0 {
-            // DynamoDB leaves keys unprocessed under load: back off.
-            tokio::time::sleep(Duration::from_millis(25 << attempt.min(6))).await;
-        }
-        attempt += 1;
-        let mut out = client
-            .batch_get_item()
-            .request_items(table, request)
-            .send()
-            .await
-            .map_err(|e| request_failed("BatchGetItem", table, e))?;
-        let items = out
-            .responses
-            .as_mut()
-            .and_then(|r| r.remove(table))
-            .unwrap_or_default();
-        for item in &items {
-            let job = job_from_item(item)?;
-            by_id.insert(job.job_id.clone(), job);
-        }
-        pending = out
-            .unprocessed_keys
-            .as_mut()
-            .and_then(|u| u.remove(table))
-            .filter(|k| !k.keys().is_empty());
+    let ids: Vec<String> = keys.iter().map(|(_, job_id)| job_id.clone()).collect();
+    let items = super::consistent_batch_get(client, table, "job_id", &ids).await?;
+    let mut by_id: HashMap<String, Job> = HashMap::with_capacity(items.len());
+    for item in &items {
+        let job = job_from_item(item)?;
+        by_id.insert(job.job_id.clone(), job);
     }
     let mut jobs = Vec::with_capacity(keys.len());
     for (_, job_id) in keys {

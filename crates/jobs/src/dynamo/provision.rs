@@ -4,11 +4,16 @@
 //! path and must describe the same layout:
 //! - jobs table: key `job_id` (S); GSI [`USER_ID_INDEX`] with partition
 //!   `user_id` (S), sort `submit_time` (N), projection ALL;
-//! - users table: key `user_id` (S), holding user items and guard items.
+//! - users table: key `user_id` (S), holding user items and guard items;
+//!   time to live on the attribute [`TTL_ATTRIBUTE`], which only sessions
+//!   have, so DynamoDB deletes sessions that ran out.
 //!
 //! Both are on-demand (PAY_PER_REQUEST). An existing table is kept when its
 //! key is the expected one (anything else is an error, not a silent
-//! mismatch); a jobs table without the GSI gets it added.
+//! mismatch); a jobs table without the GSI gets it added, a users table
+//! without time to live gets it turned on. Time to live on another attribute
+//! is left alone with a warning: DynamoDB takes an hour to turn it off, and
+//! sessions end at their expiry without it (they are only not reaped).
 
 use std::time::{Duration, Instant};
 
@@ -18,7 +23,7 @@ use aws_sdk_dynamodb::operation::describe_table::DescribeTableError;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, CreateGlobalSecondaryIndexAction, GlobalSecondaryIndex,
     GlobalSecondaryIndexUpdate, IndexStatus, KeySchemaElement, KeyType, Projection, ProjectionType,
-    ScalarAttributeType, TableDescription, TableStatus,
+    ScalarAttributeType, TableDescription, TableStatus, TimeToLiveSpecification, TimeToLiveStatus,
 };
 use aws_sdk_dynamodb::Client;
 
@@ -29,6 +34,10 @@ use crate::StoreError;
 /// How long tables and the index may take to become ACTIVE. DynamoDB
 /// backfills a GSI added to a large table for minutes.
 const ACTIVE_TIMEOUT: Duration = Duration::from_secs(15 * 60);
+
+/// The users table's time-to-live attribute: epoch seconds after which
+/// DynamoDB may delete the item (within days, not at once).
+pub(super) const TTL_ATTRIBUTE: &str = "ttl";
 
 /// Creates the jobs table (with its GSI) and the users table if missing and
 /// waits until both, and the GSI, are ACTIVE. Safe to run any number of times,
@@ -42,6 +51,7 @@ pub async fn provision(
     ensure_users_table(client, users_table).await?;
     wait_until_active(client, jobs_table, Some(USER_ID_INDEX)).await?;
     wait_until_active(client, users_table, None).await?;
+    ensure_time_to_live(client, users_table).await?;
     tracing::info!(jobs_table, users_table, "DynamoDB tables ready");
     Ok(())
 }
@@ -83,6 +93,77 @@ async fn ensure_users_table(client: &Client, table: &str) -> Result<(), StoreErr
             create(table, request).await
         }
     }
+}
+
+/// Turns the users table's time to live on for [`TTL_ATTRIBUTE`] unless it
+/// is on already (DynamoDB refuses to turn it on twice).
+async fn ensure_time_to_live(client: &Client, table: &str) -> Result<(), StoreError> {
+    let (status, attribute) = time_to_live(client, table).await?;
+    match (&status, attribute.as_deref()) {
+        (Some(TimeToLiveStatus::Enabled | TimeToLiveStatus::Enabling), Some(TTL_ATTRIBUTE)) => {
+            return Ok(())
+        }
+        (None | Some(TimeToLiveStatus::Disabled), _) => {}
+        (status, attribute) => {
+            tracing::warn!(
+                table,
+                ?status,
+                attribute,
+                expected = TTL_ATTRIBUTE,
+                "time to live is set up otherwise; expired sessions stay until deleted"
+            );
+            return Ok(());
+        }
+    }
+    let spec = TimeToLiveSpecification::builder()
+        .enabled(true)
+        .attribute_name(TTL_ATTRIBUTE)
+        .build()
+        .map_err(|e| build_failed("UpdateTimeToLive", table, e))?;
+    let result = client
+        .update_time_to_live()
+        .table_name(table)
+        .time_to_live_specification(spec)
+        .send()
+        .await;
+    match result {
+        Ok(_) => {
+            tracing::info!(table, attribute = TTL_ATTRIBUTE, "time to live turned on");
+            Ok(())
+        }
+        Err(err) => {
+            // Another provisioner may have turned it on meanwhile.
+            let (status, attribute) = time_to_live(client, table).await?;
+            match (status, attribute.as_deref()) {
+                (
+                    Some(TimeToLiveStatus::Enabled | TimeToLiveStatus::Enabling),
+                    Some(TTL_ATTRIBUTE),
+                ) => Ok(()),
+                _ => Err(request_failed("UpdateTimeToLive", table, err)),
+            }
+        }
+    }
+}
+
+/// The table's time-to-live status and attribute, as DescribeTimeToLive
+/// reports them.
+async fn time_to_live(
+    client: &Client,
+    table: &str,
+) -> Result<(Option<TimeToLiveStatus>, Option<String>), StoreError> {
+    let out = client
+        .describe_time_to_live()
+        .table_name(table)
+        .send()
+        .await
+        .map_err(|e| request_failed("DescribeTimeToLive", table, e))?;
+    let description = out.time_to_live_description;
+    Ok((
+        description
+            .as_ref()
+            .and_then(|d| d.time_to_live_status().cloned()),
+        description.and_then(|d| d.attribute_name),
+    ))
 }
 
 /// Sends a CreateTable; a table created meanwhile by someone else is fine.

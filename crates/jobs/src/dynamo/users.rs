@@ -5,17 +5,25 @@
 //! holds *guard items* that reserve what must be unique:
 //! - `email#<email_key>` for every user (`email_key` is the email trimmed
 //!   and lowercased, as the SQLite adapter compares it);
-//! - `token#<api_token_sha256>` for every user with an API token.
+//! - `token#<api_token_sha256>` for every API token: a user's legacy one
+//!   (the user item's `api_token_sha256`) and every added one alike, which is
+//!   what makes both kinds share one space of hashes ([`tokens`]).
 //!
-//! A guard item has `user_id` (its key) and `owner_user_id`; a user item has
-//! `email`, which guards lack, and that is how reads tell them apart.
+//! A guard item has `user_id` (its key) and `owner_user_id`. Beside them,
+//! under keys prefixed the same way:
+//! - `session#<session_sha256>`: a browser session ([`sessions`]);
+//! - `signin#<user_id>`: a user's failed sign-ins ([`sign_in`]).
+//!
+//! Only a user item has `email`, and that is how reads tell users apart
+//! from every other item. The profile itself:
 //! - `create` is one TransactWriteItems of the user item and its guards,
 //!   each conditioned on `attribute_not_exists(user_id)`: all are written or
 //!   none, and a taken id, email or token cancels the transaction with the
 //!   failing item's reason, which becomes AlreadyExists naming what was taken.
 //! - `find_by_email` / `find_by_token` read the guard, then its owner, both
 //!   with `ConsistentRead`, and check that the owner still has that email or
-//!   token (a concurrent `set_token` may have just replaced it).
+//!   token (a concurrent `set_token` or `revoke_token` may have just removed
+//!   it): as its `api_token_sha256` or among its added tokens' refs.
 //! - `set_token` is one TransactWriteItems: update the user conditioned on
 //!   its current token (optimistic concurrency: a concurrent change retries
 //!   from a fresh read), put the new token's guard conditioned on
@@ -23,19 +31,24 @@
 //! - `set_role` / `set_password_hash` are one UpdateItem each, conditioned on
 //!   `attribute_exists(email)` (a user item), with `ReturnValues = ALL_NEW`.
 
+mod sessions;
+mod sign_in;
+mod tokens;
+
 use std::time::Duration;
 
 use async_trait::async_trait;
+use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{
-    AttributeValue, Delete, Put, ReturnValue, TransactWriteItem, Update,
+    AttributeValue, ConditionCheck, Delete, Put, ReturnValue, TransactWriteItem, Update,
 };
 use aws_sdk_dynamodb::Client;
 
 use super::error::{build_failed, request_failed, DynamoError};
 use super::item::{s, user_from_item, user_to_item, Item, Reader};
-use crate::{Role, StoreError, User, UserStore};
+use crate::{ApiToken, Role, Session, SignInFailures, StoreError, User, UserStore};
 
 /// How often a transaction is tried when concurrent writes get in its way.
 const ATTEMPTS: u32 = 6;
@@ -84,13 +97,43 @@ impl DynamoUserStore {
         }
     }
 
-    /// The owner of the guard item under `guard`, read consistently.
-    async fn read_guard_owner(&self, guard: &str) -> Result<Option<User>, StoreError> {
+    /// The user item under `user_id` as stored, when it is one.
+    async fn read_user_item(&self, user_id: &str) -> Result<Option<Item>, StoreError> {
+        Ok(self
+            .read_item(user_id)
+            .await?
+            .filter(|item| item.contains_key("email")))
+    }
+
+    /// The owner of the guard item under `guard`, read consistently, as
+    /// stored.
+    async fn read_guard_owner(&self, guard: &str) -> Result<Option<Item>, StoreError> {
         let Some(item) = self.read_item(guard).await? else {
             return Ok(None);
         };
         let owner = Reader::new(&item, "user_id").string("owner_user_id")?;
-        self.read_user(&owner).await
+        self.read_user_item(&owner).await
+    }
+
+    /// Deletes the item under `key` unless it is a user item, which a
+    /// session or failure count can never be (a user id that happens to
+    /// look like their keys stays safe); nothing there is fine.
+    async fn delete_unless_user(&self, key: &str) -> Result<(), StoreError> {
+        let result = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .key("user_id", s(key))
+            .condition_expression("attribute_not_exists(email)")
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(err) => match err.as_service_error() {
+                Some(DeleteItemError::ConditionalCheckFailedException(_)) => Ok(()),
+                _ => Err(request_failed("DeleteItem", &self.table, err)),
+            },
+        }
     }
 
     /// Runs one TransactWriteItems; a cancellation is returned as its reason.
@@ -138,6 +181,17 @@ impl DynamoUserStore {
             .build()
             .map_err(|e| build_failed("TransactWriteItems", &self.table, e))?;
         Ok(TransactWriteItem::builder().put(put).build())
+    }
+
+    /// A transaction item that holds only while `user_id` is a user.
+    fn check_user(&self, user_id: &str) -> Result<TransactWriteItem, StoreError> {
+        let check = ConditionCheck::builder()
+            .table_name(&self.table)
+            .key("user_id", s(user_id))
+            .condition_expression("attribute_exists(email)")
+            .build()
+            .map_err(|e| build_failed("TransactWriteItems", &self.table, e))?;
+        Ok(TransactWriteItem::builder().condition_check(check).build())
     }
 
     /// Sets one attribute of an existing user with a conditional UpdateItem.
@@ -259,15 +313,24 @@ impl UserStore for DynamoUserStore {
 
     async fn find_by_email(&self, email: &str) -> Result<Option<User>, StoreError> {
         let key = email_key(email);
-        let user = self.read_guard_owner(&email_guard(&key)).await?;
-        Ok(user.filter(|u| email_key(&u.email) == key))
+        let Some(item) = self.read_guard_owner(&email_guard(&key)).await? else {
+            return Ok(None);
+        };
+        let user = user_from_item(&item)?;
+        Ok((email_key(&user.email) == key).then_some(user))
     }
 
     async fn find_by_token(&self, api_token_sha256: &str) -> Result<Option<User>, StoreError> {
-        let user = self
+        let Some(item) = self
             .read_guard_owner(&token_guard(api_token_sha256))
-            .await?;
-        Ok(user.filter(|u| u.api_token_sha256.as_deref() == Some(api_token_sha256)))
+            .await?
+        else {
+            return Ok(None);
+        };
+        let user = user_from_item(&item)?;
+        let holds = user.api_token_sha256.as_deref() == Some(api_token_sha256)
+            || tokens::holds(&item, api_token_sha256)?;
+        Ok(holds.then_some(user))
     }
 
     async fn set_role(&self, user_id: &str, role: Role) -> Result<User, StoreError> {
@@ -312,6 +375,51 @@ impl UserStore for DynamoUserStore {
     ) -> Result<User, StoreError> {
         self.update(user_id, "password_hash", s(password_hash))
             .await
+    }
+
+    async fn create_session(&self, session: &Session) -> Result<(), StoreError> {
+        sessions::create(self, session).await
+    }
+
+    async fn find_session(
+        &self,
+        session_sha256: &str,
+        now: i64,
+    ) -> Result<Option<User>, StoreError> {
+        sessions::find(self, session_sha256, now).await
+    }
+
+    async fn delete_session(&self, session_sha256: &str) -> Result<(), StoreError> {
+        sessions::delete(self, session_sha256).await
+    }
+
+    async fn add_token(&self, token: &ApiToken) -> Result<(), StoreError> {
+        tokens::add(self, token).await
+    }
+
+    async fn list_tokens(&self, user_id: &str) -> Result<Vec<ApiToken>, StoreError> {
+        tokens::list(self, user_id).await
+    }
+
+    async fn revoke_token(&self, user_id: &str, token_id: &str) -> Result<bool, StoreError> {
+        tokens::revoke(self, user_id, token_id).await
+    }
+
+    async fn sign_in_failures(&self, user_id: &str) -> Result<SignInFailures, StoreError> {
+        sign_in::read(self, user_id).await
+    }
+
+    async fn record_sign_in_failure(
+        &self,
+        user_id: &str,
+        now: i64,
+        window_secs: i64,
+    ) -> Result<SignInFailures, StoreError> {
+        sign_in::record(self, user_id, now, window_secs).await
+    }
+
+    async fn clear_sign_in_failures(&self, user_id: &str) -> Result<(), StoreError> {
+        sign_in::clear(self, user_id).await
     }
 }
 

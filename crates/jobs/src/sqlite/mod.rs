@@ -13,6 +13,7 @@
 //! schema when it opens it.
 
 // The listing cursor is backend-neutral: the DynamoDB adapter uses it too.
+mod auth;
 pub(crate) mod cursor;
 mod jobs;
 mod users;
@@ -63,6 +64,33 @@ CREATE TABLE IF NOT EXISTS users (
     created_at       INTEGER NOT NULL,
     password_hash    TEXT,
     api_token_sha256 TEXT UNIQUE
+);
+
+-- Browser sessions, by the SHA-256 of the cookie's secret.
+CREATE TABLE IF NOT EXISTS sessions (
+    session_sha256 TEXT PRIMARY KEY NOT NULL,
+    user_id        TEXT NOT NULL REFERENCES users (user_id),
+    created_at     INTEGER NOT NULL,
+    expires_at     INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS sessions_expiry ON sessions (expires_at);
+
+-- API tokens made on the profile page or by `gas user add`. Their hashes
+-- share one space with users.api_token_sha256 (the legacy single token):
+-- the store checks both before it inserts into either.
+CREATE TABLE IF NOT EXISTS api_tokens (
+    token_sha256 TEXT PRIMARY KEY NOT NULL,
+    token_id     TEXT NOT NULL UNIQUE,
+    user_id      TEXT NOT NULL REFERENCES users (user_id),
+    name         TEXT NOT NULL,
+    created_at   INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS api_tokens_user ON api_tokens (user_id, created_at);
+
+CREATE TABLE IF NOT EXISTS sign_in_failures (
+    user_id TEXT PRIMARY KEY NOT NULL,
+    count   INTEGER NOT NULL,
+    last_at INTEGER NOT NULL
 );
 ";
 

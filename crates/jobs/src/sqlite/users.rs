@@ -10,9 +10,10 @@ use async_trait::async_trait;
 use gas_sqlite::rusqlite::{self, OptionalExtension, Row};
 use gas_sqlite::Sqlite;
 
-use crate::{Role, StoreError, User, UserStore};
+use crate::{ApiToken, Role, Session, SignInFailures, StoreError, User, UserStore};
 
-const COLUMNS: &str = "user_id, email, role, created_at, password_hash, api_token_sha256";
+pub(super) const COLUMNS: &str =
+    "user_id, email, role, created_at, password_hash, api_token_sha256";
 
 /// The embedded [`UserStore`]. Cheap to clone; may share its database file
 /// (and connection) with a [`super::SqliteJobStore`].
@@ -95,6 +96,13 @@ impl UserStore for SqliteUserStore {
         let user = user.clone();
         self.db
             .call(move |conn| {
+                if let Some(token) = &user.api_token_sha256 {
+                    if super::auth::added_token_taken(conn, token).map_err(StoreError::backend)? {
+                        return Err(StoreError::AlreadyExists(
+                            "user with this API token".to_string(),
+                        ));
+                    }
+                }
                 let inserted = conn.execute(
                     "INSERT INTO users (user_id, email, email_key, role, created_at, \
                      password_hash, api_token_sha256) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -125,8 +133,13 @@ impl UserStore for SqliteUserStore {
     }
 
     async fn find_by_token(&self, api_token_sha256: &str) -> Result<Option<User>, StoreError> {
-        self.find_by("api_token_sha256", api_token_sha256.to_string())
-            .await
+        match self
+            .find_by("api_token_sha256", api_token_sha256.to_string())
+            .await?
+        {
+            Some(user) => Ok(Some(user)),
+            None => self.added_token_user(api_token_sha256).await,
+        }
     }
 
     async fn set_role(&self, user_id: &str, role: Role) -> Result<User, StoreError> {
@@ -135,6 +148,17 @@ impl UserStore for SqliteUserStore {
     }
 
     async fn set_token(&self, user_id: &str, api_token_sha256: &str) -> Result<User, StoreError> {
+        let hash = api_token_sha256.to_string();
+        let taken = self
+            .sqlite()
+            .call(move |conn| super::auth::added_token_taken(conn, &hash))
+            .await
+            .map_err(StoreError::backend)?;
+        if taken {
+            return Err(StoreError::AlreadyExists(
+                "user with this API token".to_string(),
+            ));
+        }
         self.update(user_id, "api_token_sha256", api_token_sha256.to_string())
             .await
     }
@@ -146,6 +170,51 @@ impl UserStore for SqliteUserStore {
     ) -> Result<User, StoreError> {
         self.update(user_id, "password_hash", password_hash.to_string())
             .await
+    }
+
+    async fn create_session(&self, session: &Session) -> Result<(), StoreError> {
+        self.insert_session(session).await
+    }
+
+    async fn find_session(
+        &self,
+        session_sha256: &str,
+        now: i64,
+    ) -> Result<Option<User>, StoreError> {
+        self.session_user(session_sha256, now).await
+    }
+
+    async fn delete_session(&self, session_sha256: &str) -> Result<(), StoreError> {
+        self.remove_session(session_sha256).await
+    }
+
+    async fn add_token(&self, token: &ApiToken) -> Result<(), StoreError> {
+        self.insert_token(token).await
+    }
+
+    async fn list_tokens(&self, user_id: &str) -> Result<Vec<ApiToken>, StoreError> {
+        self.tokens_of(user_id).await
+    }
+
+    async fn revoke_token(&self, user_id: &str, token_id: &str) -> Result<bool, StoreError> {
+        self.delete_token(user_id, token_id).await
+    }
+
+    async fn sign_in_failures(&self, user_id: &str) -> Result<SignInFailures, StoreError> {
+        self.failures_of(user_id).await
+    }
+
+    async fn record_sign_in_failure(
+        &self,
+        user_id: &str,
+        now: i64,
+        window_secs: i64,
+    ) -> Result<SignInFailures, StoreError> {
+        self.count_failure(user_id, now, window_secs).await
+    }
+
+    async fn clear_sign_in_failures(&self, user_id: &str) -> Result<(), StoreError> {
+        self.forget_failures(user_id).await
     }
 }
 
@@ -169,7 +238,7 @@ fn conflict_or_backend(e: rusqlite::Error, user_id: &str, value: &str) -> StoreE
     }
 }
 
-fn user_from_row(row: &Row<'_>) -> rusqlite::Result<User> {
+pub(super) fn user_from_row(row: &Row<'_>) -> rusqlite::Result<User> {
     let role: String = row.get(2)?;
     let role = Role::parse(&role).ok_or_else(|| {
         rusqlite::Error::FromSqlConversionFailure(

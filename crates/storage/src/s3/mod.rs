@@ -104,6 +104,7 @@ impl S3BlobStore {
         key_prefix: &str,
         max_bytes: u64,
         ttl: Duration,
+        redirect: Option<&str>,
     ) -> Result<PresignedPost, BlobError> {
         const OP: &str = "s3:PresignedPost";
         if key_prefix.starts_with('/') || key_prefix.split('/').any(|s| s == "..") {
@@ -135,6 +136,7 @@ impl S3BlobStore {
             key_prefix,
             max_bytes,
             ttl,
+            redirect,
             &signing,
         ))
     }
@@ -371,5 +373,19 @@ mod tests {
             content_disposition("ré \"x\".vcf"),
             "attachment; filename=\"r_ _x_.vcf\"; filename*=UTF-8''r%C3%A9%20%22x%22.vcf"
         );
+    }
+}
+
+#[async_trait]
+impl crate::BrowserUpload for S3BlobStore {
+    async fn upload_form(
+        &self,
+        key_prefix: &str,
+        max_bytes: u64,
+        ttl: Duration,
+        redirect: &str,
+    ) -> Result<PresignedPost, BlobError> {
+        self.presigned_post(key_prefix, max_bytes, ttl, Some(redirect))
+            .await
     }
 }

@@ -9,22 +9,13 @@ use std::time::Duration;
 
 use base64::Engine;
 use hmac::{Hmac, Mac};
-use serde::Serialize;
 use sha2::Sha256;
 use time::OffsetDateTime;
 
 /// The signing algorithm of the form.
 pub const ALGORITHM: &str = "AWS4-HMAC-SHA256";
 
-/// A form for a browser upload: POST `multipart/form-data` to `url` with
-/// every field of `fields` (as they are, except `key`, which may have its
-/// `${filename}` replaced by anything, as long as it keeps the prefix), then
-/// the file as the last field, named `file`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct PresignedPost {
-    pub url: String,
-    pub fields: BTreeMap<String, String>,
-}
+pub use crate::blob::PresignedPost;
 
 /// What signs a policy: the credentials' parts, the region, the time.
 #[derive(Debug, Clone)]
@@ -37,13 +28,16 @@ pub(crate) struct PostSigning<'a> {
 }
 
 /// The policy document and form fields for uploads under `key_prefix` of at
-/// most `max_bytes`, valid for `ttl`.
+/// most `max_bytes`, valid for `ttl`; with `redirect`, S3 sends the browser
+/// there (303, with `bucket`, `key` and `etag` added to its query) once the
+/// object is stored.
 pub(crate) fn presigned_post(
     url: String,
     bucket: &str,
     key_prefix: &str,
     max_bytes: u64,
     ttl: Duration,
+    redirect: Option<&str>,
     signing: &PostSigning<'_>,
 ) -> PresignedPost {
     let date = ymd(signing.now);
@@ -73,6 +67,9 @@ pub(crate) fn presigned_post(
     if let Some(token) = signing.session_token {
         conditions.push(serde_json::json!({ "x-amz-security-token": token }));
     }
+    if let Some(redirect) = redirect {
+        conditions.push(serde_json::json!({ "success_action_redirect": redirect }));
+    }
     let policy = serde_json::json!({ "expiration": expiration, "conditions": conditions });
     let policy = base64::engine::general_purpose::STANDARD.encode(policy.to_string());
     let signature = sign_policy(signing.secret_access_key, &date, signing.region, &policy);
@@ -84,6 +81,9 @@ pub(crate) fn presigned_post(
     fields.insert("x-amz-date".to_string(), amz_date);
     if let Some(token) = signing.session_token {
         fields.insert("x-amz-security-token".to_string(), token.to_string());
+    }
+    if let Some(redirect) = redirect {
+        fields.insert("success_action_redirect".to_string(), redirect.to_string());
     }
     fields.insert("policy".to_string(), policy);
     fields.insert("x-amz-signature".to_string(), signature);
@@ -155,6 +155,7 @@ mod tests {
             "user/user1/",
             1024,
             Duration::from_secs(12 * 3600),
+            None,
             &signing(None),
         );
         let f = &post.fields;
@@ -198,6 +199,7 @@ mod tests {
             "p/",
             1,
             Duration::from_secs(60),
+            None,
             &signing(Some("TOKEN")),
         );
         assert_eq!(post.fields["x-amz-security-token"], "TOKEN");

@@ -12,6 +12,12 @@ pub fn log_key(input_key: &str) -> String {
     format!("{}.count.log", strip_vcf_suffix(input_key))
 }
 
+/// The key of the annotation's statistics (JSON, the annotator's `Stats`),
+/// which the web app draws its pictures from: beside the log.
+pub fn stats_key(input_key: &str) -> String {
+    format!("{}.stats.json", strip_vcf_suffix(input_key))
+}
+
 fn strip_vcf_suffix(key: &str) -> &str {
     key.strip_suffix(".vcf.gz")
         .or_else(|| key.strip_suffix(".vcf"))
@@ -27,5 +33,6 @@ mod tests {
         assert_eq!(result_key("gas/u1/j1~test.vcf"), "gas/u1/j1~test.annot.vcf");
         assert_eq!(log_key("gas/u1/j1~test.vcf.gz"), "gas/u1/j1~test.count.log");
         assert_eq!(result_key("gas/u1/j1~odd"), "gas/u1/j1~odd.annot.vcf");
+        assert_eq!(stats_key("gas/u1/j1~test.vcf"), "gas/u1/j1~test.stats.json");
     }
 }

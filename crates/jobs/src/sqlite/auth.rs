@@ -1,0 +1,264 @@
+//! What signing in needs of [`SqliteUserStore`]: sessions, added API tokens
+//! and failed sign-in counts, each in a table of its own beside `users`.
+
+use gas_sqlite::rusqlite::{self, OptionalExtension, TransactionBehavior};
+
+use super::users::{user_from_row, SqliteUserStore, COLUMNS};
+use crate::{ApiToken, Session, SignInFailures, StoreError, User};
+
+impl SqliteUserStore {
+    pub(super) async fn insert_session(&self, session: &Session) -> Result<(), StoreError> {
+        let session = session.clone();
+        self.sqlite()
+            .call(move |conn| {
+                let tx = conn
+                    .transaction_with_behavior(TransactionBehavior::Immediate)
+                    .map_err(StoreError::backend)?;
+                if !user_exists(&tx, &session.user_id)? {
+                    return Err(StoreError::NotFound(format!("user {}", session.user_id)));
+                }
+                let inserted = tx.execute(
+                    "INSERT INTO sessions (session_sha256, user_id, created_at, expires_at) \
+                     VALUES (?1, ?2, ?3, ?4)",
+                    rusqlite::params![
+                        session.session_sha256,
+                        session.user_id,
+                        session.created_at,
+                        session.expires_at
+                    ],
+                );
+                // Nothing else reaps sessions here: each new one clears those
+                // that ended more than a day before it began.
+                let reaped = tx.execute(
+                    "DELETE FROM sessions WHERE expires_at < ?1",
+                    [session.created_at - 86_400],
+                );
+                match inserted.and(reaped) {
+                    Ok(_) => tx.commit().map_err(StoreError::backend),
+                    Err(e) if super::unique_violation(&e).is_some() => {
+                        Err(StoreError::AlreadyExists("session".into()))
+                    }
+                    Err(e) => Err(StoreError::backend(e)),
+                }
+            })
+            .await
+    }
+
+    pub(super) async fn session_user(
+        &self,
+        session_sha256: &str,
+        now: i64,
+    ) -> Result<Option<User>, StoreError> {
+        let hash = session_sha256.to_string();
+        self.sqlite()
+            .call(move |conn| {
+                let sql = format!(
+                    "SELECT {} FROM users JOIN sessions USING (user_id) \
+                     WHERE sessions.session_sha256 = ?1 AND sessions.expires_at > ?2",
+                    qualified_columns()
+                );
+                conn.prepare_cached(&sql)?
+                    .query_row(rusqlite::params![hash, now], user_from_row)
+                    .optional()
+            })
+            .await
+            .map_err(StoreError::backend)
+    }
+
+    pub(super) async fn remove_session(&self, session_sha256: &str) -> Result<(), StoreError> {
+        let hash = session_sha256.to_string();
+        self.sqlite()
+            .call(move |conn| {
+                conn.execute("DELETE FROM sessions WHERE session_sha256 = ?1", [hash])
+            })
+            .await
+            .map(|_| ())
+            .map_err(StoreError::backend)
+    }
+
+    pub(super) async fn insert_token(&self, token: &ApiToken) -> Result<(), StoreError> {
+        let token = token.clone();
+        self.sqlite()
+            .call(move |conn| {
+                let tx = conn
+                    .transaction_with_behavior(TransactionBehavior::Immediate)
+                    .map_err(StoreError::backend)?;
+                if !user_exists(&tx, &token.user_id)? {
+                    return Err(StoreError::NotFound(format!("user {}", token.user_id)));
+                }
+                if legacy_token_taken(&tx, &token.token_sha256)? {
+                    return Err(StoreError::AlreadyExists("user with this API token".into()));
+                }
+                let inserted = tx.execute(
+                    "INSERT INTO api_tokens (token_sha256, token_id, user_id, name, created_at) \
+                     VALUES (?1, ?2, ?3, ?4, ?5)",
+                    rusqlite::params![
+                        token.token_sha256,
+                        token.token_id,
+                        token.user_id,
+                        token.name,
+                        token.created_at
+                    ],
+                );
+                match inserted {
+                    Ok(_) => tx.commit().map_err(StoreError::backend),
+                    Err(e) if super::unique_violation(&e).is_some() => {
+                        Err(StoreError::AlreadyExists("API token".into()))
+                    }
+                    Err(e) => Err(StoreError::backend(e)),
+                }
+            })
+            .await
+    }
+
+    pub(super) async fn tokens_of(&self, user_id: &str) -> Result<Vec<ApiToken>, StoreError> {
+        let user_id = user_id.to_string();
+        self.sqlite()
+            .call(move |conn| {
+                let mut stmt = conn.prepare_cached(
+                    "SELECT token_id, user_id, name, token_sha256, created_at FROM api_tokens \
+                     WHERE user_id = ?1 ORDER BY created_at, token_id",
+                )?;
+                let rows = stmt.query_map([user_id], |row| {
+                    Ok(ApiToken {
+                        token_id: row.get(0)?,
+                        user_id: row.get(1)?,
+                        name: row.get(2)?,
+                        token_sha256: row.get(3)?,
+                        created_at: row.get(4)?,
+                    })
+                })?;
+                rows.collect::<rusqlite::Result<Vec<_>>>()
+            })
+            .await
+            .map_err(StoreError::backend)
+    }
+
+    pub(super) async fn delete_token(
+        &self,
+        user_id: &str,
+        token_id: &str,
+    ) -> Result<bool, StoreError> {
+        let (user_id, token_id) = (user_id.to_string(), token_id.to_string());
+        self.sqlite()
+            .call(move |conn| {
+                conn.execute(
+                    "DELETE FROM api_tokens WHERE user_id = ?1 AND token_id = ?2",
+                    [user_id, token_id],
+                )
+            })
+            .await
+            .map(|deleted| deleted > 0)
+            .map_err(StoreError::backend)
+    }
+
+    /// The owner of an added token.
+    pub(super) async fn added_token_user(
+        &self,
+        token_sha256: &str,
+    ) -> Result<Option<User>, StoreError> {
+        let hash = token_sha256.to_string();
+        self.sqlite()
+            .call(move |conn| {
+                let sql = format!(
+                    "SELECT {} FROM users JOIN api_tokens USING (user_id) \
+                     WHERE api_tokens.token_sha256 = ?1",
+                    qualified_columns()
+                );
+                conn.prepare_cached(&sql)?
+                    .query_row([hash], user_from_row)
+                    .optional()
+            })
+            .await
+            .map_err(StoreError::backend)
+    }
+
+    pub(super) async fn failures_of(&self, user_id: &str) -> Result<SignInFailures, StoreError> {
+        let user_id = user_id.to_string();
+        self.sqlite()
+            .call(move |conn| {
+                conn.prepare_cached(
+                    "SELECT count, last_at FROM sign_in_failures WHERE user_id = ?1",
+                )?
+                .query_row([user_id], |row| {
+                    Ok(SignInFailures {
+                        count: row.get(0)?,
+                        last_at: Some(row.get(1)?),
+                    })
+                })
+                .optional()
+            })
+            .await
+            .map(Option::unwrap_or_default)
+            .map_err(StoreError::backend)
+    }
+
+    pub(super) async fn count_failure(
+        &self,
+        user_id: &str,
+        now: i64,
+        window_secs: i64,
+    ) -> Result<SignInFailures, StoreError> {
+        let user_id = user_id.to_string();
+        self.sqlite()
+            .call(move |conn| {
+                // One statement, so concurrent failures each count.
+                conn.prepare_cached(
+                    "INSERT INTO sign_in_failures (user_id, count, last_at) VALUES (?1, 1, ?2) \
+                     ON CONFLICT (user_id) DO UPDATE SET \
+                       count = CASE WHEN last_at >= ?2 - ?3 THEN count + 1 ELSE 1 END, \
+                       last_at = ?2 \
+                     RETURNING count, last_at",
+                )?
+                .query_row(rusqlite::params![user_id, now, window_secs], |row| {
+                    Ok(SignInFailures {
+                        count: row.get(0)?,
+                        last_at: Some(row.get(1)?),
+                    })
+                })
+            })
+            .await
+            .map_err(StoreError::backend)
+    }
+
+    pub(super) async fn forget_failures(&self, user_id: &str) -> Result<(), StoreError> {
+        let user_id = user_id.to_string();
+        self.sqlite()
+            .call(move |conn| {
+                conn.execute("DELETE FROM sign_in_failures WHERE user_id = ?1", [user_id])
+            })
+            .await
+            .map(|_| ())
+            .map_err(StoreError::backend)
+    }
+}
+
+/// The users columns, qualified for a join.
+fn qualified_columns() -> String {
+    COLUMNS
+        .split(", ")
+        .map(|c| format!("users.{c}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn user_exists(conn: &rusqlite::Connection, user_id: &str) -> Result<bool, StoreError> {
+    conn.prepare_cached("SELECT 1 FROM users WHERE user_id = ?1")
+        .and_then(|mut stmt| stmt.exists([user_id]))
+        .map_err(StoreError::backend)
+}
+
+fn legacy_token_taken(conn: &rusqlite::Connection, token_sha256: &str) -> Result<bool, StoreError> {
+    conn.prepare_cached("SELECT 1 FROM users WHERE api_token_sha256 = ?1")
+        .and_then(|mut stmt| stmt.exists([token_sha256]))
+        .map_err(StoreError::backend)
+}
+
+/// Whether an added token has this hash (for the legacy token's writes).
+pub(super) fn added_token_taken(
+    conn: &rusqlite::Connection,
+    token_sha256: &str,
+) -> rusqlite::Result<bool> {
+    conn.prepare_cached("SELECT 1 FROM api_tokens WHERE token_sha256 = ?1")
+        .and_then(|mut stmt| stmt.exists([token_sha256]))
+}

@@ -1,0 +1,192 @@
+//! The upload page. On the embedded backend the form posts to this service,
+//! which streams the file into the inputs store as the API does. With a
+//! [`gas_storage::BrowserUpload`] (S3) the browser posts straight to the
+//! bucket with a presigned form whose policy pins the key under the user's
+//! prefix and a job id made here, and S3 sends it back to
+//! `/annotate/uploaded`, which checks the object before it becomes a job.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use askama::Template;
+use axum::extract::{Multipart, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use gas_jobs::{Role, User};
+use serde::Deserialize;
+use tracing::{info_span, Instrument};
+
+use super::{human_bytes, render, Layout, PageError};
+use crate::csrf::{CsrfToken, CSRF_FIELD};
+use crate::error::ApiError;
+use crate::session::SignedIn;
+use crate::upload::{self, input_key_prefix, upload_limit};
+use crate::WebState;
+
+type AppState = State<Arc<WebState>>;
+
+/// How long a presigned upload form stays usable.
+const FORM_TTL: Duration = Duration::from_secs(3600);
+
+#[derive(Template)]
+#[template(path = "annotate.html")]
+struct AnnotatePage {
+    layout: Layout,
+    free: bool,
+    limit_bytes: u64,
+    limit_text: String,
+    premium_limit_text: String,
+    error: Option<String>,
+    /// Where the form posts.
+    action: String,
+    /// Straight to the bucket (hidden policy fields, no CSRF field: the
+    /// bucket does not know it, and the policy is the proof).
+    direct: bool,
+    fields: Vec<(String, String)>,
+    key_prefix: String,
+}
+
+async fn page(
+    state: &WebState,
+    user: &User,
+    csrf: &CsrfToken,
+    status: StatusCode,
+    error: Option<String>,
+) -> Result<Response, PageError> {
+    let limit = upload_limit(state, user);
+    let (action, direct, fields, key_prefix) = match &state.ports.browser_upload {
+        Some(uploads) => {
+            let job_id = uuid::Uuid::new_v4().to_string();
+            let prefix = input_key_prefix(state, user, &job_id);
+            let redirect = format!(
+                "{}/annotate/uploaded",
+                state.settings.public_url.trim_end_matches('/')
+            );
+            let form = uploads
+                .upload_form(&prefix, limit, FORM_TTL, &redirect)
+                .await?;
+            // `key` first, the policy fields after, the file last (S3 reads
+            // fields in order and wants the file at the end).
+            let mut fields: Vec<(String, String)> = form.fields.into_iter().collect();
+            fields.sort_by_key(|(name, _)| name != "key");
+            (form.url, true, fields, prefix)
+        }
+        None => ("/annotate".to_string(), false, Vec::new(), String::new()),
+    };
+    Ok(render(
+        status,
+        &AnnotatePage {
+            layout: Layout::new("Annotate a VCF", Some(user), csrf, "annotate"),
+            free: user.role == Role::Free,
+            limit_bytes: limit,
+            limit_text: human_bytes(limit),
+            premium_limit_text: human_bytes(state.settings.max_upload),
+            error,
+            action,
+            direct,
+            fields,
+            key_prefix,
+        },
+    ))
+}
+
+pub async fn form(
+    State(state): AppState,
+    SignedIn(user): SignedIn,
+    csrf: CsrfToken,
+) -> Result<Response, PageError> {
+    page(&state, &user, &csrf, StatusCode::OK, None).await
+}
+
+/// The page again with what went wrong, in the status the API would use.
+async fn refused(
+    state: &WebState,
+    user: &User,
+    csrf: &CsrfToken,
+    e: ApiError,
+) -> Result<Response, PageError> {
+    match e {
+        ApiError::BadRequest(_) | ApiError::TooLarge(_) | ApiError::Refused { .. } => {
+            let status = e.status();
+            page(state, user, csrf, status, Some(e.to_string())).await
+        }
+        other => Err(other.into()),
+    }
+}
+
+/// The embedded backend's upload: `csrf_token` must be the form's first
+/// field (the layer cannot read a streamed body), then `file`.
+pub async fn upload(
+    State(state): AppState,
+    SignedIn(user): SignedIn,
+    csrf: CsrfToken,
+    mut multipart: Multipart,
+) -> Result<Response, PageError> {
+    let first = multipart.next_field().await;
+    let token_ok = match first {
+        Ok(Some(field)) if field.name() == Some(CSRF_FIELD) => field
+            .text()
+            .await
+            .map(|t| csrf.matches(&t))
+            .unwrap_or(false),
+        _ => false,
+    };
+    if !token_ok {
+        return Ok(crate::pages::error_page(
+            StatusCode::FORBIDDEN,
+            "This form has expired",
+            "The form was missing its security token or it did not match. Go back, reload the page and try again.",
+        ));
+    }
+    loop {
+        let field = match multipart.next_field().await {
+            Ok(Some(field)) => field,
+            Ok(None) => {
+                let e = ApiError::BadRequest("choose a VCF file to upload".into());
+                return refused(&state, &user, &csrf, e).await;
+            }
+            Err(e) => {
+                let e =
+                    ApiError::BadRequest(format!("the upload was interrupted: {}", e.body_text()));
+                return refused(&state, &user, &csrf, e).await;
+            }
+        };
+        if field.name() != Some("file") {
+            continue;
+        }
+        let span = info_span!("upload", user_id = %user.user_id);
+        return match upload::accept_field(&state, &user, field)
+            .instrument(span)
+            .await
+        {
+            Ok(job) => Ok(Redirect::to(&format!("/annotations/{}", job.job_id)).into_response()),
+            Err(e) => refused(&state, &user, &csrf, e).await,
+        };
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Uploaded {
+    #[serde(default)]
+    bucket: String,
+    #[serde(default)]
+    key: String,
+}
+
+/// Where S3 sends the browser after a presigned upload.
+pub async fn uploaded(
+    State(state): AppState,
+    SignedIn(user): SignedIn,
+    csrf: CsrfToken,
+    Query(q): Query<Uploaded>,
+) -> Result<Response, PageError> {
+    let span = info_span!("browser_upload", user_id = %user.user_id, key = %q.key);
+    match upload::accept_uploaded_object(&state, &user, &q.bucket, &q.key)
+        .instrument(span)
+        .await
+    {
+        Ok(job) => Ok(Redirect::to(&format!("/annotations/{}", job.job_id)).into_response()),
+        Err(ApiError::NotFound) => Err(ApiError::NotFound.into()),
+        Err(e) => refused(&state, &user, &csrf, e).await,
+    }
+}
