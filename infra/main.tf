@@ -1,217 +1,66 @@
-# Every AWS resource the GAS services use. `gas provision` creates the same
-# set for emulators and trials; this is the production path.
+# GAS on AWS: one root module, one file per concern.
+#   main.tf       provider, names shared by every file
+#   variables.tf  what an installation sets (docs/DEPLOY.md explains each)
+#   kms.tf        the key that encrypts topics, tables and log groups
+#   data.tf       DynamoDB tables, S3 buckets, the Glacier vault
+#   messaging.tf  SNS topics, SQS queues and dead-letter queues, the timer
+#   network.tf    security groups
+#   alb.tf        the HTTPS load balancer and its routing
+#   iam.tf        one role per service, allowed what that service's code calls
+#   asg.tf        launch templates, auto scaling groups, scaling policies
+#   logs.tf       CloudWatch log groups
+#   alarms.tf     alarms and the topic operators subscribe to
+#   outputs.tf
+# `gas provision` creates the same data and messaging resources with the same
+# names for emulators and trials; tests/infra checks that they agree.
 
 terraform {
-  required_version = ">= 1.5"
+  required_version = ">= 1.6"
   required_providers {
     aws = {
-      source  = "hashicorp/aws"
-      version = ">= 5.0"
+      source = "hashicorp/aws"
+      # instance_refresh max_healthy_percentage and metric-math target
+      # tracking need a recent 5.x.
+      version = ">= 5.60, < 7.0"
     }
   }
 }
 
 provider "aws" {
   region = var.region
+  default_tags {
+    tags = {
+      Application  = "gas"
+      Installation = var.prefix
+    }
+  }
 }
+
+data "aws_caller_identity" "current" {}
+data "aws_partition" "current" {}
 
 locals {
-  name = { for what in ["annotations", "users", "inputs", "results", "archive", "archive-timer"] : what => "${var.prefix}-${what}" }
-  # topic → queue; the webhook topics also POST to util.
-  queues   = ["requests", "results", "archive", "restore", "thaw"]
+  account   = data.aws_caller_identity.current.account_id
+  partition = data.aws_partition.current.partition
+
+  # The code's CHANNELS (crates/gas/src/aws.rs): one topic each, with the
+  # queue of the same name subscribed to it.
+  channels = ["requests", "results", "archive", "restore", "thaw"]
+  # Channels whose queue moves poison messages to `<name>-dlq`: every one but
+  # restore, whose request stays queued while its retrievals run.
+  dead_lettered_channels = ["requests", "results", "archive", "thaw"]
+  # The code's WEBHOOKS: topics that also POST to util's path of the same name.
   webhooks = ["archive", "restore", "thaw"]
-}
 
-# --- Job records -----------------------------------------------------------
+  # Each service's listener port (the code's defaults: web 8080, util 8081,
+  # ann 8082 for /healthz and /metrics).
+  service_ports = { web = 8080, ann = 8082, util = 8081 }
 
-resource "aws_dynamodb_table" "annotations" {
-  name         = local.name["annotations"]
-  billing_mode = "PAY_PER_REQUEST"
-  hash_key     = "job_id"
+  # Browsers reach web and SNS reaches util under one https host.
+  public_url = "https://${var.domain_name}"
 
-  attribute {
-    name = "job_id"
-    type = "S"
-  }
-  attribute {
-    name = "user_id"
-    type = "S"
-  }
-  attribute {
-    name = "submit_time"
-    type = "N"
-  }
-  global_secondary_index {
-    name            = "user_id_index"
-    hash_key        = "user_id"
-    range_key       = "submit_time"
-    projection_type = "ALL"
-  }
-  point_in_time_recovery {
-    enabled = true
-  }
-}
-
-resource "aws_dynamodb_table" "users" {
-  name         = local.name["users"]
-  billing_mode = "PAY_PER_REQUEST"
-  hash_key     = "user_id"
-  attribute {
-    name = "user_id"
-    type = "S"
-  }
-}
-
-# --- Objects ---------------------------------------------------------------
-
-resource "aws_s3_bucket" "inputs" {
-  bucket = local.name["inputs"]
-}
-
-resource "aws_s3_bucket" "results" {
-  bucket = local.name["results"]
-}
-
-resource "aws_s3_bucket" "archive" {
-  count  = var.cold_storage == "s3-class" ? 1 : 0
-  bucket = local.name["archive"]
-}
-
-resource "aws_s3_bucket_public_access_block" "all" {
-  for_each                = { inputs = aws_s3_bucket.inputs.id, results = aws_s3_bucket.results.id }
-  bucket                  = each.value
-  block_public_acls       = true
-  block_public_policy     = true
-  ignore_public_acls      = true
-  restrict_public_buckets = true
-}
-
-# Browsers upload inputs directly with presigned POSTs.
-resource "aws_s3_bucket_cors_configuration" "inputs" {
-  bucket = aws_s3_bucket.inputs.id
-  cors_rule {
-    allowed_methods = ["POST"]
-    allowed_origins = [var.web_public_url]
-    allowed_headers = ["*"]
-  }
-}
-
-resource "aws_glacier_vault" "archive" {
-  count = var.cold_storage == "glacier-vault" ? 1 : 0
-  name  = local.name["archive"]
-  notification {
-    sns_topic = aws_sns_topic.topic["thaw"].arn
-    events    = ["ArchiveRetrievalCompleted"]
-  }
-}
-
-# --- Messaging -------------------------------------------------------------
-
-resource "aws_sns_topic" "topic" {
-  for_each = toset(local.queues)
-  name     = "${var.prefix}-${each.key}"
-}
-
-resource "aws_sqs_queue" "dlq" {
-  for_each                  = toset([for q in local.queues : q if q != "restore"])
-  name                      = "${var.prefix}-${each.key}-dlq"
-  message_retention_seconds = 1209600
-}
-
-resource "aws_sqs_queue" "queue" {
-  for_each                   = toset(local.queues)
-  name                       = "${var.prefix}-${each.key}"
-  visibility_timeout_seconds = 60
-  receive_wait_time_seconds  = 20
-  # A restore request stays queued while its retrievals run: no redrive.
-  redrive_policy = each.key == "restore" ? null : jsonencode({
-    deadLetterTargetArn = aws_sqs_queue.dlq[each.key].arn
-    maxReceiveCount     = 5
-  })
-}
-
-resource "aws_sqs_queue_policy" "from_topic" {
-  for_each  = toset(local.queues)
-  queue_url = aws_sqs_queue.queue[each.key].id
-  policy = jsonencode({
-    Version = "2012-10-17"
-    Statement = [{
-      Effect    = "Allow"
-      Principal = { Service = "sns.amazonaws.com" }
-      Action    = "sqs:SendMessage"
-      Resource  = aws_sqs_queue.queue[each.key].arn
-      Condition = { ArnEquals = { "aws:SourceArn" = aws_sns_topic.topic[each.key].arn } }
-    }]
-  })
-}
-
-resource "aws_sns_topic_subscription" "queue" {
-  for_each             = toset(local.queues)
-  topic_arn            = aws_sns_topic.topic[each.key].arn
-  protocol             = "sqs"
-  endpoint             = aws_sqs_queue.queue[each.key].arn
-  raw_message_delivery = true
-}
-
-resource "aws_sns_topic_subscription" "webhook" {
-  for_each               = toset(local.webhooks)
-  topic_arn              = aws_sns_topic.topic[each.key].arn
-  protocol               = "https"
-  endpoint               = "${var.util_public_url}/${each.key}"
-  endpoint_auto_confirms = false
-}
-
-# --- The archive timer: Wait(window) → sns:Publish --------------------------
-
-resource "aws_iam_role" "archive_timer" {
-  name = local.name["archive-timer"]
-  assume_role_policy = jsonencode({
-    Version   = "2012-10-17"
-    Statement = [{ Effect = "Allow", Principal = { Service = "states.amazonaws.com" }, Action = "sts:AssumeRole" }]
-  })
-}
-
-resource "aws_iam_role_policy" "archive_timer" {
-  role = aws_iam_role.archive_timer.id
-  policy = jsonencode({
-    Version   = "2012-10-17"
-    Statement = [{ Effect = "Allow", Action = "sns:Publish", Resource = aws_sns_topic.topic["archive"].arn }]
-  })
-}
-
-# The same definition file `gas provision` uses.
-resource "aws_sfn_state_machine" "archive_timer" {
-  name     = local.name["archive-timer"]
-  role_arn = aws_iam_role.archive_timer.arn
-  definition = templatefile("${path.module}/archive_timer.asl.json", {
-    archive_topic_arn = aws_sns_topic.topic["archive"].arn
-  })
-}
-
-# --- Restore completions of the S3 cold store reach /thaw --------------------
-
-resource "aws_sns_topic_policy" "thaw_from_s3" {
-  count = var.cold_storage == "s3-class" ? 1 : 0
-  arn   = aws_sns_topic.topic["thaw"].arn
-  policy = jsonencode({
-    Version = "2012-10-17"
-    Statement = [{
-      Effect    = "Allow"
-      Principal = { Service = "s3.amazonaws.com" }
-      Action    = "sns:Publish"
-      Resource  = aws_sns_topic.topic["thaw"].arn
-      Condition = { ArnLike = { "aws:SourceArn" = aws_s3_bucket.archive[0].arn } }
-    }]
-  })
-}
-
-resource "aws_s3_bucket_notification" "archive_restored" {
-  count  = var.cold_storage == "s3-class" ? 1 : 0
-  bucket = aws_s3_bucket.archive[0].id
-  topic {
-    topic_arn     = aws_sns_topic.topic["thaw"].arn
-    events        = ["s3:ObjectRestore:Completed"]
-    filter_prefix = "archive/"
-  }
-  depends_on = [aws_sns_topic_policy.thaw_from_s3]
+  s3_cold_storage      = var.cold_storage == "s3-class"
+  glacier_cold_storage = var.cold_storage == "glacier-vault"
+  # The S3 cold store keeps archives under this key prefix (crates/gas/src/aws.rs).
+  archive_key_prefix = "archive/"
 }

@@ -1,0 +1,357 @@
+"""Each service's IAM policy allows exactly what its code calls.
+
+The required permissions are derived from the Rust sources, not listed by
+hand: the SDK operations each adapter makes (rust_sources.py), the resource
+each port's adapter is built on (crates/gas/src/aws.rs), and the ports each
+service is given (crates/gas/src/system.rs). They are compared, as sets of
+(action, resource) pairs, with the policy documents of infra/iam.tf. A new
+SDK call, a new port, or a port given to another service fails here until
+the policy says the same.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from pathlib import Path
+
+import pytest
+
+import rust_sources as rust
+import terraform as tf
+
+AWS_RS = rust.REPO / "crates/gas/src/aws.rs"
+SYSTEM_RS = rust.REPO / "crates/gas/src/system.rs"
+
+# Which function of system.rs builds each service from the ports.
+SERVICE_BUILDERS = {"web": "web_router", "ann": "runner", "util": "util"}
+
+# Port → the adapter it is on AWS, the resource it is built on, and the
+# code in aws.rs `open` that says so (whitespace removed). With cold storage
+# the archive port depends on the mode.
+TOPIC, QUEUE = r"{port}:topic\(\"{name}\"\)", r"{port}:queue\(\"{name}\"\)"
+PORT_WIRING = {
+    "jobs": ("DynamoJobStore", "annotations", [r'jobs:Arc::new\(DynamoJobStore::new\(clients\.dynamo\.clone\(\),config\.aws_name\("annotations"\)']),
+    "users": ("DynamoUserStore", "users", [r'users:Arc::new\(DynamoUserStore::new\(clients\.dynamo\.clone\(\),config\.aws_name\("users"\)']),
+    "inputs": ("S3BlobStore", "inputs", [r'S3BlobStore::new\(clients\.s3\.clone\(\),config\.aws_name\("inputs"\)\)']),
+    "browser_upload": ("S3BlobStore", "inputs", [r"inputs=inputs\.with_presigned_post\(", r"Arc::clone\(&inputs\)asArc<dyngas_storage::BrowserUpload>"]),
+    "results": ("S3BlobStore", "results", [r'results:Arc::new\(S3BlobStore::new\(clients\.s3\.clone\(\),config\.aws_name\("results"\)']),
+    "archive": (None, "archive", [r"archive:archive_store\("]),
+    "archive_timer": ("SfnTimer", "archive-timer", [r"archive_timer:Arc::new\(SfnTimer::new\(clients\.sfn\.clone\(\),timer_arn\)\)", r'find_state_machine\(&clients\.sfn,&config\.aws_name\("archive-timer"\)\)']),
+    "verifier": (None, None, [r"verifier,"]),
+    "mailer": ("SesMailer", "ses-identity", [r"mailer:Arc::new\(SesMailer::new\(clients\.ses\.clone\(\),config\.email_from\.clone\(\)\)"]),
+}
+CHANNELS = ["requests", "results", "archive", "restore", "thaw"]
+for channel in CHANNELS:
+    PORT_WIRING[f"{channel}_topic"] = ("SnsTopic", channel, [TOPIC.format(port=f"{channel}_topic", name=channel), r"Arc::new\(SnsTopic::new\(clients\.sns\.clone\(\),topics\[what\]\.clone\(\)\)\)"])
+    PORT_WIRING[f"{channel}_queue"] = ("SqsQueue", channel, [QUEUE.format(port=f"{channel}_queue", name=channel), r"Arc::new\(SqsQueue::new\(clients\.sqs\.clone\(\),url\)\)"])
+
+COLD_STORES = {
+    "s3-class": ("S3ClassArchiveStore", r'S3ClassArchiveStore::new\(clients\.s3\.clone\(\),config\.aws_name\("archive"\)'),
+    "glacier-vault": ("GlacierVaultStore", r'GlacierVaultStore::new\(clients\.glacier\.clone\(\),config\.aws_name\("archive"\)'),
+}
+
+# Needs of the instances themselves, besides the code: the user data copies
+# the release binary; the CloudWatch agent writes the service's log group.
+INSTANCE_NEEDS = [("s3:GetObject", "release")] + [
+    (action, "log-group:{service}") for action in ("logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams")
+]
+
+
+def squeezed(path: Path) -> str:
+    """The code without whitespace or trailing commas, for patterns."""
+    return re.sub(r",([)\]}])", r"\1", re.sub(r"\s+", "", rust.load_sources()[path].code))
+
+
+def function_text(path: Path, name: str) -> str:
+    texts = [text for fn, text in rust.load_sources()[path].functions if fn == name]
+    assert texts, f"{path.name} has no fn {name}"
+    return "".join(texts)
+
+
+# --- From SDK calls to IAM ------------------------------------------------------------
+
+S3_ACTIONS = {
+    "GetObject": ["s3:GetObject", "s3:ListBucket"],
+    "HeadObject": ["s3:GetObject", "s3:ListBucket"],
+    "PutObject": ["s3:PutObject"],
+    "CreateMultipartUpload": ["s3:PutObject"],
+    "UploadPart": ["s3:PutObject"],
+    "CompleteMultipartUpload": ["s3:PutObject"],
+    "AbortMultipartUpload": ["s3:AbortMultipartUpload"],
+    "CopyObject": ["s3:GetObject", "s3:PutObject"],
+    "UploadPartCopy": ["s3:GetObject", "s3:PutObject"],
+    "DeleteObject": ["s3:DeleteObject"],
+    "RestoreObject": ["s3:RestoreObject"],
+    "ListObjectsV2": ["s3:ListBucket"],
+}
+TRANSACT_ITEMS = {"Put": "dynamodb:PutItem", "Update": "dynamodb:UpdateItem", "Delete": "dynamodb:DeleteItem", "ConditionCheck": "dynamodb:ConditionCheckItem"}
+SQS_BATCHES = {"DeleteMessageBatch": "DeleteMessage", "ChangeMessageVisibilityBatch": "ChangeMessageVisibility", "SendMessageBatch": "SendMessage"}
+
+
+def iam_needs(call: rust.Call, resource: str, context: str) -> set[tuple[str, str]]:
+    """The (action, resource) pairs one SDK call needs. `context` is the code
+    of the adapter that makes it (for transactions and queries)."""
+    prefix, op = rust.SDK_CRATES[call.crate][1], call.operation
+    if prefix == "s3":
+        assert op in S3_ACTIONS, f"{call.path.name}: say in S3_ACTIONS which IAM actions s3 {op} needs"
+        return {(a, f"bucket:{resource}" if a == "s3:ListBucket" else f"objects:{resource}") for a in S3_ACTIONS[op]}
+    if prefix == "dynamodb":
+        if op == "TransactWriteItems":
+            kinds = [action for kind, action in TRANSACT_ITEMS.items() if re.search(rf"\b{kind}::builder\(", context)]
+            assert kinds, f"{call.path.name}: a transaction without Put/Update/Delete/ConditionCheck items?"
+            return {(a, f"table:{resource}") for a in kinds}
+        if op == "Query":
+            index = re.findall(r"\.index_name\((\w+)\)", function_text(call.path, call.function))
+            assert len(index) <= 1
+            if index:
+                name = re.search(rf'const\s+{index[0]}\s*:\s*&str\s*=\s*"([^"]+)"', "".join(s.code for s in rust.load_sources().values()))
+                return {("dynamodb:Query", f"index:{resource}/{name.group(1) if name else index[0]}")}
+        return {(f"dynamodb:{op}", f"table:{resource}")}
+    if prefix == "sqs":
+        return {(f"sqs:{SQS_BATCHES.get(op, op)}", f"queue:{resource}")}
+    if prefix == "sns":
+        if op == "Publish":
+            # The topics are encrypted with the stack's key (infra/kms.tf).
+            return {("sns:Publish", f"topic:{resource}"), ("kms:GenerateDataKey", "kms-key"), ("kms:Decrypt", "kms-key")}
+        return {(f"sns:{op}", f"topic:{resource}")}
+    if prefix == "states":
+        kinds = {"StartExecution": "state-machine", "StopExecution": "executions", "DescribeExecution": "executions"}
+        assert op in kinds, f"{call.path.name}: say which resource states:{op} acts on"
+        return {(f"states:{op}", f"{kinds[op]}:{resource}")}
+    if prefix == "glacier":
+        return {(f"glacier:{op}", f"vault:{resource}")}
+    if prefix == "ses":
+        assert op == "SendEmail", f"{call.path.name}: say which resource ses {op} acts on"
+        return {("ses:SendEmail", "ses-identity")}
+    raise AssertionError(f"no IAM mapping for {call.crate} {op}")
+
+
+def open_needs() -> set[tuple[str, str]]:
+    """What every service's start-up (aws.rs `open` and its helpers) calls."""
+    needs = set()
+    for call in rust.runtime_calls(AWS_RS):
+        prefix, op = rust.SDK_CRATES[call.crate][1], call.operation
+        if (prefix, op) == ("sqs", "GetQueueUrl"):
+            assert re.search(r"forwhatinCHANNELS\{letname=config\.aws_name\(what\);leturl=clients\.sqs\.get_queue_url\(\)", squeezed(AWS_RS))
+            needs |= {("sqs:GetQueueUrl", f"queue:{c}") for c in CHANNELS}
+        elif (prefix, op) in {("sns", "ListTopics"), ("states", "ListStateMachines")}:
+            needs.add((f"{prefix}:{op}", "*"))  # neither takes a resource
+        else:
+            raise AssertionError(f"aws.rs: {call.function} calls {prefix} {op} at start-up: add it here and to every role")
+    return needs
+
+
+def adapter_needs(adapter: str, resource: str) -> set[tuple[str, str]]:
+    units = rust.adapter_units(adapter)
+    context = "".join(
+        rust.load_sources()[p].code if f is None else function_text(p, f) for p, f in units
+    )
+    return set().union(*[iam_needs(call, resource, context) for call in rust.adapter_calls(adapter)])
+
+
+def service_ports(service: str) -> set[str]:
+    text = function_text(SYSTEM_RS, SERVICE_BUILDERS[service])
+    used = set()
+    for m in re.finditer(r"\bports\.(\w+)(\.arn\(\))?", text):
+        if not m.group(2):  # a topic's ARN is a local value, no call
+            used.add(m.group(1))
+    return used
+
+
+def port_adapter(port: str, cold_storage: str) -> tuple[str | None, str | None]:
+    adapter, resource, _ = PORT_WIRING[port]
+    if port == "archive":
+        adapter = COLD_STORES[cold_storage][0]
+    return adapter, resource
+
+
+def required(service: str, cold_storage: str) -> set[tuple[str, str]]:
+    needs = open_needs()
+    for port in service_ports(service):
+        adapter, resource = port_adapter(port, cold_storage)
+        if adapter:
+            needs |= adapter_needs(adapter, resource)
+    needs |= {(a, r.format(service=service)) for a, r in INSTANCE_NEEDS}
+    return needs
+
+
+# --- From Terraform to the same pairs --------------------------------------------------
+
+
+def logical_resource(expr: str) -> list[str]:
+    """What a policy's resource expression names, in the terms above."""
+    if expr == "*":
+        return ["*"]
+    m = re.fullmatch(r"\$\{\[for (\w+) in local\.channels : aws_sqs_queue\.channel\[\1\]\.arn\]\}", expr)
+    if m:
+        return [f"queue:{c}" for c in tf.local("channels")]
+    m = re.fullmatch(r'\$\{aws_(\w+)\.(\w+)(?:\["(\w+)"\]|\[0\])?\.arn\}(.*)', expr)
+    if m:
+        rtype, name, key, rest = m.groups()
+        rtype = f"aws_{rtype}"
+        if rtype == "aws_kms_key":
+            return ["kms-key"]
+        if rtype == "aws_cloudwatch_log_group":
+            assert rest == ":*", expr
+            return [f"log-group:{key}"]
+        body = tf.resource(rtype, name)
+        attribute = "bucket" if rtype == "aws_s3_bucket" else "name"
+        logical = tf.render_name(body[attribute], "PREFIX", key).removeprefix("PREFIX-")
+        kind = {
+            "aws_sqs_queue": "queue",
+            "aws_sns_topic": "topic",
+            "aws_s3_bucket": "objects" if rest == "/*" else "bucket",
+            "aws_dynamodb_table": "table",
+            "aws_glacier_vault": "vault",
+            "aws_sfn_state_machine": "state-machine",
+        }[rtype]
+        if rtype == "aws_dynamodb_table" and rest.startswith("/index/"):
+            return [f"index:{logical}/{rest.removeprefix('/index/')}"]
+        assert rest in ("", "/*"), expr
+        return [f"{kind}:{logical}"]
+    m = re.fullmatch(r"\$\{local\.(\w+)\}", expr)
+    if m:
+        value = tf.local(m.group(1))
+        if re.search(r":execution:\$\{var\.prefix\}-archive-timer:\*$", value):
+            return ["executions:archive-timer"]
+        if re.search(r":identity/\$\{var\.ses_identity\}$", value):
+            return ["ses-identity"]
+        if value.endswith(":s3:::${var.release_bucket}/${var.release_key}"):
+            return ["release"]
+    raise AssertionError(f"the test cannot tell what {expr!r} names")
+
+
+def statements(document: dict, cold_storage: str) -> list[dict]:
+    found = list(tf.blocks(document, "statement"))
+    for dynamic in tf.blocks(document, "dynamic"):
+        block = dynamic["statement"]
+        condition = tf.expression(block["for_each"])
+        m = re.fullmatch(r'local\.(s3|glacier)_cold_storage \? \["\w+"\] : \[\]', condition)
+        assert m, f"dynamic statement for_each {condition!r}: the test reads only the cold storage switches"
+        if {"s3": "s3-class", "glacier": "glacier-vault"}[m.group(1)] == cold_storage:
+            found.extend(tf.blocks(block, "content"))
+    return found
+
+
+def granted(document: dict, cold_storage: str) -> set[tuple[str, str]]:
+    pairs = set()
+    for statement in statements(document, cold_storage):
+        assert statement.get("effect", "Allow") == "Allow"
+        resources = statement["resources"]
+        resources = resources if isinstance(resources, list) else [resources]
+        logical = [r for expr in resources for r in logical_resource(expr)]
+        pairs |= set(itertools.product(statement["actions"], logical))
+    return pairs
+
+
+def policy_document(service: str) -> dict:
+    policy = tf.resource("aws_iam_role_policy", "service")
+    assert tf.expression(policy["role"]) == "aws_iam_role.service[each.key].id"
+    assert tf.expression(policy["policy"]) == "local.service_policies[each.key]"
+    assert tf.expression(tf.local("service_policies")[service]) == f"data.aws_iam_policy_document.{service}.json"
+    return tf.data("aws_iam_policy_document", service)
+
+
+# --- The tests -------------------------------------------------------------------------
+
+
+def test_ports_are_wired_as_the_test_assumes():
+    """aws.rs builds each port on the adapter and resource PORT_WIRING says."""
+    code = squeezed(AWS_RS)
+    fields = re.search(r"pubstructPorts\{(.*?)\}", squeezed(SYSTEM_RS)).group(1)
+    ports = set(re.findall(r"pub(\w+):", fields))
+    assert ports == set(PORT_WIRING), f"Ports changed: say in PORT_WIRING how {sorted(ports ^ set(PORT_WIRING))} are built"
+    for port, (_, _, evidence) in PORT_WIRING.items():
+        for pattern in evidence:
+            assert re.search(pattern, code), f"aws.rs no longer builds {port} as PORT_WIRING says ({pattern})"
+    for mode, (_, pattern) in COLD_STORES.items():
+        assert re.search(pattern, code), f"aws.rs: cold store {mode} is no longer built as COLD_STORES says"
+    assert re.search(r"forwhatinCHANNELS\{ifarn\.rsplit\(':'\)\.next\(\)==Some\(config\.aws_name\(what\)", code)
+    assert re.search(r'constCHANNELS:\[&str;5\]=\["requests","results","archive","restore","thaw"\]', code)
+
+
+def test_every_runtime_sdk_call_belongs_to_an_adapter_or_start_up():
+    """No SDK call escapes the derivation: each file that makes one at run
+    time is part of an adapter wired to a port, or is aws.rs `open`."""
+    covered = {AWS_RS}
+    adapters = {a for a, _, _ in PORT_WIRING.values() if a} | {a for a, _ in COLD_STORES.values()}
+    for adapter in adapters:
+        covered |= {p for p, _ in rust.adapter_units(adapter)}
+    stray = {
+        source.rel: sorted({c.operation for c in rust.runtime_calls(path)})
+        for path, source in rust.load_sources().items()
+        if rust.runtime_calls(path) and path not in covered
+    }
+    assert not stray, f"SDK calls outside every adapter (wire them to a port, or make them provisioning-only): {stray}"
+
+
+def test_services_use_known_ports():
+    for service in SERVICE_BUILDERS:
+        unknown = service_ports(service) - set(PORT_WIRING)
+        assert not unknown, f"{service} uses ports the test does not know: {unknown}"
+
+
+def test_adapters_call_what_the_policies_were_written_for():
+    """A readable summary: the derivation sees the calls one expects."""
+    assert ("s3:RestoreObject", "objects:archive") in adapter_needs("S3ClassArchiveStore", "archive")
+    assert ("dynamodb:Query", "index:annotations/user_id_index") in adapter_needs("DynamoJobStore", "annotations")
+    assert ("sqs:DeleteMessage", "queue:requests") in adapter_needs("SqsQueue", "requests")
+    assert ("states:StopExecution", "executions:archive-timer") in adapter_needs("SfnTimer", "archive-timer")
+    # A presigned POST makes the browser's upload the signer's PutObject.
+    assert ("s3:PutObject", "objects:inputs") in adapter_needs("S3BlobStore", "inputs")
+
+
+@pytest.mark.parametrize("cold_storage", ["s3-class", "glacier-vault"])
+@pytest.mark.parametrize("service", sorted(SERVICE_BUILDERS))
+def test_policy_allows_exactly_what_the_service_calls(service, cold_storage):
+    need = required(service, cold_storage)
+    have = granted(policy_document(service), cold_storage)
+    missing, extra = sorted(need - have), sorted(have - need)
+    assert not missing and not extra, (
+        f"{service} ({cold_storage}): the code calls but the policy does not allow {missing}; "
+        f"the policy allows but the code does not call {extra}"
+    )
+
+
+def test_no_service_touches_another_services_resources():
+    """The issue's three examples, on top of the exact comparison above."""
+    for mode in COLD_STORES:
+        web, ann, util = (granted(policy_document(s), mode) for s in ("web", "ann", "util"))
+        cold = {r for _, r in web | ann | util if r.endswith(":archive") and r.split(":")[0] in ("objects", "bucket", "vault")}
+        assert not {r for _, r in web} & cold, "web must not touch the cold store"
+        assert not {a for a, _ in ann} & {"s3:RestoreObject", "glacier:InitiateJob", "glacier:GetJobOutput"}, "ann must not restore"
+        assert not {r for _, r in util} & {"objects:inputs", "bucket:inputs"}, "util must not accept uploads"
+        assert ("sqs:ReceiveMessage", "queue:requests") not in web | util, "only ann consumes job requests"
+
+
+def test_roles_have_no_other_policies():
+    """The inline policy above and the SSM agent's managed policy only."""
+    attachments = tf.resources("aws_iam_role_policy_attachment")
+    assert set(attachments) == {"ssm"}
+    assert attachments["ssm"]["policy_arn"].endswith(":iam::aws:policy/AmazonSSMManagedInstanceCore")
+    inline = {name for name, body in tf.resources("aws_iam_role_policy").items() if "aws_iam_role.service" in body["role"]}
+    assert inline == {"service"}
+    for rtype in ("aws_iam_policy", "aws_iam_role_policy_attachment", "aws_iam_policy_attachment"):
+        for name, body in tf.resources(rtype).items():
+            if rtype != "aws_iam_role_policy_attachment":
+                raise AssertionError(f"{rtype}.{name}: managed policies would widen the roles")
+
+
+def test_archive_timer_role_only_publishes_archive_requests():
+    document = tf.data("aws_iam_policy_document", "archive_timer")
+    assert granted(document, "s3-class") == {
+        ("sns:Publish", "topic:archive"),
+        ("kms:GenerateDataKey", "kms-key"),
+        ("kms:Decrypt", "kms-key"),
+    }
+
+
+def test_kms_use_is_limited_to_sns():
+    for service in SERVICE_BUILDERS:
+        for statement in statements(policy_document(service), "s3-class"):
+            if any(a.startswith("kms:") for a in statement["actions"]):
+                conditions = tf.blocks(statement, "condition")
+                assert [(c["variable"], c["values"]) for c in conditions] == [
+                    ("kms:ViaService", ["sns.${var.region}.amazonaws.com"])
+                ], f"{service}: KMS only through SNS"
