@@ -382,16 +382,18 @@ impl Runner {
         if user.map(|u| u.role) != Some(Role::Free) {
             return Ok(());
         }
-        let due = job.complete_time.unwrap_or_else(now_epoch)
+        let due = job.window_start().unwrap_or_else(now_epoch)
             + self.settings.free_access_window.as_secs() as i64;
         let delay = Duration::from_secs((due - now_epoch()).max(0) as u64);
-        let input = serde_json::to_string(&ArchiveRequest {
+        let request = ArchiveRequest {
             job_id: job.job_id.clone(),
-        })?;
+            window_started: job.window_started,
+        };
+        let input = serde_json::to_string(&request)?;
         let execution_id = self
             .ports
             .archive_timer
-            .start(&job.job_id, &input, delay)
+            .start(&request.timer_name(), &input, delay)
             .await
             .context("starting the archive timer")?;
         self.ports

@@ -22,6 +22,10 @@ pub enum ArchiveOutcome {
     SkippedPremium,
     /// Nothing to archive: no such job, or it has no results.
     NothingToArchive,
+    /// The message ends an earlier window than the job's current one (the
+    /// user became free again and the job got a fresh window, whose own
+    /// timer archives it): nothing done.
+    EarlierWindow,
 }
 
 /// Moves free users' results to cold storage once their window is over.
@@ -110,6 +114,27 @@ impl Archiver {
         Ok(ArchiveOutcome::Archived(archive_id))
     }
 
+    /// Archives the job of an archive message, if the window the message
+    /// ends is still the job's window: a timer of an earlier window (one an
+    /// upgrade could not stop, or whose message waited in the queue while
+    /// the user was premium) must not cut short the fresh window a
+    /// downgrade started. Windows are told apart by their start, which the
+    /// message carries, not by clocks.
+    pub async fn archive_window(&self, request: &ArchiveRequest) -> Result<ArchiveOutcome> {
+        if let Some(job) = self.jobs.get(&request.job_id).await? {
+            if job.window_started != request.window_started && job.results_file_archive_id.is_none()
+            {
+                info!(
+                    message_window = ?request.window_started,
+                    job_window = ?job.window_started,
+                    "archive message of an earlier window; the current window's timer archives"
+                );
+                return Ok(ArchiveOutcome::EarlierWindow);
+            }
+        }
+        self.archive_job(&request.job_id).await
+    }
+
     async fn role_of(&self, user_id: &str) -> Result<Role> {
         // A deleted user's results are not kept hot for anyone.
         Ok(self
@@ -136,7 +161,7 @@ impl MessageHandler for Archiver {
             }
         };
         let span = info_span!("archive", job_id = %request.job_id);
-        self.archive_job(&request.job_id).instrument(span).await?;
+        self.archive_window(&request).instrument(span).await?;
         Ok(Disposition::Done)
     }
 }

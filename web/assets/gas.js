@@ -38,8 +38,28 @@
         panel.replaceWith(fresh);
         localTimes(fresh);
         schedule(fresh);
+        loadSummary(fresh);
       })
       .catch(function () { timer = setTimeout(function () { refresh(panel); }, 3000); });
+  }
+
+  // The pictures of a job sit outside the panel: when a job completes while
+  // its page is open, they are fetched once from the page itself.
+  function loadSummary(panel) {
+    var phase = panel.getAttribute("data-phase");
+    if (phase === "queued" || phase === "running" || phase === "failed") { return; }
+    if (document.querySelector(".summary")) { return; }
+    fetch(location.pathname, { credentials: "same-origin", headers: { "Accept": "text/html" } })
+      .then(function (r) { if (!r.ok) { throw new Error(r.status); } return r.text(); })
+      .then(function (html) {
+        var doc = new DOMParser().parseFromString(html, "text/html");
+        var summary = doc.querySelector(".summary");
+        var here = document.getElementById("job-panel");
+        if (summary && here && !document.querySelector(".summary")) {
+          here.after(document.importNode(summary, true));
+        }
+      })
+      .catch(function () { /* the pictures show on the next visit */ });
   }
 
   var ticker = null;
@@ -85,11 +105,41 @@
     });
   }
 
+  // Premium with Stripe: Stripe.js shows the card field in its own frame
+  // and turns the card into a PaymentMethod id, which is all the form posts.
+  function cardForm(form) {
+    if (typeof Stripe !== "function") { return; }
+    var stripe = Stripe(form.getAttribute("data-card-key"));
+    var card = stripe.elements().create("card");
+    card.mount("#card-element");
+    var out = document.getElementById("card-error");
+    var busy = false;
+    form.addEventListener("submit", function (ev) {
+      var field = document.getElementById("payment-method");
+      if (field.value) { return; }
+      ev.preventDefault();
+      if (busy) { return; }
+      busy = true;
+      stripe.createPaymentMethod({ type: "card", card: card }).then(function (result) {
+        busy = false;
+        if (result.error || !result.paymentMethod) {
+          out.textContent = (result.error && result.error.message) || "The card was not accepted.";
+          out.hidden = false;
+          return;
+        }
+        field.value = result.paymentMethod.id;
+        form.submit();
+      });
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     localTimes(document);
     var panel = document.querySelector("[data-live]");
     if (panel) { schedule(panel); }
     var form = document.getElementById("upload-form");
     if (form) { uploadCheck(form); }
+    var subscribe = document.querySelector("#subscribe-form[data-card-key]");
+    if (subscribe) { cardForm(subscribe); }
   });
 })();

@@ -174,6 +174,13 @@ pub async fn sign_in(
 const DUMMY_HASH: &str =
     "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$2NEhmSe6lyTV4qu8G8Xsm4RZ1e+uZ8UUmC+fe9VCwM4";
 
+/// 32 random bytes, for a key nothing outlives the process with.
+pub fn random_key() -> Vec<u8> {
+    let mut key = vec![0u8; 32];
+    rand::RngCore::fill_bytes(&mut rand::thread_rng(), &mut key);
+    key
+}
+
 /// Makes an API token for `user` named `name`; returns the token (to be
 /// shown once) and its record.
 pub async fn create_token(

@@ -89,11 +89,16 @@ pub fn chart(summary: &Summary, name: &str) -> Option<Chart> {
             ("titv", title, titv(title, summary))
         }
         "contigs" => {
-            let rows: Vec<(&str, u64)> = summary
+            let names: Vec<String> = summary
                 .contigs
                 .iter()
                 .take(30)
-                .map(|c| (c.name.as_str(), c.variants))
+                .map(|c| short_label(&c.name))
+                .collect();
+            let rows: Vec<(&str, u64)> = names
+                .iter()
+                .zip(&summary.contigs)
+                .map(|(name, c)| (name.as_str(), c.variants))
                 .collect();
             let title = "Variants per chromosome";
             ("contigs", title, bars(title, &rows, summary.variants))
@@ -131,7 +136,7 @@ pub fn chart(summary: &Summary, name: &str) -> Option<Chart> {
 
 const WIDTH: u32 = 560;
 const ROW: u32 = 26;
-const LABEL: u32 = 110;
+const LABEL: u32 = 130;
 const BAR: &str = "#2563a8";
 const TRACK: &str = "#e6ebf2";
 const INK: &str = "#1d2430";
@@ -273,6 +278,18 @@ fn empty(title: &str, message: &str) -> String {
     out
 }
 
+/// A label that fits the label column: long contig names keep their start
+/// and end.
+fn short_label(name: &str) -> String {
+    let chars: Vec<char> = name.chars().collect();
+    if chars.len() <= 16 {
+        return name.to_string();
+    }
+    let head: String = chars[..9].iter().collect();
+    let tail: String = chars[chars.len() - 6..].iter().collect();
+    format!("{head}…{tail}")
+}
+
 /// Escapes text for SVG/XML content and attributes.
 fn escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
@@ -323,6 +340,12 @@ mod tests {
         let contigs = chart(&summary(), "contigs").unwrap().svg;
         assert!(contigs.contains("&lt;X&amp;Y&gt;"));
         assert!(!contigs.contains("<X&Y>"));
+    }
+
+    #[test]
+    fn long_contig_names_are_shortened() {
+        assert_eq!(short_label("chr1"), "chr1");
+        assert_eq!(short_label("GL000192.1_random_long"), "GL000192.…m_long");
     }
 
     #[test]

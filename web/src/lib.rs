@@ -11,10 +11,14 @@ mod api;
 mod auth;
 mod charts;
 mod csrf;
+mod downgrade;
 mod error;
+pub mod oidc;
 mod pages;
 pub mod payment;
 mod session;
+mod signed;
+pub mod stripe;
 mod upgrade;
 mod upload;
 mod view;
@@ -28,6 +32,7 @@ use gas_messaging::{Timer, Topic};
 use gas_storage::{BlobStore, BrowserUpload};
 
 pub use auth::{hash_token, new_token};
+pub use downgrade::downgrade_user;
 pub use error::ApiError;
 pub use payment::{Checkout, InstantPayments, PaymentError, PaymentProvider};
 pub use upgrade::upgrade_user;
@@ -50,6 +55,8 @@ pub struct WebPorts {
     /// Uploads straight from the browser into the inputs bucket, where the
     /// inputs store offers them (S3); without, the upload page posts here.
     pub browser_upload: Option<Arc<dyn BrowserUpload>>,
+    /// OpenID Connect providers people may sign in with, besides a password.
+    pub identity_providers: Vec<Arc<oidc::Provider>>,
 }
 
 #[derive(Debug, Clone)]
@@ -69,6 +76,8 @@ pub struct WebSettings {
     pub public_url: String,
     /// How long a sign-in lasts.
     pub session_ttl: Duration,
+    /// Signs what browsers carry back to us (the same in every process).
+    pub secret_key: Vec<u8>,
 }
 
 /// Shared state of every handler.
@@ -83,5 +92,6 @@ pub fn router(state: WebState) -> Router {
     let state = Arc::new(state);
     api::routes(state.settings.max_upload)
         .merge(pages::routes(Arc::clone(&state)))
+        .merge(stripe::routes())
         .with_state(state)
 }

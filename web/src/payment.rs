@@ -3,7 +3,8 @@
 //! `gas dev` needs no outside account.
 
 use async_trait::async_trait;
-use gas_jobs::User;
+use axum::http::HeaderMap;
+use gas_jobs::{Role, User};
 
 /// What starting a subscription led to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,17 +24,100 @@ pub enum PaymentError {
     Backend(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 
+/// What the subscribe form sent besides the CSRF token.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SubscribeForm {
+    /// The payment method the browser made with the provider's script
+    /// (Stripe: a PaymentMethod id, `pm_...`); the card itself never
+    /// reaches GAS.
+    pub payment_method: Option<String>,
+}
+
+/// What the subscribe page needs to collect a card with the provider's own
+/// script (Stripe.js and its card element).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CardForm {
+    /// The provider's script, e.g. `https://js.stripe.com/v3/`.
+    pub script_url: String,
+    /// The publishable key the script is started with.
+    pub publishable_key: String,
+}
+
+/// A provider's notification (webhook) whose signature held.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PaymentEvent {
+    /// The provider's event id: each is handled once.
+    pub id: String,
+    /// The provider's event type, e.g. `customer.subscription.deleted`.
+    pub kind: String,
+    /// The whole event as the provider sent it.
+    pub body: serde_json::Value,
+}
+
+/// What an event means for a user's plan.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlanChange {
+    pub user_id: String,
+    pub role: Role,
+}
+
+/// Why a notification was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum WebhookError {
+    /// This provider takes no notifications.
+    #[error("this payment provider takes no notifications")]
+    NotAccepted,
+    #[error("bad signature: {0}")]
+    Signature(#[from] crate::stripe::SignatureError),
+    #[error("not an event: {0}")]
+    Malformed(String),
+}
+
 /// Takes payment for Premium.
 ///
 /// Contract: `start_subscription` either reports the subscription paid
 /// (the caller upgrades the user at once) or names where the user goes to
 /// pay; it never upgrades the user itself. Calling it for a user who is
 /// already premium is the caller's mistake; providers may refuse.
+///
+/// A provider that tells the web app later (a subscription paid, renewed,
+/// cancelled) does so through notifications: `verify_notification` checks
+/// one's signature, and `plan_change` says what it means for whom, from
+/// the provider's own current records (so that late, repeated or
+/// out-of-order notifications lead to the plan the provider holds now).
 #[async_trait]
 pub trait PaymentProvider: Send + Sync {
     /// A short name for logs and the page ("instant", "stripe").
     fn name(&self) -> &str;
-    async fn start_subscription(&self, user: &User) -> Result<Checkout, PaymentError>;
+
+    async fn start_subscription(
+        &self,
+        user: &User,
+        form: &SubscribeForm,
+    ) -> Result<Checkout, PaymentError>;
+
+    /// The card form the subscribe page shows, for providers that collect
+    /// a payment method in the page; `None` for a plain button.
+    fn card_form(&self) -> Option<CardForm> {
+        None
+    }
+
+    /// Checks a notification's signature (headers and the raw body) at
+    /// `now` (unix seconds) and parses it.
+    fn verify_notification(
+        &self,
+        _headers: &HeaderMap,
+        _body: &[u8],
+        _now: i64,
+    ) -> Result<PaymentEvent, WebhookError> {
+        Err(WebhookError::NotAccepted)
+    }
+
+    /// What a verified event means now: a user's plan to set, or `None`
+    /// (an event about something else, or about no user of ours).
+    async fn plan_change(&self, _event: &PaymentEvent) -> Result<Option<PlanChange>, PaymentError> {
+        Ok(None)
+    }
 }
 
 /// The embedded provider: every subscription is paid at once.
@@ -46,7 +130,11 @@ impl PaymentProvider for InstantPayments {
         "instant"
     }
 
-    async fn start_subscription(&self, _user: &User) -> Result<Checkout, PaymentError> {
+    async fn start_subscription(
+        &self,
+        _user: &User,
+        _form: &SubscribeForm,
+    ) -> Result<Checkout, PaymentError> {
         Ok(Checkout::Paid)
     }
 }

@@ -20,12 +20,14 @@ pub fn results_state(job: &Job) -> Option<&'static str> {
     )
 }
 
-/// Until when a free user may download (epoch seconds); `None` for premium
-/// users and unfinished jobs.
+/// Until when a free user may download (epoch seconds): the end of the
+/// job's current window, which starts at completion or, after the user
+/// came back from Premium, when that window started again; `None` for
+/// premium users and unfinished jobs.
 pub fn download_until(job: &Job, role: Role, window_secs: i64) -> Option<i64> {
     match role {
         Role::Premium => None,
-        Role::Free => job.complete_time.map(|t| t + window_secs),
+        Role::Free => job.window_start().map(|t| t + window_secs),
     }
 }
 

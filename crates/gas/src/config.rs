@@ -102,6 +102,75 @@ pub struct Config {
 
     /// `text` or `json` logs.
     pub log_format: String,
+
+    /// The key that signs what the web app hands browsers to bring back
+    /// (e.g. a sign-in waiting to be linked to an account). Every web
+    /// process of an installation needs the same one; the embedded backend
+    /// makes one in its data directory when this is unset.
+    pub secret_key: Option<Secret>,
+
+    /// One OpenID Connect provider from the environment (Globus Auth:
+    /// `https://auth.globus.org`); more go in `oidc_providers` in the file.
+    pub oidc_issuer: Option<String>,
+    pub oidc_client_id: Option<String>,
+    pub oidc_client_secret: Option<Secret>,
+    /// A file holding the client secret (instead of `oidc_client_secret`).
+    pub oidc_client_secret_file: Option<PathBuf>,
+    /// The sign-in button's label (default: the issuer's host).
+    pub oidc_name: Option<String>,
+    #[serde(deserialize_with = "string_or_list")]
+    pub oidc_scopes: Vec<String>,
+    /// More providers (configuration file only).
+    pub oidc_providers: Vec<OidcProviderConfig>,
+
+    /// Stripe takes Premium payments when these are set (else the instant
+    /// embedded provider upgrades at once).
+    pub stripe_secret_key: Option<Secret>,
+    pub stripe_webhook_secret: Option<Secret>,
+    pub stripe_price_id: Option<String>,
+    /// The publishable key (`pk_...`) Stripe.js starts with on the
+    /// subscribe page, which collects the card.
+    pub stripe_publishable_key: Option<String>,
+    /// Stripe's API (a local Stripe server in tests).
+    pub stripe_api_base: String,
+}
+
+/// A secret configuration value: never printed, never logged.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(pub String);
+
+impl Secret {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+/// One OpenID Connect provider.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OidcProviderConfig {
+    /// A short id for URLs (`/login/oidc/<id>`); letters, digits, dashes.
+    pub id: String,
+    /// The button's label.
+    pub name: String,
+    pub issuer: String,
+    pub client_id: String,
+    #[serde(default)]
+    pub client_secret: Option<Secret>,
+    #[serde(default)]
+    pub client_secret_file: Option<PathBuf>,
+    #[serde(default = "default_scopes")]
+    pub scopes: Vec<String>,
+}
+
+fn default_scopes() -> Vec<String> {
+    vec!["openid".into(), "email".into(), "profile".into()]
 }
 
 impl Default for Config {
@@ -137,6 +206,19 @@ impl Default for Config {
             s3_archive_storage_class: "DEEP_ARCHIVE".into(),
             email_from: "GAS <noreply@gas.local>".into(),
             log_format: "text".into(),
+            secret_key: None,
+            oidc_issuer: None,
+            oidc_client_id: None,
+            oidc_client_secret: None,
+            oidc_client_secret_file: None,
+            oidc_name: None,
+            oidc_scopes: default_scopes(),
+            oidc_providers: Vec::new(),
+            stripe_secret_key: None,
+            stripe_webhook_secret: None,
+            stripe_price_id: None,
+            stripe_publishable_key: None,
+            stripe_api_base: "https://api.stripe.com".into(),
         }
     }
 }

@@ -104,7 +104,7 @@ pub async fn start(mut config: Config, services: Services) -> Result<Running> {
     let tasks = &mut running.tasks;
     if let Some(listener) = web_listener {
         running.web_addr = Some(listener.local_addr()?);
-        let router = system::web_router(&config, &ports, extras.as_ref());
+        let router = system::web_router(&config, &ports, extras.as_ref())?;
         let rx = shutdown_rx.clone();
         tasks.spawn(async move { log_exit("web", serve(listener, router, rx).await) });
     }

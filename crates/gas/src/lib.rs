@@ -4,6 +4,7 @@
 mod aws;
 pub mod config;
 pub mod dev;
+pub mod dlq;
 mod embedded;
 pub mod serve;
 pub mod system;

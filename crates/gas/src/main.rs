@@ -39,6 +39,9 @@ enum Command {
     /// Manage users.
     #[command(subcommand)]
     User(UserCommand),
+    /// Look at the dead-letter queues and move their messages back.
+    #[command(subcommand)]
+    Dlq(DlqCommand),
     /// Annotate a VCF file (plain or gzipped).
     Annotate {
         /// A BED track (adds INFO GENE) or VCF track (fills the ID column);
@@ -70,6 +73,26 @@ enum UserCommand {
     },
     /// Change a user's role (premium restores archived results).
     SetRole { email: String, role: RoleArg },
+}
+
+#[derive(Subcommand)]
+enum DlqCommand {
+    /// Every dead-letter queue, how many messages it holds, and its source
+    /// queue.
+    List,
+    /// The messages of a dead-letter queue, left in it.
+    Show {
+        /// `requests`, `results`, `archive` or `thaw`, or a queue's full name.
+        queue: String,
+        /// Show at most this many messages.
+        #[arg(long, default_value_t = 10)]
+        max: usize,
+    },
+    /// Move every message of a dead-letter queue back to its source queue.
+    Redrive {
+        /// `requests`, `results`, `archive` or `thaw`, or a queue's full name.
+        queue: String,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -156,6 +179,7 @@ async fn main() -> Result<()> {
             Ok(())
         }
         Command::User(cmd) => user(config, cmd).await,
+        Command::Dlq(cmd) => dlq(config, cmd).await,
         Command::Annotate {
             tracks,
             input,
@@ -230,6 +254,70 @@ async fn user(config: Config, cmd: UserCommand) -> Result<()> {
         UserCommand::SetRole { email, role } => {
             let user = gas::users::set_role(&ports, &email, role.into()).await?;
             println!("{} is now {}", user.email, user.role.as_str());
+        }
+    }
+    Ok(())
+}
+
+async fn dlq(config: Config, cmd: DlqCommand) -> Result<()> {
+    use gas::dlq;
+    let queues = dlq::open(&config).await?;
+    match cmd {
+        DlqCommand::List => {
+            let listed = dlq::list(&queues).await?;
+            const HEADER: &str = "DEAD-LETTER QUEUE";
+            let width = listed
+                .iter()
+                .map(|l| l.queue.len())
+                .fold(HEADER.len(), usize::max);
+            println!("{HEADER:width$}  {:>8}  SOURCE QUEUE", "MESSAGES");
+            for l in listed {
+                println!("{:width$}  {:>8}  {}", l.queue, l.depth, l.source);
+            }
+        }
+        DlqCommand::Show { queue, max } => {
+            let queue = dlq::find(&queues, &queue)?;
+            let shown = dlq::show(queue, max).await?;
+            println!(
+                "{}: {} message{} shown (source queue {})",
+                queue.dlq.name(),
+                shown.len(),
+                if shown.len() == 1 { "" } else { "s" },
+                queue.source.name()
+            );
+            for m in shown {
+                let sent = m
+                    .sent_at
+                    .map(|t| format!(", sent {}", dlq::utc(t)))
+                    .unwrap_or_default();
+                println!();
+                println!(
+                    "message {} (received {} times{sent})",
+                    m.message_id, m.receive_count
+                );
+                for line in m.body.lines() {
+                    println!("  {line}");
+                }
+            }
+        }
+        DlqCommand::Redrive { queue } => {
+            let queue = dlq::find(&queues, &queue)?;
+            let done = dlq::redrive(queue).await?;
+            println!(
+                "moved {} message{} from {} to {}",
+                done.moved,
+                if done.moved == 1 { "" } else { "s" },
+                queue.dlq.name(),
+                queue.source.name()
+            );
+            if done.left > 0 {
+                println!(
+                    "left {} message{} in {} that were sent after the redrive began; run it again to move them",
+                    done.left,
+                    if done.left == 1 { "" } else { "s" },
+                    queue.dlq.name()
+                );
+            }
         }
     }
     Ok(())

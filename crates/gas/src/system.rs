@@ -57,7 +57,143 @@ pub trait BackendExtras: Send + Sync {
     fn spawn_workers(&self, tasks: &mut JoinSet<()>, shutdown: watch::Receiver<bool>);
 }
 
-pub fn web_router(config: &Config, ports: &Ports, extras: &dyn BackendExtras) -> Router {
+/// The OpenID Connect providers the configuration names: one from the
+/// `oidc_*` keys (GAS_OIDC_ISSUER, ...), more from `oidc_providers`.
+pub fn identity_providers(config: &Config) -> Result<Vec<Arc<gas_web::oidc::Provider>>> {
+    let mut all = Vec::new();
+    if let Some(issuer) = &config.oidc_issuer {
+        let client_id = config
+            .oidc_client_id
+            .clone()
+            .context("oidc_issuer is set but oidc_client_id is not")?;
+        let host = url::Url::parse(issuer)
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_string))
+            .unwrap_or_else(|| issuer.clone());
+        all.push(crate::config::OidcProviderConfig {
+            id: "oidc".into(),
+            name: config.oidc_name.clone().unwrap_or(host),
+            issuer: issuer.clone(),
+            client_id,
+            client_secret: config.oidc_client_secret.clone(),
+            client_secret_file: config.oidc_client_secret_file.clone(),
+            scopes: config.oidc_scopes.clone(),
+        });
+    }
+    all.extend(config.oidc_providers.iter().cloned());
+    let mut providers = Vec::new();
+    for p in all {
+        anyhow::ensure!(
+            !p.id.is_empty() && p.id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'),
+            "OIDC provider id {:?} must be letters, digits and dashes",
+            p.id
+        );
+        anyhow::ensure!(
+            providers
+                .iter()
+                .all(|q: &Arc<gas_web::oidc::Provider>| q.settings.id != p.id),
+            "two OIDC providers have the id {:?}",
+            p.id
+        );
+        let client_secret = match (&p.client_secret, &p.client_secret_file) {
+            (Some(secret), _) => secret.expose().to_string(),
+            (None, Some(file)) => std::fs::read_to_string(file)
+                .with_context(|| format!("reading the client secret of OIDC provider {}", p.id))?
+                .trim()
+                .to_string(),
+            (None, None) => anyhow::bail!("OIDC provider {} has no client secret", p.id),
+        };
+        tracing::info!(provider = %p.id, issuer = %p.issuer, "OpenID Connect sign-in enabled");
+        providers.push(Arc::new(gas_web::oidc::Provider::new(
+            gas_web::oidc::ProviderSettings {
+                id: p.id,
+                name: p.name,
+                issuer: p.issuer,
+                client_id: p.client_id,
+                client_secret,
+                scopes: p.scopes,
+            },
+        )));
+    }
+    Ok(providers)
+}
+
+/// The key that signs what browsers carry back: configured, or on the
+/// embedded backend kept in the data directory. On AWS every web instance
+/// needs the same one, so it must be configured when anything uses it.
+pub fn web_secret(config: &Config, providers: usize) -> Result<Vec<u8>> {
+    if let Some(secret) = &config.secret_key {
+        anyhow::ensure!(
+            secret.expose().len() >= 32,
+            "secret_key must have at least 32 characters"
+        );
+        return Ok(secret.expose().as_bytes().to_vec());
+    }
+    match config.backend {
+        crate::config::Backend::Embedded => Ok(gas_storage::dir::load_or_create_secret(
+            &config.data_dir.join("keys"),
+            "web-secret.key",
+        )
+        .context("the web secret key")?
+        .to_vec()),
+        crate::config::Backend::Aws => {
+            anyhow::ensure!(
+                providers == 0,
+                "secret_key (GAS_SECRET_KEY) must be set when OpenID Connect sign-in is configured on AWS: every web instance needs the same one"
+            );
+            // Nothing uses it: any key will do.
+            Ok(gas_web::accounts::random_key())
+        }
+    }
+}
+
+/// Who takes payment for Premium: Stripe when its secret key, webhook
+/// secret and price are all configured, else the embedded provider that
+/// upgrades at once (so `gas dev` needs no account). The choice is logged,
+/// the secrets never.
+pub fn payment_provider(config: &Config) -> Result<Arc<dyn gas_web::PaymentProvider>> {
+    let stripe = (
+        config.stripe_secret_key.as_ref(),
+        config.stripe_webhook_secret.as_ref(),
+        config.stripe_price_id.as_ref(),
+    );
+    match stripe {
+        (Some(secret_key), Some(webhook_secret), Some(price_id)) => {
+            let settings = gas_web::stripe::StripeSettings {
+                secret_key: secret_key.expose().to_string(),
+                webhook_secret: webhook_secret.expose().to_string(),
+                price_id: price_id.clone(),
+                publishable_key: config.stripe_publishable_key.clone(),
+                api_base: config.stripe_api_base.clone(),
+            };
+            if settings.publishable_key.is_none() {
+                tracing::warn!("stripe_publishable_key is not set: the subscribe page cannot collect cards");
+            }
+            tracing::info!(
+                provider = "stripe",
+                api = %settings.api_base,
+                price = %settings.price_id,
+                webhook = %format!("{}/stripe/webhook", config.web_url()),
+                "payments"
+            );
+            Ok(Arc::new(
+                gas_web::stripe::StripePayments::new(&settings).context("setting up Stripe")?,
+            ))
+        }
+        (None, None, None) => {
+            tracing::info!(provider = "instant", "payments (no Stripe configured: upgrades are free and immediate)");
+            Ok(Arc::new(gas_web::InstantPayments))
+        }
+        _ => anyhow::bail!(
+            "Stripe needs all of stripe_secret_key, stripe_webhook_secret and stripe_price_id \
+             (GAS_STRIPE_SECRET_KEY, GAS_STRIPE_WEBHOOK_SECRET, GAS_STRIPE_PRICE_ID); some are missing"
+        ),
+    }
+}
+
+pub fn web_router(config: &Config, ports: &Ports, extras: &dyn BackendExtras) -> Result<Router> {
+    let identity_providers = identity_providers(config)?;
+    let secret_key = web_secret(config, identity_providers.len())?;
     let state = WebState {
         ports: WebPorts {
             jobs: Arc::clone(&ports.jobs),
@@ -67,8 +203,9 @@ pub fn web_router(config: &Config, ports: &Ports, extras: &dyn BackendExtras) ->
             requests_topic: Arc::clone(&ports.requests_topic),
             restore_topic: Arc::clone(&ports.restore_topic),
             archive_timer: Arc::clone(&ports.archive_timer),
-            payments: Arc::new(gas_web::InstantPayments),
+            payments: payment_provider(config)?,
             browser_upload: ports.browser_upload.clone(),
+            identity_providers,
         },
         settings: WebSettings {
             free_access_window: config.free_window(),
@@ -78,9 +215,13 @@ pub fn web_router(config: &Config, ports: &Ports, extras: &dyn BackendExtras) ->
             key_prefix: config.key_prefix.clone(),
             public_url: config.web_url(),
             session_ttl: Duration::from_secs(config.session_ttl),
+            secret_key,
         },
     };
-    crate::serve::with_ops_routes(gas_web::router(state).merge(extras.web_routes()), "web")
+    Ok(crate::serve::with_ops_routes(
+        gas_web::router(state).merge(extras.web_routes()),
+        "web",
+    ))
 }
 
 /// Loads the configured reference tracks (once per runner process).

@@ -11,7 +11,8 @@
 //! the functions one by one to get one test per rule.
 
 use crate::{
-    ApiToken, Completion, Job, JobStatus, JobStore, Role, Session, StoreError, User, UserStore,
+    ApiToken, Completion, IdentityLink, Job, JobStatus, JobStore, Role, Session, StoreError, User,
+    UserStore,
 };
 
 /// A fixed point in time for records made by the suite (epoch seconds).
@@ -36,6 +37,7 @@ pub async fn job_store_suite(store: &dyn JobStore) {
     list_only_own_jobs(store).await;
     list_bad_cursor(store).await;
     list_clamps_limit(store).await;
+    restart_window_conditions(store).await;
 }
 
 /// Runs every user store check.
@@ -52,6 +54,8 @@ pub async fn user_store_suite(store: &dyn UserStore) {
     tokens_add_list_revoke(store).await;
     tokens_share_one_space(store).await;
     sign_in_failures_count_and_reset(store).await;
+    payment_events_are_recorded_once(store).await;
+    identities_link_once(store).await;
 }
 
 fn unique(prefix: &str) -> String {
@@ -1223,5 +1227,207 @@ pub async fn sign_in_failures_count_and_reset(store: &dyn UserStore) {
     assert_eq!(
         store.sign_in_failures(id).await.expect("read"),
         crate::SignInFailures::default()
+    );
+}
+
+// --- identity links ---
+
+/// A linked identity finds its user; it links once, to one user; a link
+/// needs a user; the same subject at another issuer is another identity.
+pub async fn identities_link_once(store: &dyn UserStore) {
+    let user = new_user(&unique_email());
+    create_user(store, &user).await;
+    let other = new_user(&unique_email());
+    create_user(store, &other).await;
+    let issuer = "https://auth.example.org";
+    let subject = unique("sub");
+    assert_eq!(
+        store
+            .find_by_identity(issuer, &subject)
+            .await
+            .expect("find"),
+        None
+    );
+    let link = IdentityLink {
+        issuer: issuer.to_string(),
+        subject: subject.clone(),
+        user_id: user.user_id.clone(),
+        created_at: T0,
+    };
+    store.link_identity(&link).await.expect("link_identity");
+    assert_eq!(
+        store
+            .find_by_identity(issuer, &subject)
+            .await
+            .expect("find"),
+        Some(user.clone())
+    );
+    let stolen = IdentityLink {
+        user_id: other.user_id.clone(),
+        ..link.clone()
+    };
+    match store.link_identity(&stolen).await {
+        Err(StoreError::AlreadyExists(_)) => {}
+        r => panic!("an identity linked twice: expected AlreadyExists, got {r:?}"),
+    }
+    assert_eq!(
+        store
+            .find_by_identity(issuer, &subject)
+            .await
+            .expect("find"),
+        Some(user.clone()),
+        "a second link must not move the identity"
+    );
+    assert_eq!(
+        store
+            .find_by_identity("https://other.example.org", &subject)
+            .await
+            .expect("find"),
+        None
+    );
+    // A second identity of the same user.
+    let second = IdentityLink {
+        issuer: "https://other.example.org".to_string(),
+        ..link.clone()
+    };
+    store.link_identity(&second).await.expect("a second link");
+    assert_eq!(
+        store
+            .find_by_identity("https://other.example.org", &subject)
+            .await
+            .expect("find"),
+        Some(user)
+    );
+    let ghost = IdentityLink {
+        subject: unique("sub"),
+        user_id: unique("user"),
+        ..link
+    };
+    expect_not_found("link_identity", store.link_identity(&ghost).await);
+    assert_eq!(
+        store
+            .find_by_identity(issuer, &ghost.subject)
+            .await
+            .expect("find"),
+        None
+    );
+}
+
+// --- fresh free windows and payment events (Premium with Stripe) ---
+
+/// restart_window: only on a COMPLETED job with hot results and no pending
+/// archive timer; records the window's start and the new timer together;
+/// a refused restart changes nothing; the window start reads back.
+pub async fn restart_window_conditions(store: &dyn JobStore) {
+    let pending = new_job(store).await;
+    expect_condition_failed(
+        "restart_window of a PENDING job",
+        store.restart_window(&pending.job_id, T0 + 100, "w-1").await,
+    );
+    assert_eq!(get(store, &pending.job_id).await, pending);
+    expect_not_found(
+        "restart_window of a missing job",
+        store
+            .restart_window(&unique("missing"), T0 + 100, "w-1")
+            .await,
+    );
+
+    let job = completed_job(store).await;
+    assert_eq!(job.window_started, None);
+    assert_eq!(job.window_start(), job.complete_time);
+    let restarted = store
+        .restart_window(&job.job_id, T0 + 100, "w-1")
+        .await
+        .expect("restart_window of a COMPLETED job with hot results and no timer");
+    assert_eq!(restarted.window_started, Some(T0 + 100));
+    assert_eq!(restarted.window_start(), Some(T0 + 100));
+    assert_eq!(restarted.archive_execution_id.as_deref(), Some("w-1"));
+    assert_eq!(
+        restarted.complete_time, job.complete_time,
+        "complete_time kept"
+    );
+    assert_eq!(get(store, &job.job_id).await, restarted);
+
+    // A pending timer (this window's, or the runner's) stops a second restart.
+    expect_condition_failed(
+        "restart_window while a timer is pending",
+        store.restart_window(&job.job_id, T0 + 200, "w-2").await,
+    );
+    assert_eq!(
+        get(store, &job.job_id).await,
+        restarted,
+        "a refused restart changed the job"
+    );
+
+    // Once that timer is forgotten (fired or stopped), a later window may start.
+    store.clear_execution_id(&job.job_id).await.expect("clear");
+    let later = store
+        .restart_window(&job.job_id, T0 + 300, "w-3")
+        .await
+        .expect("restart_window after the timer was cleared");
+    assert_eq!(later.window_started, Some(T0 + 300));
+
+    // Archived results get no window.
+    let archived = completed_job(store).await;
+    store
+        .record_archive(&archived.job_id, &unique("archive"))
+        .await
+        .expect("record_archive");
+    let before = get(store, &archived.job_id).await;
+    expect_condition_failed(
+        "restart_window of an archived job",
+        store
+            .restart_window(&archived.job_id, T0 + 100, "w-1")
+            .await,
+    );
+    assert_eq!(get(store, &archived.job_id).await, before);
+
+    // A job stored with a window start reads it back.
+    let mut stored = pending_job(&unique("user"), T0);
+    stored.window_started = Some(T0 + 7);
+    create(store, &stored).await;
+    assert_eq!(get(store, &stored.job_id).await, stored);
+}
+
+/// Payment events: recorded once (the first record says so, later ones do
+/// not), seen by every later read, and of concurrent records exactly one
+/// is the first.
+pub async fn payment_events_are_recorded_once(store: &dyn UserStore) {
+    let event = unique("evt");
+    assert!(!store.event_recorded(&event).await.expect("event_recorded"));
+    assert!(
+        store.record_event(&event, T0).await.expect("record_event"),
+        "the first record of an event must say so"
+    );
+    assert!(store.event_recorded(&event).await.expect("event_recorded"));
+    assert!(
+        !store
+            .record_event(&event, T0 + 5)
+            .await
+            .expect("record again"),
+        "a second record of an event must say it was recorded already"
+    );
+    assert!(!store
+        .event_recorded(&unique("evt"))
+        .await
+        .expect("another event"));
+    // An event id is not a user, whatever it looks like.
+    assert_eq!(
+        store.get(&format!("event#{event}")).await.expect("get"),
+        None
+    );
+
+    let raced = unique("evt");
+    let (a, b) = futures::join!(
+        store.record_event(&raced, T0),
+        store.record_event(&raced, T0)
+    );
+    let firsts = [a.expect("record a"), b.expect("record b")]
+        .into_iter()
+        .filter(|first| *first)
+        .count();
+    assert_eq!(
+        firsts, 1,
+        "two concurrent records: exactly one is the first"
     );
 }

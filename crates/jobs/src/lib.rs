@@ -13,5 +13,7 @@ pub mod sqlite;
 mod store;
 
 pub use clock::now_epoch;
-pub use record::{ApiToken, Completion, Job, JobStatus, Role, Session, SignInFailures, User};
+pub use record::{
+    ApiToken, Completion, IdentityLink, Job, JobStatus, Role, Session, SignInFailures, User,
+};
 pub use store::{JobStore, Page, StoreError, UserStore};

@@ -47,6 +47,26 @@ pub struct JobComplete {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ArchiveRequest {
     pub job_id: String,
+    /// The restarted window this timer ends (the job's `window_started` when
+    /// it was started); absent for the window that starts at completion.
+    /// util archives only when it is still the job's window, so a timer of
+    /// an earlier window cannot cut a fresh one short.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window_started: Option<i64>,
+}
+
+impl ArchiveRequest {
+    /// The archive timer's name for this request. Timer names are
+    /// idempotent for the life of the timer store (as Step Functions
+    /// execution names are), so each window needs its own: the job id for
+    /// the window that starts at completion, `<job_id>-w<window_started>`
+    /// for a restarted one.
+    pub fn timer_name(&self) -> String {
+        match self.window_started {
+            None => self.job_id.clone(),
+            Some(start) => format!("{}-w{start}", self.job_id),
+        }
+    }
 }
 
 /// web → restore topic → util: this user became premium.

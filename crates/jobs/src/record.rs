@@ -83,6 +83,11 @@ pub struct Job {
     /// A RUNNING job whose lease ran out is claimable again: its runner died.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lease_expires: Option<i64>,
+    /// When the free download window started again after the job completed
+    /// (epoch seconds): a premium user who became free gets a fresh window
+    /// for each hot result. `None`: the window starts at `complete_time`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window_started: Option<i64>,
 }
 
 impl Job {
@@ -114,7 +119,14 @@ impl Job {
             annotation_warnings: None,
             progress: 0.0,
             lease_expires: None,
+            window_started: None,
         }
+    }
+
+    /// When the job's current free download window started: a restarted
+    /// window's start, else the completion time (`None` before completion).
+    pub fn window_start(&self) -> Option<i64> {
+        self.window_started.or(self.complete_time)
     }
 
     /// The parts of the job's state that transition conditions look at, for
@@ -131,6 +143,9 @@ impl Job {
         }
         if let Some(r) = &self.retrieval_job_id {
             s.push_str(&format!(", retrieval {r}"));
+        }
+        if let Some(e) = &self.archive_execution_id {
+            s.push_str(&format!(", archive timer {e}"));
         }
         s
     }
@@ -219,4 +234,15 @@ pub struct SignInFailures {
     pub count: u32,
     /// Epoch seconds of the latest failure.
     pub last_at: Option<i64>,
+}
+
+/// A user's sign-in at an OpenID Connect provider: the provider's issuer
+/// URL and its stable subject id for the person.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IdentityLink {
+    pub issuer: String,
+    pub subject: String,
+    pub user_id: String,
+    /// Epoch seconds.
+    pub created_at: i64,
 }

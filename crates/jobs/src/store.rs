@@ -5,7 +5,7 @@
 
 use async_trait::async_trait;
 
-use crate::{ApiToken, Completion, Job, Role, Session, SignInFailures, User};
+use crate::{ApiToken, Completion, IdentityLink, Job, Role, Session, SignInFailures, User};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -120,6 +120,21 @@ pub trait JobStore: Send + Sync {
     /// The results are hot again: clears the archive id and the retrieval.
     /// Holds only while `archive_id` is the recorded archive.
     async fn clear_archive(&self, job_id: &str, archive_id: &str) -> Result<Job, StoreError>;
+
+    // --- fresh free windows (a premium user became free) ---
+
+    /// Starts a new free download window for a COMPLETED job whose results
+    /// are hot (no archive id) and that has no pending archive timer:
+    /// records `window_started` and the new timer's `execution_id` in one
+    /// conditional write. Otherwise ConditionFailed and nothing changes: the
+    /// job is archived (or restoring), or another window's timer is pending
+    /// (so a repeated downgrade does not move a window it already started).
+    async fn restart_window(
+        &self,
+        job_id: &str,
+        window_started: i64,
+        execution_id: &str,
+    ) -> Result<Job, StoreError>;
 }
 
 /// User profiles, with what signing in needs: browser sessions, API tokens
@@ -190,4 +205,32 @@ pub trait UserStore: Send + Sync {
 
     /// Forgets the failed sign-ins (after a successful one); idempotent.
     async fn clear_sign_in_failures(&self, user_id: &str) -> Result<(), StoreError>;
+
+    // --- identity links (OpenID Connect sign-in) ---
+
+    /// Links an identity provider's subject to an existing user
+    /// ([`StoreError::NotFound`] otherwise). One (issuer, subject) belongs
+    /// to one user: [`StoreError::AlreadyExists`] if it is linked already,
+    /// to anyone. A user may have several links.
+    async fn link_identity(&self, link: &IdentityLink) -> Result<(), StoreError>;
+
+    /// The user linked to `subject` at `issuer`, if any.
+    async fn find_by_identity(
+        &self,
+        issuer: &str,
+        subject: &str,
+    ) -> Result<Option<User>, StoreError>;
+
+    // --- payment provider events (Stripe webhooks) ---
+
+    /// Whether the payment provider's event `event_id` was recorded as
+    /// handled (by [`UserStore::record_event`], in any process).
+    async fn event_recorded(&self, event_id: &str) -> Result<bool, StoreError>;
+
+    /// Records that event `event_id` was handled, at `now` (epoch seconds):
+    /// `true` the first time, `false` when it was recorded already (one
+    /// atomic conditional write, so of two concurrent calls exactly one gets
+    /// `true`). Records may be forgotten after 30 days, long after the
+    /// provider stops retrying and its signatures' tolerance has passed.
+    async fn record_event(&self, event_id: &str, now: i64) -> Result<bool, StoreError>;
 }

@@ -60,6 +60,7 @@ job_checks!(
     list_only_own_jobs,
     list_bad_cursor,
     list_clamps_limit,
+    restart_window_conditions,
 );
 
 user_checks!(
@@ -75,6 +76,8 @@ user_checks!(
     tokens_add_list_revoke,
     tokens_share_one_space,
     sign_in_failures_count_and_reset,
+    payment_events_are_recorded_once,
+    identities_link_once,
 );
 
 /// Both suites at once on one shared file, as the services use it, and the
@@ -161,4 +164,40 @@ async fn users_are_shared_between_connections() {
         two.find_by_email("shared@example.org").await.expect("find"),
         Some(user)
     );
+}
+
+/// A file made before `window_started` existed gets the column when a store
+/// opens it, and its jobs read back and restart their windows.
+#[tokio::test]
+async fn an_older_file_gains_the_window_column() {
+    let db = temp_db();
+    {
+        let conn = gas_sqlite::rusqlite::Connection::open(&db.path).expect("open");
+        conn.execute_batch(
+            "CREATE TABLE jobs (
+                job_id TEXT PRIMARY KEY NOT NULL, user_id TEXT NOT NULL,
+                input_file_name TEXT NOT NULL, s3_inputs_bucket TEXT NOT NULL,
+                s3_key_input_file TEXT NOT NULL, submit_time INTEGER NOT NULL,
+                job_status TEXT NOT NULL, s3_results_bucket TEXT, s3_key_result_file TEXT,
+                s3_key_log_file TEXT, complete_time INTEGER, results_file_archive_id TEXT,
+                archive_execution_id TEXT, retrieval_job_id TEXT, failure_reason TEXT,
+                progress REAL NOT NULL DEFAULT 0, lease_expires INTEGER, annotation_warnings TEXT);
+             INSERT INTO jobs (job_id, user_id, input_file_name, s3_inputs_bucket,
+                s3_key_input_file, submit_time, job_status, s3_results_bucket,
+                s3_key_result_file, complete_time, progress)
+             VALUES ('old-job', 'u1', 'in.vcf', 'inputs', 'k', 1, 'COMPLETED', 'results', 'r', 5, 1);",
+        )
+        .expect("an older schema");
+    }
+    let store = SqliteJobStore::open(&db.path).expect("open an older file");
+    let job = store.get("old-job").await.expect("get").expect("job");
+    assert_eq!(job.window_started, None);
+    assert_eq!(job.window_start(), Some(5));
+    let restarted = store
+        .restart_window("old-job", 50, "exec")
+        .await
+        .expect("restart_window");
+    assert_eq!(restarted.window_started, Some(50));
+    // Opening again (the column now there) is fine too.
+    SqliteJobStore::open(&db.path).expect("reopen");
 }

@@ -104,6 +104,7 @@ job_checks!(
     list_only_own_jobs,
     list_bad_cursor,
     list_clamps_limit,
+    restart_window_conditions,
 );
 
 user_checks!(
@@ -119,6 +120,8 @@ user_checks!(
     tokens_add_list_revoke,
     tokens_share_one_space,
     sign_in_failures_count_and_reset,
+    payment_events_are_recorded_once,
+    identities_link_once,
 );
 
 /// Both suites at once on the shared tables, as the services use them.

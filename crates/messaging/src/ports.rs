@@ -1,6 +1,6 @@
 //! The messaging ports: what the services rely on, whatever the backend.
 
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
 
@@ -51,6 +51,10 @@ pub struct QueueMessage {
     pub receipt: String,
     /// How many times the message has been received, this time included.
     pub receive_count: u32,
+    /// When the message was sent, where the backend records it (both
+    /// adapters do). A message moved to a dead-letter queue keeps the time
+    /// it was sent to its source queue.
+    pub sent_at: Option<SystemTime>,
 }
 
 /// A work queue with SQS semantics.
@@ -68,6 +72,8 @@ pub struct QueueMessage {
 ///   later receipt of the same message leaves it in place.
 /// - `change_visibility` resets the invisibility of a received message to
 ///   `timeout` from now (to keep a long job, or to retry sooner).
+/// - `depth` counts every message the queue holds, visible or not; it is
+///   approximate (see the method).
 #[async_trait]
 pub trait Queue: Send + Sync {
     /// The queue's name (its URL's last segment on SQS).
@@ -85,6 +91,14 @@ pub trait Queue: Send + Sync {
         receipt: &str,
         timeout: Duration,
     ) -> Result<(), MessagingError>;
+    /// Approximately how many messages the queue holds: visible ones, those
+    /// in flight (received, neither deleted nor visible again yet) and
+    /// delayed ones. Exact on the embedded queue; on SQS the sum of the
+    /// queue's `ApproximateNumberOf*` attributes, which settles within about
+    /// a minute of a change. For operators and tests (`gas dlq list`), not
+    /// for decisions a service makes: on AWS it needs
+    /// `sqs:GetQueueAttributes`, which no service role has.
+    async fn depth(&self) -> Result<u64, MessagingError>;
 }
 
 /// A fan-out topic with SNS semantics.

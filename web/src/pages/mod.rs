@@ -37,6 +37,8 @@ pub fn routes(state: Arc<WebState>) -> Router<Arc<WebState>> {
         .route("/signup", get(accounts::signup_form).post(accounts::signup))
         .route("/login", get(accounts::login_form).post(accounts::login))
         .route("/logout", get(accounts::logout_form).post(accounts::logout))
+        .route("/login/oidc/{provider}", get(accounts::oidc_begin))
+        .route("/login/callback", get(accounts::oidc_callback))
         .route(
             "/annotate",
             get(annotate::form)

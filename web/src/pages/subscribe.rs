@@ -4,8 +4,9 @@ use std::sync::Arc;
 
 use askama::Template;
 use axum::extract::{Query, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
+use axum::Form;
 use gas_jobs::{JobStatus, Role, User};
 use serde::Deserialize;
 use tracing::{info_span, Instrument};
@@ -13,7 +14,7 @@ use tracing::{info_span, Instrument};
 use super::{human_bytes, render, Layout, PageError};
 use crate::csrf::CsrfToken;
 use crate::error::ApiError;
-use crate::payment::Checkout;
+use crate::payment::{CardForm, Checkout, PaymentError, SubscribeForm};
 use crate::session::SignedIn;
 use crate::WebState;
 
@@ -30,6 +31,16 @@ struct SubscribePage {
     free_limit: String,
     premium_limit: String,
     error: Option<String>,
+    /// The provider's card form (Stripe.js), when it collects a card here.
+    card: Option<CardForm>,
+}
+
+/// The subscribe form: the CSRF token (checked by the layer) and, for a
+/// provider with a card form, the payment method its script made.
+#[derive(Debug, Deserialize)]
+pub struct SubscribeBody {
+    #[serde(default)]
+    payment_method: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -76,7 +87,13 @@ async fn show(
     } else {
         0
     };
-    Ok(render(
+    let card = if premium {
+        None
+    } else {
+        state.ports.payments.card_form()
+    };
+    let csp = card.as_ref().map(card_form_policy);
+    let mut response = render(
         status,
         &SubscribePage {
             layout: Layout::new("Premium", Some(user), csrf, "subscribe"),
@@ -87,8 +104,33 @@ async fn show(
             free_limit: human_bytes(state.settings.free_upload_limit),
             premium_limit: human_bytes(state.settings.max_upload),
             error,
+            card,
         },
-    ))
+    );
+    if let Some(csp) = csp.and_then(|c| HeaderValue::from_str(&c).ok()) {
+        // The page loads the provider's script, which talks to its API
+        // and shows the card field in its own frame.
+        response
+            .headers_mut()
+            .insert("content-security-policy", csp);
+    }
+    Ok(response)
+}
+
+/// The pages' content security policy, widened for the provider's script.
+fn card_form_policy(card: &CardForm) -> String {
+    let origin = url::Url::parse(&card.script_url)
+        .map(|u| u.origin().ascii_serialization())
+        .unwrap_or_default();
+    let api = if origin == "https://js.stripe.com" {
+        "https://api.stripe.com".to_string()
+    } else {
+        origin.clone()
+    };
+    format!(
+        "default-src 'self'; script-src 'self' {origin}; frame-src {origin} https://hooks.stripe.com; \
+         connect-src 'self' {api}; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'"
+    )
 }
 
 pub async fn page(
@@ -104,6 +146,7 @@ pub async fn subscribe(
     State(state): AppState,
     SignedIn(user): SignedIn,
     csrf: CsrfToken,
+    Form(body): Form<SubscribeBody>,
 ) -> Result<Response, PageError> {
     if user.role == Role::Premium {
         return Ok(Redirect::to("/subscribe").into_response());
@@ -113,7 +156,12 @@ pub async fn subscribe(
     let checkout = state
         .ports
         .payments
-        .start_subscription(&user)
+        .start_subscription(
+            &user,
+            &SubscribeForm {
+                payment_method: body.payment_method,
+            },
+        )
         .instrument(span.clone())
         .await;
     match checkout {
@@ -134,18 +182,18 @@ pub async fn subscribe(
         Ok(Checkout::Redirect(url)) => Ok(Redirect::to(&url).into_response()),
         Err(e) => {
             tracing::warn!(user_id = %user.user_id, error = %e, "subscription not started");
-            show(
-                &state,
-                &user,
-                &csrf,
-                false,
-                StatusCode::BAD_GATEWAY,
-                Some(
-                    "The payment could not be started. Nothing was charged; please try again."
-                        .into(),
+            let (status, message) = match &e {
+                PaymentError::Refused(why) => (
+                    StatusCode::PAYMENT_REQUIRED,
+                    format!("The payment was not accepted ({why}). Nothing was charged."),
                 ),
-            )
-            .await
+                PaymentError::Backend(_) => (
+                    StatusCode::BAD_GATEWAY,
+                    "The payment could not be started. Nothing was charged; please try again."
+                        .to_string(),
+                ),
+            };
+            show(&state, &user, &csrf, false, status, Some(message)).await
         }
     }
 }

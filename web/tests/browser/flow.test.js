@@ -192,9 +192,16 @@ async function runFlow(backend) {
   if (backend === "aws" && !awsEndpoint) {
     throw new Error("GAS_TEST_AWS_ENDPOINT is not set: start moto with scripts/moto.sh (scripts/browser-test.sh does)");
   }
+  if (backend === "aws") {
+    const alive = await fetch(`${awsEndpoint}/moto-api/`, { signal: AbortSignal.timeout(5000) })
+      .then((r) => r.ok)
+      .catch(() => false);
+    assert.ok(alive, `moto does not answer at GAS_TEST_AWS_ENDPOINT=${awsEndpoint}`);
+  }
   const gas = await startGas(backend, { awsEndpoint, windowSecs: WINDOW_SECS });
   console.log(`[${backend}] services up at ${gas.baseUrl} (data ${gas.dataDir})`);
   let browser;
+  let passed = false;
   try {
     browser = await bounded(
       chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true }),
@@ -212,9 +219,13 @@ async function runFlow(backend) {
     }
     console.log(`[${backend}] screenshots in ${flow.dir}`);
     assert.deepEqual(flow.problems, [], `[${backend}] page problems:\n  ${flow.problems.join("\n  ")}`);
+    passed = true;
   } finally {
     if (browser) await browser.close().catch(() => {});
     await gas.stop();
+    // A failed run keeps its data and service log for a look.
+    if (passed) fs.rmSync(gas.dataDir, { recursive: true, force: true });
+    else console.log(`[${backend}] kept ${gas.dataDir} (service log ${gas.logFile})`);
   }
 }
 

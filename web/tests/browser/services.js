@@ -64,7 +64,8 @@ function serviceEnv(extra) {
   for (const [k, v] of Object.entries(process.env)) {
     if (!k.startsWith("GAS_") && !k.startsWith("AWS_")) env[k] = v;
   }
-  return Object.assign(env, extra);
+  // Errors, not pages of backtrace, in the log tails of failures.
+  return Object.assign(env, { RUST_BACKTRACE: "0", RUST_LIB_BACKTRACE: "0" }, extra);
 }
 
 /// Runs `gas args...` to completion (bounded); resolves with its output.

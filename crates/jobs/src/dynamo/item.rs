@@ -73,6 +73,9 @@ pub(crate) fn job_to_item(job: &Job) -> Result<Item, DynamoError> {
     if let Some(t) = job.lease_expires {
         item.insert("lease_expires".into(), n(t));
     }
+    if let Some(t) = job.window_started {
+        item.insert("window_started".into(), n(t));
+    }
     item.insert("progress".into(), real("progress", job.progress)?);
     Ok(item)
 }
@@ -102,6 +105,7 @@ pub(crate) fn job_from_item(item: &Item) -> Result<Job, DynamoError> {
         progress: r.opt_real("progress")?.unwrap_or(0.0),
         lease_expires: r.opt_integer("lease_expires")?,
         annotation_warnings: r.opt_string("annotation_warnings")?,
+        window_started: r.opt_integer("window_started")?,
     })
 }
 

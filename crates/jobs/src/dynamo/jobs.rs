@@ -418,4 +418,34 @@ impl JobStore for DynamoJobStore {
         )
         .await
     }
+
+    // --- fresh free windows ---
+
+    async fn restart_window(
+        &self,
+        job_id: &str,
+        window_started: i64,
+        execution_id: &str,
+    ) -> Result<Job, StoreError> {
+        self.transition(
+            job_id,
+            Transition {
+                operation: "restart_window",
+                update: "SET window_started = :w, archive_execution_id = :e".into(),
+                condition: Some(
+                    "job_status = :completed AND attribute_not_exists(results_file_archive_id) \
+                     AND attribute_not_exists(archive_execution_id)",
+                ),
+                values: vec![
+                    (":w", n(window_started)),
+                    (":e", s(execution_id)),
+                    (":completed", status(JobStatus::Completed)),
+                ],
+                what: "restart_window needs a COMPLETED job with hot results and no pending \
+                       archive timer"
+                    .into(),
+            },
+        )
+        .await
+    }
 }

@@ -12,7 +12,8 @@
 //! A guard item has `user_id` (its key) and `owner_user_id`. Beside them,
 //! under keys prefixed the same way:
 //! - `session#<session_sha256>`: a browser session ([`sessions`]);
-//! - `signin#<user_id>`: a user's failed sign-ins ([`sign_in`]).
+//! - `signin#<user_id>`: a user's failed sign-ins ([`sign_in`]);
+//! - `event#<event_id>`: a payment provider event already handled ([`events`]).
 //!
 //! Only a user item has `email`, and that is how reads tell users apart
 //! from every other item. The profile itself:
@@ -31,6 +32,8 @@
 //! - `set_role` / `set_password_hash` are one UpdateItem each, conditioned on
 //!   `attribute_exists(email)` (a user item), with `ReturnValues = ALL_NEW`.
 
+mod events;
+mod identities;
 mod sessions;
 mod sign_in;
 mod tokens;
@@ -48,7 +51,7 @@ use aws_sdk_dynamodb::Client;
 
 use super::error::{build_failed, request_failed, DynamoError};
 use super::item::{s, user_from_item, user_to_item, Item, Reader};
-use crate::{ApiToken, Role, Session, SignInFailures, StoreError, User, UserStore};
+use crate::{ApiToken, IdentityLink, Role, Session, SignInFailures, StoreError, User, UserStore};
 
 /// How often a transaction is tried when concurrent writes get in its way.
 const ATTEMPTS: u32 = 6;
@@ -420,6 +423,28 @@ impl UserStore for DynamoUserStore {
 
     async fn clear_sign_in_failures(&self, user_id: &str) -> Result<(), StoreError> {
         sign_in::clear(self, user_id).await
+    }
+
+    async fn link_identity(&self, link: &IdentityLink) -> Result<(), StoreError> {
+        identities::link(self, link).await
+    }
+
+    async fn find_by_identity(
+        &self,
+        issuer: &str,
+        subject: &str,
+    ) -> Result<Option<User>, StoreError> {
+        identities::find(self, issuer, subject).await
+    }
+
+    // --- payment provider events (in events.rs) ---
+
+    async fn event_recorded(&self, event_id: &str) -> Result<bool, StoreError> {
+        events::recorded(self, event_id).await
+    }
+
+    async fn record_event(&self, event_id: &str, now: i64) -> Result<bool, StoreError> {
+        events::record(self, event_id, now).await
     }
 }
 

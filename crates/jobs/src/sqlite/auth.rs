@@ -4,7 +4,7 @@
 use gas_sqlite::rusqlite::{self, OptionalExtension, TransactionBehavior};
 
 use super::users::{user_from_row, SqliteUserStore, COLUMNS};
-use crate::{ApiToken, Session, SignInFailures, StoreError, User};
+use crate::{ApiToken, IdentityLink, Session, SignInFailures, StoreError, User};
 
 impl SqliteUserStore {
     pub(super) async fn insert_session(&self, session: &Session) -> Result<(), StoreError> {
@@ -229,6 +229,55 @@ impl SqliteUserStore {
             })
             .await
             .map(|_| ())
+            .map_err(StoreError::backend)
+    }
+}
+
+impl SqliteUserStore {
+    pub(super) async fn insert_identity(&self, link: &IdentityLink) -> Result<(), StoreError> {
+        let link = link.clone();
+        self.sqlite()
+            .call(move |conn| {
+                let tx = conn
+                    .transaction_with_behavior(TransactionBehavior::Immediate)
+                    .map_err(StoreError::backend)?;
+                if !user_exists(&tx, &link.user_id)? {
+                    return Err(StoreError::NotFound(format!("user {}", link.user_id)));
+                }
+                let inserted = tx.execute(
+                    "INSERT INTO identities (issuer, subject, user_id, created_at) \
+                     VALUES (?1, ?2, ?3, ?4)",
+                    rusqlite::params![link.issuer, link.subject, link.user_id, link.created_at],
+                );
+                match inserted {
+                    Ok(_) => tx.commit().map_err(StoreError::backend),
+                    Err(e) if super::unique_violation(&e).is_some() => Err(
+                        StoreError::AlreadyExists(format!("identity at {}", link.issuer)),
+                    ),
+                    Err(e) => Err(StoreError::backend(e)),
+                }
+            })
+            .await
+    }
+
+    pub(super) async fn identity_user(
+        &self,
+        issuer: &str,
+        subject: &str,
+    ) -> Result<Option<User>, StoreError> {
+        let (issuer, subject) = (issuer.to_string(), subject.to_string());
+        self.sqlite()
+            .call(move |conn| {
+                let sql = format!(
+                    "SELECT {} FROM users JOIN identities USING (user_id) \
+                     WHERE identities.issuer = ?1 AND identities.subject = ?2",
+                    qualified_columns()
+                );
+                conn.prepare_cached(&sql)?
+                    .query_row([issuer, subject], user_from_row)
+                    .optional()
+            })
+            .await
             .map_err(StoreError::backend)
     }
 }

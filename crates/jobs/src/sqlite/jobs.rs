@@ -14,7 +14,7 @@ use crate::{Completion, Job, JobStatus, JobStore, Page, StoreError};
 const COLUMNS: &str = "job_id, user_id, input_file_name, s3_inputs_bucket, s3_key_input_file, \
      submit_time, job_status, s3_results_bucket, s3_key_result_file, s3_key_log_file, \
      complete_time, results_file_archive_id, archive_execution_id, retrieval_job_id, \
-     failure_reason, progress, lease_expires, annotation_warnings";
+     failure_reason, progress, lease_expires, annotation_warnings, window_started";
 
 /// Largest page `list_for_user` returns.
 const MAX_PAGE: usize = 100;
@@ -105,7 +105,7 @@ impl JobStore for SqliteJobStore {
             .call(move |conn| {
                 let sql = format!(
                     "INSERT INTO jobs ({COLUMNS}) VALUES \
-                     (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)"
+                     (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)"
                 );
                 let inserted = conn.execute(
                     &sql,
@@ -128,6 +128,7 @@ impl JobStore for SqliteJobStore {
                         job.progress,
                         job.lease_expires,
                         job.annotation_warnings,
+                        job.window_started,
                     ],
                 );
                 match inserted {
@@ -367,6 +368,29 @@ impl JobStore for SqliteJobStore {
         )
         .await
     }
+
+    // --- fresh free windows ---
+
+    async fn restart_window(
+        &self,
+        job_id: &str,
+        window_started: i64,
+        execution_id: &str,
+    ) -> Result<Job, StoreError> {
+        self.transition(
+            job_id,
+            "window_started = ?2, archive_execution_id = ?3",
+            "job_status = 'COMPLETED' AND results_file_archive_id IS NULL \
+             AND archive_execution_id IS NULL",
+            vec![
+                Value::Integer(window_started),
+                Value::Text(execution_id.to_string()),
+            ],
+            "restart_window needs a COMPLETED job with hot results and no pending archive timer"
+                .into(),
+        )
+        .await
+    }
 }
 
 fn read_job(conn: &rusqlite::Connection, job_id: &str) -> rusqlite::Result<Option<Job>> {
@@ -404,5 +428,6 @@ fn job_from_row(row: &Row<'_>) -> rusqlite::Result<Job> {
         progress: row.get(15)?,
         lease_expires: row.get(16)?,
         annotation_warnings: row.get(17)?,
+        window_started: row.get(18)?,
     })
 }

@@ -15,6 +15,7 @@
 // The listing cursor is backend-neutral: the DynamoDB adapter uses it too.
 mod auth;
 pub(crate) mod cursor;
+mod events;
 mod jobs;
 mod users;
 
@@ -49,7 +50,8 @@ CREATE TABLE IF NOT EXISTS jobs (
     failure_reason          TEXT,
     progress                REAL NOT NULL DEFAULT 0,
     lease_expires           INTEGER,
-    annotation_warnings     TEXT
+    annotation_warnings     TEXT,
+    window_started          INTEGER
 );
 CREATE INDEX IF NOT EXISTS jobs_user_submit
     ON jobs (user_id, submit_time DESC, job_id DESC);
@@ -87,15 +89,67 @@ CREATE TABLE IF NOT EXISTS api_tokens (
 );
 CREATE INDEX IF NOT EXISTS api_tokens_user ON api_tokens (user_id, created_at);
 
+-- Sign-ins at OpenID Connect providers: one (issuer, subject), one user.
+CREATE TABLE IF NOT EXISTS identities (
+    issuer     TEXT NOT NULL,
+    subject    TEXT NOT NULL,
+    user_id    TEXT NOT NULL REFERENCES users (user_id),
+    created_at INTEGER NOT NULL,
+    PRIMARY KEY (issuer, subject)
+);
+
 CREATE TABLE IF NOT EXISTS sign_in_failures (
     user_id TEXT PRIMARY KEY NOT NULL,
     count   INTEGER NOT NULL,
     last_at INTEGER NOT NULL
 );
+
+-- Payment provider events (Stripe webhooks) already handled, by event id.
+CREATE TABLE IF NOT EXISTS payment_events (
+    event_id    TEXT PRIMARY KEY NOT NULL,
+    recorded_at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS payment_events_age ON payment_events (recorded_at);
 ";
+
+/// Columns added to tables after their first release, with their types:
+/// `CREATE TABLE IF NOT EXISTS` leaves an older file's table as it was, so
+/// opening a file adds whichever of these it lacks.
+const ADDED_COLUMNS: &[(&str, &str, &str)] = &[("jobs", "window_started", "INTEGER")];
+
+/// Adds the [`ADDED_COLUMNS`] an older database lacks. Two processes may
+/// race here: the loser's "duplicate column" error means the column is there.
+fn add_missing_columns(conn: &rusqlite::Connection) -> rusqlite::Result<()> {
+    for (table, column, kind) in ADDED_COLUMNS {
+        let present: bool = conn
+            .prepare(&format!(
+                "SELECT 1 FROM pragma_table_info('{table}') WHERE name = ?1"
+            ))?
+            .exists([column])?;
+        if present {
+            continue;
+        }
+        match conn.execute_batch(&format!("ALTER TABLE {table} ADD COLUMN {column} {kind}")) {
+            Ok(()) => {}
+            Err(rusqlite::Error::SqliteFailure(_, Some(msg)))
+                if msg.contains("duplicate column") => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
 
 /// Opens (creating if needed) the database file shared by both stores.
 fn open_db(path: &Path) -> Result<Sqlite, StoreError> {
+    if path.exists() {
+        // An older file may lack columns added since (the schema's
+        // `CREATE ... IF NOT EXISTS` leaves its tables as they are).
+        let conn = rusqlite::Connection::open(path).map_err(StoreError::backend)?;
+        conn.busy_timeout(std::time::Duration::from_secs(15))
+            .and_then(|()| conn.execute_batch(SCHEMA))
+            .and_then(|()| add_missing_columns(&conn))
+            .map_err(StoreError::backend)?;
+    }
     Sqlite::open(path, SCHEMA).map_err(StoreError::backend)
 }
 
@@ -106,8 +160,12 @@ fn open_db_in_memory() -> Result<Sqlite, StoreError> {
 /// Runs the given schema on an already open database (used by
 /// `from_sqlite` constructors so a caller can share one connection).
 async fn ensure_schema(db: &Sqlite) -> Result<(), StoreError> {
-    db.call(|conn| conn.execute_batch(SCHEMA).map_err(StoreError::backend))
-        .await
+    db.call(|conn| {
+        conn.execute_batch(SCHEMA)
+            .and_then(|()| add_missing_columns(conn))
+            .map_err(StoreError::backend)
+    })
+    .await
 }
 
 /// Whether `e` is a UNIQUE or PRIMARY KEY violation, and if so on which

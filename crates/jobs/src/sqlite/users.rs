@@ -10,7 +10,7 @@ use async_trait::async_trait;
 use gas_sqlite::rusqlite::{self, OptionalExtension, Row};
 use gas_sqlite::Sqlite;
 
-use crate::{ApiToken, Role, Session, SignInFailures, StoreError, User, UserStore};
+use crate::{ApiToken, IdentityLink, Role, Session, SignInFailures, StoreError, User, UserStore};
 
 pub(super) const COLUMNS: &str =
     "user_id, email, role, created_at, password_hash, api_token_sha256";
@@ -215,6 +215,28 @@ impl UserStore for SqliteUserStore {
 
     async fn clear_sign_in_failures(&self, user_id: &str) -> Result<(), StoreError> {
         self.forget_failures(user_id).await
+    }
+
+    async fn link_identity(&self, link: &IdentityLink) -> Result<(), StoreError> {
+        self.insert_identity(link).await
+    }
+
+    async fn find_by_identity(
+        &self,
+        issuer: &str,
+        subject: &str,
+    ) -> Result<Option<User>, StoreError> {
+        self.identity_user(issuer, subject).await
+    }
+
+    // --- payment provider events (in events.rs) ---
+
+    async fn event_recorded(&self, event_id: &str) -> Result<bool, StoreError> {
+        self.event_exists(event_id).await
+    }
+
+    async fn record_event(&self, event_id: &str, now: i64) -> Result<bool, StoreError> {
+        self.insert_event(event_id, now).await
     }
 }
 

@@ -1,9 +1,11 @@
 //! [`Queue`] on Amazon SQS.
 
-use std::time::Duration;
+use std::time::{Duration, UNIX_EPOCH};
 
 use async_trait::async_trait;
-use aws_sdk_sqs::types::{DeleteMessageBatchRequestEntry, MessageSystemAttributeName};
+use aws_sdk_sqs::types::{
+    DeleteMessageBatchRequestEntry, MessageSystemAttributeName, QueueAttributeName,
+};
 
 use super::error::{failed, AwsError};
 use super::{check_receipt, whole_seconds};
@@ -23,8 +25,8 @@ pub(super) const MAX_VISIBILITY: Duration = Duration::from_secs(12 * 3600);
 ///   `max` (1..=10, else [`MessagingError::Invalid`] without calling SQS),
 ///   `WaitTimeSeconds` = `wait` rounded up to whole seconds (at most 20, else
 ///   `Invalid`): long polling returns as soon as a message arrives. The
-///   system attribute `ApproximateReceiveCount` becomes
-///   [`QueueMessage::receive_count`].
+///   system attributes `ApproximateReceiveCount` and `SentTimestamp` become
+///   [`QueueMessage::receive_count`] and [`QueueMessage::sent_at`].
 /// - Visibility timeouts and dead-letter redrive are the queue's attributes
 ///   (see [`create_queue`](super::create_queue)); SQS enforces them.
 /// - `delete` is `DeleteMessage`; `ReceiptHandleIsInvalid` (what SQS may
@@ -33,6 +35,8 @@ pub(super) const MAX_VISIBILITY: Duration = Duration::from_secs(12 * 3600);
 /// - `change_visibility` is `ChangeMessageVisibility` with the timeout
 ///   rounded up to whole seconds (at most 12 hours); a receipt whose message
 ///   is gone or no longer in flight is [`MessagingError::NotFound`].
+/// - `depth` is `GetQueueAttributes`: the sum of
+///   `ApproximateNumberOfMessages`, `...NotVisible` and `...Delayed`.
 #[derive(Clone, Debug)]
 pub struct SqsQueue {
     client: aws_sdk_sqs::Client,
@@ -153,6 +157,11 @@ fn to_queue_message(
         tracing::warn!(queue, "SQS returned no ApproximateReceiveCount; taking 1");
         1
     });
+    let sent_at = message
+        .attributes()
+        .and_then(|a| a.get(&MessageSystemAttributeName::SentTimestamp))
+        .and_then(|ms| ms.parse::<u64>().ok())
+        .map(|ms| UNIX_EPOCH + Duration::from_millis(ms));
     let aws_sdk_sqs::types::Message {
         message_id,
         receipt_handle,
@@ -166,6 +175,7 @@ fn to_queue_message(
             .ok_or_else(|| AwsError::incomplete("ReceiveMessage", "ReceiptHandle"))?,
         body: body.unwrap_or_default(),
         receive_count,
+        sent_at,
     })
 }
 
@@ -206,6 +216,7 @@ impl Queue for SqsQueue {
             .max_number_of_messages(max as i32)
             .wait_time_seconds(whole_seconds(wait) as i32)
             .message_system_attribute_names(MessageSystemAttributeName::ApproximateReceiveCount)
+            .message_system_attribute_names(MessageSystemAttributeName::SentTimestamp)
             .send()
             .await
             .map_err(|e| failed("ReceiveMessage", &self.name, e))?;
@@ -285,7 +296,46 @@ impl Queue for SqsQueue {
             Err(e) => Err(failed("ChangeMessageVisibility", &self.name, e)),
         }
     }
+
+    async fn depth(&self) -> Result<u64, MessagingError> {
+        let out = self
+            .client
+            .get_queue_attributes()
+            .queue_url(&self.url)
+            .set_attribute_names(Some(
+                DEPTH_ATTRIBUTES.iter().map(|(a, _)| a.clone()).collect(),
+            ))
+            .send()
+            .await
+            .map_err(|e| failed("GetQueueAttributes", &self.name, e))?;
+        let attributes = out.attributes.unwrap_or_default();
+        let mut depth = 0u64;
+        for (attribute, name) in DEPTH_ATTRIBUTES {
+            let count = attributes
+                .get(&attribute)
+                .and_then(|n| n.parse::<u64>().ok())
+                .ok_or_else(|| AwsError::incomplete("GetQueueAttributes", name))?;
+            depth = depth.saturating_add(count);
+        }
+        Ok(depth)
+    }
 }
+
+/// The attributes whose sum is a queue's depth, with their names.
+const DEPTH_ATTRIBUTES: [(QueueAttributeName, &str); 3] = [
+    (
+        QueueAttributeName::ApproximateNumberOfMessages,
+        "ApproximateNumberOfMessages",
+    ),
+    (
+        QueueAttributeName::ApproximateNumberOfMessagesNotVisible,
+        "ApproximateNumberOfMessagesNotVisible",
+    ),
+    (
+        QueueAttributeName::ApproximateNumberOfMessagesDelayed,
+        "ApproximateNumberOfMessagesDelayed",
+    ),
+];
 
 #[cfg(test)]
 mod tests {

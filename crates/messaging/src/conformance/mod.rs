@@ -8,8 +8,8 @@
 //! SQS, SNS and Step Functions as well as SQLite; with visibility timeouts of
 //! 1-2 s a suite takes a few seconds.
 //!
-//! - [`queue`]: send/receive/delete, batches, visibility, receipts, long
-//!   polling, redrive;
+//! - [`queue`]: send/receive/delete, depth, batches, visibility, receipts,
+//!   long polling, redrive;
 //! - [`topic`]: fan-out to queues;
 //! - [`timer`]: delayed publication, stop, idempotent start.
 

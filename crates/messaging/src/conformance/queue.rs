@@ -2,7 +2,7 @@
 //! visibility timeout is `visibility`, and leaves it empty.
 
 use std::collections::BTreeSet;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use super::{assert_not_received, collect, receive_one, tag, MARGIN, WAIT};
 use crate::{MessagingError, Queue};
@@ -10,6 +10,7 @@ use crate::{MessagingError, Queue};
 /// Runs every check below except [`redrive`], which needs a second queue.
 pub async fn suite(queue: &dyn Queue, visibility: Duration) {
     rejects_invalid_max(queue).await;
+    depth(queue).await;
     round_trip(queue, visibility).await;
     receives_at_most_ten(queue).await;
     delete_is_idempotent(queue).await;
@@ -54,6 +55,17 @@ pub async fn round_trip(queue: &dyn Queue, visibility: Duration) {
     assert_eq!(message.body, body, "{CHECK}: body changed in transit");
     assert_eq!(message.receive_count, 1, "{CHECK}: first receive count");
     assert!(!message.receipt.is_empty(), "{CHECK}: empty receipt");
+    let sent_at = message
+        .sent_at
+        .unwrap_or_else(|| panic!("{CHECK}: no sent_at"));
+    let skew = match SystemTime::now().duration_since(sent_at) {
+        Ok(ago) => ago,
+        Err(ahead) => ahead.duration(),
+    };
+    assert!(
+        skew < Duration::from_secs(60),
+        "{CHECK}: sent_at {sent_at:?} is {skew:?} away from now"
+    );
     delete(CHECK, queue, &message.receipt).await;
     tokio::time::sleep(visibility + MARGIN).await;
     let left = collect(CHECK, queue, 1, Duration::from_secs(1), |m| {
@@ -64,6 +76,54 @@ pub async fn round_trip(queue: &dyn Queue, visibility: Duration) {
         left.is_empty(),
         "{CHECK}: message {id} came back after its delete"
     );
+}
+
+/// How long [`depth`] waits for a count to settle: SQS's approximate
+/// counts are eventually consistent (about a minute); the embedded queue
+/// and moto are exact at once.
+const DEPTH_SETTLES: Duration = Duration::from_secs(60);
+
+/// Waits until `queue.depth()` is `expected`, or panics after
+/// [`DEPTH_SETTLES`].
+async fn depth_becomes(check: &str, queue: &dyn Queue, expected: u64, when: &str) {
+    let deadline = tokio::time::Instant::now() + DEPTH_SETTLES;
+    loop {
+        let depth = queue
+            .depth()
+            .await
+            .unwrap_or_else(|e| panic!("{check}: depth of {} failed: {e}", queue.name()));
+        if depth == expected {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{check}: depth of {} is {depth}, not {expected}, {when}",
+            queue.name()
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+/// `depth` counts every message the queue holds: visible and in flight
+/// alike, and none once they are deleted.
+pub async fn depth(queue: &dyn Queue) {
+    const CHECK: &str = "depth";
+    depth_becomes(CHECK, queue, 0, "on an empty queue").await;
+    let prefix = tag();
+    for i in 0..3 {
+        send(CHECK, queue, &format!("{prefix} depth {i}")).await;
+    }
+    depth_becomes(CHECK, queue, 3, "after three sends").await;
+    let received = collect(CHECK, queue, 3, Duration::from_secs(10), |m| {
+        m.body.starts_with(&prefix)
+    })
+    .await;
+    assert_eq!(received.len(), 3, "{CHECK}: the three messages received");
+    depth_becomes(CHECK, queue, 3, "with the three in flight").await;
+    for message in &received {
+        delete(CHECK, queue, &message.receipt).await;
+    }
+    depth_becomes(CHECK, queue, 0, "after deleting them").await;
 }
 
 /// Twelve messages come back in receives of at most ten, each exactly once.
@@ -216,15 +276,17 @@ pub async fn long_poll_returns_early(queue: &dyn Queue) {
 }
 
 /// A message received `max_receives` times and not deleted moves to `dlq`
-/// (which must be `queue`'s dead-letter queue), keeping its id and body.
-/// Both queues must be empty.
+/// (which must be `queue`'s dead-letter queue), keeping its id, body and
+/// sent time; `dlq`'s depth counts it. Both queues must be empty.
 pub async fn redrive(queue: &dyn Queue, dlq: &dyn Queue, max_receives: u32) {
     const CHECK: &str = "redrive";
     let body = format!("redrive {}", tag());
     let id = send(CHECK, queue, &body).await;
+    let mut sent_at = None;
     for attempt in 1..=max_receives {
         let message = receive_one(CHECK, queue, &id).await;
         assert_eq!(message.receive_count, attempt, "{CHECK}: receive count");
+        sent_at = message.sent_at;
         queue
             .change_visibility(&message.receipt, Duration::ZERO)
             .await
@@ -251,5 +313,11 @@ pub async fn redrive(queue: &dyn Queue, dlq: &dyn Queue, max_receives: u32) {
         dead[0].message_id, id,
         "{CHECK}: message id changed in the dead-letter queue"
     );
+    assert_eq!(
+        dead[0].sent_at, sent_at,
+        "{CHECK}: sent time changed in the dead-letter queue"
+    );
+    depth_becomes(CHECK, dlq, 1, "holding the dead-lettered message").await;
     delete(CHECK, dlq, &dead[0].receipt).await;
+    depth_becomes(CHECK, dlq, 0, "after deleting it").await;
 }

@@ -1,5 +1,5 @@
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
 use gas_sqlite::now_millis;
@@ -90,23 +90,6 @@ impl SqliteQueue {
         })
     }
 
-    /// How many messages the queue holds, visible or not.
-    pub async fn approximate_count(&self) -> Result<u64, MessagingError> {
-        let name = self.name.clone();
-        self.messaging
-            .db
-            .call(move |conn| {
-                conn.query_row(
-                    "SELECT count(*) FROM queue_messages WHERE queue = ?1",
-                    [name],
-                    |row| row.get::<_, i64>(0),
-                )
-            })
-            .await
-            .map(|n| n.unsigned_abs())
-            .map_err(sql_error)
-    }
-
     /// One look at the table: receives up to `max` visible messages, moving
     /// to the dead-letter queue those received too often.
     async fn receive_now(&self, max: usize) -> Result<Vec<QueueMessage>, MessagingError> {
@@ -121,17 +104,17 @@ impl SqliteQueue {
                 let now = now_millis();
                 let candidates = {
                     let mut stmt = tx.prepare_cached(
-                        "SELECT id, message_id, body, receive_count FROM queue_messages
+                        "SELECT id, message_id, body, receive_count, sent_at FROM queue_messages
                          WHERE queue = ?1 AND visible_at <= ?2 ORDER BY visible_at, id LIMIT ?3",
                     )?;
                     let rows = stmt.query_map(params![name, now, max as i64], |row| {
-                        Ok((row.get::<_, i64>(0)?, row.get::<_, String>(1)?, row.get::<_, String>(2)?, row.get::<_, u32>(3)?))
+                        Ok((row.get::<_, i64>(0)?, row.get::<_, String>(1)?, row.get::<_, String>(2)?, row.get::<_, u32>(3)?, row.get::<_, i64>(4)?))
                     })?;
                     rows.collect::<Result<Vec<_>, _>>()?
                 };
                 let mut messages = Vec::new();
                 let mut dead_lettered = 0usize;
-                for (id, message_id, body, receive_count) in candidates {
+                for (id, message_id, body, receive_count, sent_at) in candidates {
                     if let Some(redrive) = redrive.as_ref().filter(|r| receive_count >= r.max_receives) {
                         tx.execute(
                             "UPDATE queue_messages SET queue = ?2, visible_at = ?3, receive_count = 0, receipt = NULL
@@ -152,6 +135,7 @@ impl SqliteQueue {
                         body,
                         receipt,
                         receive_count: receive_count + 1,
+                        sent_at: Some(epoch_millis(sent_at)),
                     });
                 }
                 tx.commit()?;
@@ -187,6 +171,11 @@ pub(super) fn insert_message(
     )?
     .execute(params![queue, message_id, body, now])?;
     Ok(())
+}
+
+/// `ms` milliseconds since the epoch (clamped at the epoch).
+fn epoch_millis(ms: i64) -> SystemTime {
+    UNIX_EPOCH + Duration::from_millis(u64::try_from(ms).unwrap_or(0))
 }
 
 fn check_receipt(receipt: &str) -> Result<(), MessagingError> {
@@ -296,6 +285,23 @@ impl Queue for SqliteQueue {
         }
         Ok(())
     }
+
+    /// Exact: the rows of the queue, visible or not.
+    async fn depth(&self) -> Result<u64, MessagingError> {
+        let name = self.name.clone();
+        self.messaging
+            .db
+            .call(move |conn| {
+                conn.query_row(
+                    "SELECT count(*) FROM queue_messages WHERE queue = ?1",
+                    [name],
+                    |row| row.get::<_, i64>(0),
+                )
+            })
+            .await
+            .map(|n| n.unsigned_abs())
+            .map_err(sql_error)
+    }
 }
 
 #[cfg(test)]
@@ -342,7 +348,7 @@ mod tests {
         let b = m.queue("b", QueueSettings::default()).unwrap();
         a.send("x").await.unwrap();
         assert!(b.receive(10, Duration::ZERO).await.unwrap().is_empty());
-        assert_eq!(a.approximate_count().await.unwrap(), 1);
-        assert_eq!(b.approximate_count().await.unwrap(), 0);
+        assert_eq!(a.depth().await.unwrap(), 1);
+        assert_eq!(b.depth().await.unwrap(), 0);
     }
 }

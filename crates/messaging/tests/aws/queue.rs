@@ -21,6 +21,7 @@ async fn sqs_queue_passes_the_queue_suite() {
     );
     // `queue::suite` check by check, so that one can be left out:
     queue::rejects_invalid_max(&q).await;
+    queue::depth(&q).await;
     queue::round_trip(&q, VISIBILITY).await;
     queue::receives_at_most_ten(&q).await;
     queue::delete_is_idempotent(&q).await;

@@ -15,4 +15,4 @@ mod signer;
 
 pub use archive::{DirArchiveSettings, DirArchiveStore, DEFAULT_VAULT_ARN};
 pub use blob::{DirBlobStore, Download, DownloadError, LocalDownloads};
-pub use signer::{DownloadParams, UrlError, UrlSigner, KEY_FILE, KEY_LEN};
+pub use signer::{load_or_create_secret, DownloadParams, UrlError, UrlSigner, KEY_FILE, KEY_LEN};

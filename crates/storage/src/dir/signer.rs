@@ -149,7 +149,14 @@ impl UrlSigner {
 }
 
 fn load_or_create_key(dir: &Path) -> io::Result<[u8; KEY_LEN]> {
-    let path = dir.join(KEY_FILE);
+    load_or_create_secret(dir, KEY_FILE)
+}
+
+/// A random 32-byte secret kept in `dir/name`, made on first use. Every
+/// process of an installation that calls this gets the same bytes, even
+/// when several start at once (the first file linked into place wins).
+pub fn load_or_create_secret(dir: &Path, name: &str) -> io::Result<[u8; KEY_LEN]> {
+    let path = dir.join(name);
     match read_key(&path) {
         Err(e) if e.kind() == io::ErrorKind::NotFound => {}
         other => return other,
