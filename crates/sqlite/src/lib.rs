@@ -30,11 +30,31 @@ impl Sqlite {
     /// Opens (creating if needed) the database at `path` in WAL mode, so that
     /// readers in other processes do not block the writer, and runs `schema`
     /// (idempotent `CREATE ... IF NOT EXISTS` statements).
+    ///
+    /// Processes started together (systemd, a script) open a new file at
+    /// the same moment. Switching it to WAL, or creating its tables, can
+    /// then fail with `SQLITE_BUSY` at once: SQLite does not wait on its
+    /// busy handler where waiting could deadlock. Such an open is retried,
+    /// with a growing pause, for up to [`BUSY_TIMEOUT`].
     pub fn open(path: &Path, schema: &str) -> rusqlite::Result<Self> {
         if let Some(dir) = path.parent() {
             // A missing directory shows up as SQLite's CANTOPEN; make it here.
             let _ = std::fs::create_dir_all(dir);
         }
+        let started = std::time::Instant::now();
+        let mut pause = Duration::from_millis(5);
+        loop {
+            match Self::open_once(path, schema) {
+                Err(e) if is_busy(&e) && started.elapsed() < BUSY_TIMEOUT => {
+                    std::thread::sleep(pause);
+                    pause = (pause * 2).min(Duration::from_millis(200));
+                }
+                other => return other,
+            }
+        }
+    }
+
+    fn open_once(path: &Path, schema: &str) -> rusqlite::Result<Self> {
         let conn = Connection::open(path)?;
         conn.busy_timeout(BUSY_TIMEOUT)?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
@@ -71,6 +91,15 @@ impl Sqlite {
         .await
         .unwrap_or_else(|join| std::panic::resume_unwind(join.into_panic()))
     }
+}
+
+/// Whether `e` is SQLite's "database is locked" (or busy).
+fn is_busy(e: &rusqlite::Error) -> bool {
+    matches!(
+        e,
+        rusqlite::Error::SqliteFailure(err, _)
+            if matches!(err.code, rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+    )
 }
 
 /// Seconds since the Unix epoch, the unit of every time in GAS records.
@@ -126,12 +155,45 @@ mod tests {
     }
 
     fn tempfile_dir() -> std::path::PathBuf {
+        // Tests run in parallel: a counter keeps their directories apart.
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let dir = std::env::temp_dir().join(format!(
-            "gas-sqlite-test-{}-{}",
+            "gas-sqlite-test-{}-{}-{n}",
             std::process::id(),
             now_millis()
         ));
         std::fs::create_dir_all(&dir).unwrap();
         dir
+    }
+
+    const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS t (id INTEGER PRIMARY KEY, v TEXT);
+        CREATE INDEX IF NOT EXISTS t_v ON t (v);";
+
+    /// Many openers of one new file at once (as services started together
+    /// by systemd are): every one of them comes up.
+    #[test]
+    fn simultaneous_opens_of_a_new_file_all_succeed() {
+        for round in 0..20 {
+            let dir = tempfile_dir();
+            let path = dir.join("db.sqlite");
+            let barrier = Arc::new(std::sync::Barrier::new(8));
+            let openers: Vec<_> = (0..8)
+                .map(|_| {
+                    let (path, barrier) = (path.clone(), Arc::clone(&barrier));
+                    std::thread::spawn(move || {
+                        barrier.wait();
+                        Sqlite::open(&path, SCHEMA).map(|_| ())
+                    })
+                })
+                .collect();
+            for opener in openers {
+                opener
+                    .join()
+                    .unwrap()
+                    .unwrap_or_else(|e| panic!("round {round}: an open failed: {e:?}"));
+            }
+            std::fs::remove_dir_all(dir).unwrap();
+        }
     }
 }
