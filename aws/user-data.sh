@@ -9,6 +9,9 @@
 #   config          the text of /etc/gas/gas.toml (aws/gas.toml.tftpl)
 #   unit            the text of aws/systemd/gas-<service>.service
 #   log_group       the CloudWatch log group of this service
+#   stripe_*, oidc_*, secret_key_parameter
+#                   optional features (empty: off); the *_parameter ones
+#                   name SSM SecureString parameters holding secrets
 # So that templatefile() leaves them alone, the script's own variables are
 # written without braces. cloud-init logs the run to
 # /var/log/cloud-init-output.log; a failure leaves the instance unhealthy,
@@ -39,6 +42,31 @@ GAS_TOML
 # The SDK would find the region in the instance metadata too; saying it
 # spares a lookup and makes `gas user add` on the instance work as is.
 echo "AWS_REGION=$AWS_REGION" >/etc/gas/env
+
+# Optional features go to the same file (GAS_* override gas.toml): Stripe
+# payments and an OpenID Connect provider, for the web service only. Their
+# secrets are read here from SSM Parameter Store, so that none is in
+# Terraform's state or this user data.
+env_value() {
+  if [ -n "$2" ]; then printf '%s=%s\n' "$1" "$2" >>/etc/gas/env; fi
+}
+env_secret() {
+  if [ -n "$2" ]; then
+    value=$(aws ssm get-parameter --with-decryption --name "$2" --query Parameter.Value --output text)
+    printf '%s=%s\n' "$1" "$value" >>/etc/gas/env
+  fi
+}
+if [ "$service" = web ]; then
+  env_value GAS_STRIPE_PRICE_ID '${stripe_price_id}'
+  env_value GAS_STRIPE_PUBLISHABLE_KEY '${stripe_publishable_key}'
+  env_secret GAS_STRIPE_SECRET_KEY '${stripe_secret_key_parameter}'
+  env_secret GAS_STRIPE_WEBHOOK_SECRET '${stripe_webhook_secret_parameter}'
+  env_secret GAS_SECRET_KEY '${secret_key_parameter}'
+  env_value GAS_OIDC_ISSUER '${oidc_issuer}'
+  env_value GAS_OIDC_CLIENT_ID '${oidc_client_id}'
+  env_secret GAS_OIDC_CLIENT_SECRET '${oidc_client_secret_parameter}'
+  env_value GAS_OIDC_NAME '${oidc_name}'
+fi
 chown root:gas /etc/gas/gas.toml /etc/gas/env
 chmod 0640 /etc/gas/gas.toml /etc/gas/env
 

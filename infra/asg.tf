@@ -61,6 +61,16 @@ resource "aws_launch_template" "service" {
     config         = local.gas_config
     unit           = file("${path.module}/../aws/systemd/gas-${each.key}.service")
     log_group      = aws_cloudwatch_log_group.service[each.key].name
+    # Optional features (empty: off); the secrets as SSM parameter names.
+    stripe_price_id                 = var.stripe_price_id
+    stripe_publishable_key          = var.stripe_publishable_key
+    stripe_secret_key_parameter     = var.stripe_secret_key_parameter
+    stripe_webhook_secret_parameter = var.stripe_webhook_secret_parameter
+    secret_key_parameter            = var.secret_key_parameter
+    oidc_issuer                     = var.oidc_issuer
+    oidc_client_id                  = var.oidc_client_id
+    oidc_client_secret_parameter    = var.oidc_client_secret_parameter
+    oidc_name                       = var.oidc_name
   }))
 
   iam_instance_profile {

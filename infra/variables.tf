@@ -284,3 +284,63 @@ variable "alb_5xx_alarm_count" {
   type        = number
   default     = 10
 }
+
+# --- Premium with Stripe, and an OpenID Connect sign-in -----------------------
+# Empty means off. Secrets are not Terraform values: each names an SSM
+# Parameter Store SecureString (e.g. "/gas/stripe/secret-key") that the web
+# instances read at boot into /etc/gas/env, so no secret is in the state,
+# the launch template or the user data.
+
+variable "stripe_price_id" {
+  description = "Stripe Price (or Plan) id of Premium; with the two Stripe parameters below, Stripe takes payments. Empty: upgrades are immediate and free."
+  type        = string
+  default     = ""
+}
+
+variable "stripe_publishable_key" {
+  description = "Stripe publishable key (pk_...), which the subscribe page's Stripe.js starts with."
+  type        = string
+  default     = ""
+}
+
+variable "stripe_secret_key_parameter" {
+  description = "Name of the SSM SecureString parameter holding the Stripe secret key (sk_...)."
+  type        = string
+  default     = ""
+}
+
+variable "stripe_webhook_secret_parameter" {
+  description = "Name of the SSM SecureString parameter holding the signing secret (whsec_...) of the Stripe webhook endpoint <public URL>/stripe/webhook."
+  type        = string
+  default     = ""
+}
+
+variable "secret_key_parameter" {
+  description = "Name of the SSM SecureString parameter holding the web app's signing key (any long random string), the same for every web instance; needed with an OpenID Connect provider."
+  type        = string
+  default     = ""
+}
+
+variable "oidc_issuer" {
+  description = "OpenID Connect provider's issuer URL (e.g. https://auth.globus.org). Empty: password sign-in only."
+  type        = string
+  default     = ""
+}
+
+variable "oidc_client_id" {
+  description = "The client id GAS is registered under at the OpenID Connect provider."
+  type        = string
+  default     = ""
+}
+
+variable "oidc_client_secret_parameter" {
+  description = "Name of the SSM SecureString parameter holding the OpenID Connect client secret."
+  type        = string
+  default     = ""
+}
+
+variable "oidc_name" {
+  description = "The sign-in button's label for the OpenID Connect provider (default: its host)."
+  type        = string
+  default     = ""
+}

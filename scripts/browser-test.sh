@@ -1,23 +1,30 @@
 #!/usr/bin/env bash
-# The browser end-to-end test of the web app: headless Chromium (Debian's
+# The browser end-to-end tests of the web app: headless Chromium (Debian's
 # package, driven by playwright-core from web/tests/browser) through the
-# whole flow on the embedded backend and on the AWS backend against moto.
-#   bash scripts/browser-test.sh                   # both backends
+# whole flow on the embedded backend and on the AWS backend against moto
+# (flow.test.js), and "Sign in with …" through a real OpenID Connect
+# provider, oidc-provider on localhost, on the embedded backend
+# (oidc.test.js).
+#   bash scripts/browser-test.sh                   # both backends, and oidc
 #   BROWSER_BACKENDS=embedded bash scripts/browser-test.sh
+#   BROWSER_OIDC=0 bash scripts/browser-test.sh    # without the oidc test
 # Installs what is missing (Chromium, the npm packages; a second run
 # installs nothing), builds target/debug/gas, starts moto unless
 # GAS_TEST_AWS_ENDPOINT names one, and writes a screenshot of every step to
-# target/browser-screenshots/<backend>/NN-step.png. Its last line is
-# "N passed, N failed"; it exits non-zero when anything failed.
+# target/browser-screenshots/<backend or oidc>/NN-step.png. Its last line
+# is "N passed, N failed" over all of them; it exits non-zero when anything
+# failed.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 tests=web/tests/browser
 shots=target/browser-screenshots
 backends=${BROWSER_BACKENDS:-embedded aws}
+oidc=${BROWSER_OIDC:-1}
 selected=$(wc -w <<<"$backends")
+[ "$oidc" = 0 ] || selected=$((selected + 1))
 
-# Setup failures end with the totals line too: every selected flow failed.
+# Setup failures end with the totals line too: every selected test failed.
 give_up() {
   echo "browser-test: $*" >&2
   echo "0 passed, $selected failed"
@@ -36,9 +43,10 @@ if [ ! -x /usr/bin/chromium ]; then
     give_up "apt-get install chromium failed"
 fi
 
-# --- npm packages (playwright-core, pinned by package-lock.json) ----------
+# --- npm packages (playwright-core, oidc-provider; pinned by package-lock.json)
 stamp=$tests/node_modules/.installed-package-lock.json
-if [ ! -d "$tests/node_modules/playwright-core" ] || ! cmp -s "$tests/package-lock.json" "$stamp"; then
+if [ ! -d "$tests/node_modules/playwright-core" ] || [ ! -d "$tests/node_modules/oidc-provider" ] ||
+  ! cmp -s "$tests/package-lock.json" "$stamp"; then
   echo "npm ci in $tests" >&2
   (cd "$tests" && npm ci --no-audit --no-fund >&2) || give_up "npm ci failed"
   cp "$tests/package-lock.json" "$stamp"
@@ -85,17 +93,19 @@ if [[ " $backends " == *" aws "* ]] && [ -z "${GAS_TEST_AWS_ENDPOINT:-}" ]; then
   echo "started moto at $GAS_TEST_AWS_ENDPOINT (pid $moto_pid)" >&2
 fi
 
-# --- the flows ---------------------------------------------------------------
+# --- the tests -----------------------------------------------------------------
 mkdir -p "$shots"
 tap=$root/$shots/results.tap
 rm -f "$tap"
-export BROWSER_BACKENDS=$backends BROWSER_SCREENSHOTS=$root/$shots
+export BROWSER_BACKENDS=$backends BROWSER_OIDC=$oidc BROWSER_SCREENSHOTS=$root/$shots
+# One runner, one file after the other; the TAP summary counts the tests of
+# both files (a skipped one counts neither way).
 (
   cd "$tests" &&
     exec setsid node --test --test-concurrency=1 \
       --test-reporter=spec --test-reporter-destination=stdout \
       --test-reporter=tap --test-reporter-destination="$tap" \
-      flow.test.js
+      flow.test.js oidc.test.js
 ) &
 node_pid=$!
 wait "$node_pid"
@@ -108,11 +118,12 @@ failed=$(count fail)
 cancelled=$(count cancelled)
 passed=${passed:-0}
 if [ -z "$failed" ]; then
-  # No summary: the runner itself died; every flow that did not pass failed.
+  # No summary: the runner itself died; every test that did not pass failed.
   failed=$((selected - passed))
 else
   failed=$((failed + ${cancelled:-0}))
 fi
 for b in $backends; do echo "screenshots: $shots/$b/"; done
+[ "$oidc" = 0 ] || echo "screenshots: $shots/oidc/"
 echo "$passed passed, $failed failed"
 [ "$status" = 0 ] && [ "$failed" = 0 ] && [ "$passed" -gt 0 ]

@@ -25,8 +25,12 @@ fi
 
 # moto's AWS emulator for the AWS adapters' tests (a venv under target/).
 eval "$(bash scripts/moto.sh)"
-trap 'kill "$(cat target/moto.pid)" 2>/dev/null || true' EXIT
-export GAS_TEST_AWS_ENDPOINT
+# localstripe (a fake Stripe server) for the Stripe tests (a venv under target/).
+eval "$(bash scripts/localstripe.sh)"
+trap 'kill "$(cat target/moto.pid)" "$(cat target/localstripe.pid)" 2>/dev/null || true' EXIT
+export GAS_TEST_AWS_ENDPOINT GAS_TEST_STRIPE_URL
+# Without localstripe those tests would skip; here they must run.
+export GAS_REQUIRE_STRIPE_TESTS=1
 # Without the emulator those tests would skip; here they must run.
 export GAS_REQUIRE_AWS_TESTS=1
 

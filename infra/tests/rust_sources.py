@@ -1,6 +1,6 @@
 """What the Rust sources call on AWS: SDK operations per file, whether each
-call is made at run time or only by provisioning, and which files make up an
-adapter.
+call is made by a service at run time or only by provisioning, an operator's
+command or the tests, and which files make up an adapter.
 
 Deliberately lexical (no Rust parser is at hand): comments and `#[cfg(test)]`
 modules are removed, functions are cut at each `fn`, and an SDK operation is
@@ -208,15 +208,25 @@ def load_sources() -> dict[Path, SourceFile]:
     return sources
 
 
+# Code that no service runs, besides provisioning: the operators' commands
+# (`gas dlq`, run with operator credentials, docs/DEPLOY.md) and the
+# conformance suites (run by the tests). Globs, relative to the repository.
+OPERATOR_COMMANDS = ["crates/gas/src/dlq.rs"]
+TEST_SUPPORT = ["crates/*/src/conformance.rs", "crates/*/src/conformance/*.rs"]
+
+
 @functools.lru_cache(maxsize=None)
-def provisioning_functions() -> frozenset[tuple[Path, str]]:
-    """Functions that only `gas provision` runs: in a `provision` module,
-    named `provision*`, or called only from such functions."""
+def non_service_functions() -> frozenset[tuple[Path, str]]:
+    """Functions that no service runs: those of `gas provision` (in a
+    `provision` module, or named `provision*`), of the operators' commands
+    and of the test support above, and functions called only from such
+    functions."""
     sources = load_sources()
+    elsewhere = {p for pattern in OPERATOR_COMMANDS + TEST_SUPPORT for p in REPO.glob(pattern)}
     provisioning = set()
     for source in sources.values():
         for name, _ in source.functions:
-            if source.path.stem == "provision" or "provision" in name:
+            if source.path.stem == "provision" or "provision" in name or source.path in elsewhere:
                 provisioning.add((source.path, name))
     segments = [(s.path, name, text) for s in sources.values() for name, text in s.functions]
     changed = True
@@ -239,8 +249,9 @@ def provisioning_functions() -> frozenset[tuple[Path, str]]:
 
 
 def runtime_calls(path: Path) -> list[Call]:
-    provisioning = provisioning_functions()
-    return [c for c in load_sources()[path].calls if (c.path, c.function) not in provisioning]
+    """The SDK calls of `path` that a service may make."""
+    off = non_service_functions()
+    return [c for c in load_sources()[path].calls if (c.path, c.function) not in off]
 
 
 # --- Modules: which files make up an adapter --------------------------------------

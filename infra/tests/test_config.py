@@ -18,7 +18,24 @@ NOT_FOR_AWS = {
     "standard_retrieval_ms": "the embedded cold store's retrieval delay",
     "refuse_expedited": "the embedded cold store's test switch",
     "sfn_role_arn": "only `gas provision` creates the state machine",
+    "oidc_client_secret_file": "the client secret comes from SSM into the environment instead",
+    "oidc_providers": "more providers go in a configuration file; the variables configure one",
 }
+# Optional features: the web instances' user data writes these to
+# /etc/gas/env (GAS_*), only when their Terraform variable is set; secrets
+# are read there from SSM Parameter Store, never rendered by Terraform.
+FROM_ENVIRONMENT = {
+    "secret_key": "secret_key_parameter",
+    "oidc_issuer": "oidc_issuer",
+    "oidc_client_id": "oidc_client_id",
+    "oidc_client_secret": "oidc_client_secret_parameter",
+    "oidc_name": "oidc_name",
+    "stripe_secret_key": "stripe_secret_key_parameter",
+    "stripe_webhook_secret": "stripe_webhook_secret_parameter",
+    "stripe_price_id": "stripe_price_id",
+    "stripe_publishable_key": "stripe_publishable_key",
+}
+SECRETS = {"secret_key", "oidc_client_secret", "stripe_secret_key", "stripe_webhook_secret"}
 # Fields that must not be set on AWS: they point the services at emulators.
 EMULATOR_ONLY = {"aws_endpoint_url", "sns_cert_url_prefixes"}
 
@@ -35,7 +52,7 @@ def rendered(tfvars: dict | None = None) -> dict:
 
 def test_every_field_is_accounted_for():
     fields = set(config_fields())
-    assert set(NOT_FOR_AWS) | EMULATOR_ONLY <= fields, "a field listed here is gone from Config"
+    assert set(NOT_FOR_AWS) | EMULATOR_ONLY | set(FROM_ENVIRONMENT) <= fields, "a field listed here is gone from Config"
 
 
 @pytest.mark.parametrize("cold_storage", ["s3-class", "glacier-vault"])
@@ -44,10 +61,11 @@ def test_rendered_configuration_has_every_required_key(cold_storage):
     fields = set(config_fields())
     unknown = set(config) - fields
     assert not unknown, f"keys Config does not have (figment would ignore them): {unknown}"
-    required = fields - set(NOT_FOR_AWS) - EMULATOR_ONLY
+    required = fields - set(NOT_FOR_AWS) - EMULATOR_ONLY - set(FROM_ENVIRONMENT)
     missing = required - set(config)
     assert not missing, f"gas.toml leaves out {sorted(missing)}: add them to aws/gas.toml.tftpl (or to NOT_FOR_AWS, saying why)"
     assert not EMULATOR_ONLY & set(config)
+    assert not set(FROM_ENVIRONMENT) & set(config), "optional keys come through the environment"
     assert config["backend"] == "aws"
     assert config["cold_storage"] == cold_storage
 
@@ -81,3 +99,16 @@ def test_validated_values_are_valid():
     assert config["ann_workers"] >= 1 and config["max_receives"] >= 1 and config["visibility_timeout"] >= 1
     assert config["s3_archive_storage_class"] in ("DEEP_ARCHIVE", "GLACIER")
     assert re.fullmatch(r"[a-z0-9-]+", config["aws_prefix"])
+
+
+def test_optional_keys_come_from_variables_and_secrets_from_ssm():
+    """Each optional key has its GAS_* line in the web user data, filled from
+    its variable (empty by default: off); secrets from SSM parameters."""
+    user_data = (tf.REPO / "aws/user-data.sh").read_text()
+    for field, variable in FROM_ENVIRONMENT.items():
+        helper = "env_secret" if field in SECRETS else "env_value"
+        line = f"{helper} GAS_{field.upper()} '${{{variable}}}'"
+        assert line in user_data, f"user-data.sh lacks {line!r}"
+        assert tf.variable_default(variable) == "", f"{variable} must default to off"
+        if field in SECRETS:
+            assert variable.endswith("_parameter"), f"{field} must come from an SSM parameter"

@@ -283,7 +283,26 @@ def test_every_runtime_sdk_call_belongs_to_an_adapter_or_start_up():
         for path, source in rust.load_sources().items()
         if rust.runtime_calls(path) and path not in covered
     }
-    assert not stray, f"SDK calls outside every adapter (wire them to a port, or make them provisioning-only): {stray}"
+    assert not stray, f"SDK calls outside every adapter (wire them to a port, or make them provisioning-only or an operator's command): {stray}"
+
+
+def test_operator_commands_are_no_service_code():
+    """The operators' commands (`gas dlq`, with operator credentials) may
+    call what no service role allows, so no service may reach them: only the
+    `gas` command's main.rs names them. Queue::depth (GetQueueAttributes),
+    which only they call, is then in no service's needs."""
+    main = rust.REPO / "crates/gas/src/main.rs"
+    commands = {p for pattern in rust.OPERATOR_COMMANDS for p in rust.REPO.glob(pattern)}
+    assert commands, "rust_sources.OPERATOR_COMMANDS names no file"
+    for command in commands:
+        module = command.stem
+        users = [
+            source.rel
+            for path, source in rust.load_sources().items()
+            if path not in commands | {main} and re.search(rf"\b{module}::", source.code)
+        ]
+        assert not users, f"{command.name} is an operator's command, yet {users} use it"
+    assert ("sqs:GetQueueAttributes", "queue:requests") not in adapter_needs("SqsQueue", "requests")
 
 
 def test_services_use_known_ports():

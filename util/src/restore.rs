@@ -165,6 +165,17 @@ impl Restorer {
         let Some(result_key) = job.s3_key_result_file.as_deref() else {
             anyhow::bail!("archived job has no results key");
         };
+        // The user became free again while the retrieval ran (Premium
+        // ended): the results stay archived, as a free user's would be.
+        let role = self.users.get(&job.user_id).await?.map(|u| u.role);
+        if role != Some(Role::Premium) {
+            match self.jobs.clear_retrieval(job_id, retrieval_id).await {
+                Ok(_) | Err(StoreError::ConditionFailed(_)) => {}
+                Err(e) => return Err(e.into()),
+            }
+            info!("the user is free again; the results stay archived");
+            return Ok(true);
+        }
         let body = match self.archive.retrieval_output(retrieval_id).await {
             Ok(body) => body,
             Err(ArchiveError::NotReady(_)) => return Ok(false),

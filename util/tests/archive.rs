@@ -127,6 +127,17 @@ impl JobStore for FaultyJobs {
     async fn clear_archive(&self, job_id: &str, archive_id: &str) -> Result<Job, StoreError> {
         self.inner.clear_archive(job_id, archive_id).await
     }
+
+    async fn restart_window(
+        &self,
+        job_id: &str,
+        window_started: i64,
+        execution_id: &str,
+    ) -> Result<Job, StoreError> {
+        self.inner
+            .restart_window(job_id, window_started, execution_id)
+            .await
+    }
 }
 
 struct FaultyBlobs {
@@ -581,5 +592,56 @@ async fn an_s3_restore_event_thaws_the_job_it_names() {
     assert_eq!(
         restorer.on_s3_event(&other).await.unwrap(),
         gas_util::Disposition::Done
+    );
+}
+
+/// A job whose window started again (its user came back from Premium) is
+/// archived by the message of that window only: a message of an earlier
+/// window changes nothing, whatever the clocks say.
+#[tokio::test]
+async fn only_the_current_windows_message_archives() {
+    use gas_jobs::messages::ArchiveRequest;
+    let world = world().await;
+    let user = world.user(Role::Free).await;
+    let (job_id, _) = world.completed_job(&user).await;
+    // The first window's timer was stopped (the user went premium).
+    world.jobs.clear_execution_id(&job_id).await.unwrap();
+    world
+        .jobs
+        .restart_window(&job_id, 1_800_000_000, "exec-w")
+        .await
+        .unwrap();
+    for stale in [None, Some(1_700_000_000)] {
+        let request = ArchiveRequest {
+            job_id: job_id.clone(),
+            window_started: stale,
+        };
+        assert_eq!(
+            world.archiver.archive_window(&request).await.unwrap(),
+            ArchiveOutcome::EarlierWindow
+        );
+    }
+    let job = world.jobs.get(&job_id).await.unwrap().unwrap();
+    assert!(job.results_file_archive_id.is_none());
+    assert_eq!(job.archive_execution_id.as_deref(), Some("exec-w"));
+    assert!(world.archives().is_empty());
+
+    let current = ArchiveRequest {
+        job_id: job_id.clone(),
+        window_started: Some(1_800_000_000),
+    };
+    assert!(matches!(
+        world.archiver.archive_window(&current).await.unwrap(),
+        ArchiveOutcome::Archived(_)
+    ));
+    // Each window's timer has a name of its own.
+    assert_eq!(current.timer_name(), format!("{job_id}-w1800000000"));
+    assert_eq!(
+        ArchiveRequest {
+            job_id: job_id.clone(),
+            window_started: None
+        }
+        .timer_name(),
+        job_id
     );
 }

@@ -1,10 +1,12 @@
 use std::sync::Arc;
 
 use axum::body::Body;
+use axum::extract::multipart::MultipartRejection;
+use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{DefaultBodyLimit, Multipart, Path, Query, State};
-use axum::http::{header, StatusCode};
+use axum::http::{header, Method, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
+use axum::routing::{on, MethodFilter, MethodRouter};
 use axum::{Json, Router};
 use gas_jobs::{Job, StoreError};
 use serde::Deserialize;
@@ -18,14 +20,69 @@ use crate::WebState;
 
 type AppState = State<Arc<WebState>>;
 
+/// One operation of the JSON API: a path (axum's syntax, which is also
+/// OpenAPI's), a method and the handler that answers it.
+pub(crate) struct ApiRoute {
+    pub path: &'static str,
+    pub method: Method,
+    handler: fn(MethodFilter) -> MethodRouter<Arc<WebState>>,
+}
+
+/// Every operation of the JSON API. [`routes`] mounts exactly these, and
+/// the OpenAPI document (`crate::openapi`) must describe exactly these: its
+/// tests compare the two, so a route added here without its description
+/// (or the other way round) fails them.
+pub(crate) const ROUTES: &[ApiRoute] = &[
+    ApiRoute {
+        path: "/api/v1/jobs",
+        method: Method::POST,
+        handler: |m| on(m, create_job),
+    },
+    ApiRoute {
+        path: "/api/v1/jobs",
+        method: Method::GET,
+        handler: |m| on(m, list_jobs),
+    },
+    ApiRoute {
+        path: "/api/v1/jobs/{id}",
+        method: Method::GET,
+        handler: |m| on(m, get_job),
+    },
+    ApiRoute {
+        path: "/api/v1/jobs/{id}/results",
+        method: Method::GET,
+        handler: |m| on(m, get_results),
+    },
+    ApiRoute {
+        path: "/api/v1/jobs/{id}/log",
+        method: Method::GET,
+        handler: |m| on(m, get_log),
+    },
+    ApiRoute {
+        path: "/api/v1/me",
+        method: Method::GET,
+        handler: |m| on(m, me),
+    },
+    ApiRoute {
+        path: "/api/v1/me/upgrade",
+        method: Method::POST,
+        handler: |m| on(m, upgrade),
+    },
+    ApiRoute {
+        path: crate::openapi::PATH,
+        method: Method::GET,
+        handler: |m| on(m, crate::openapi::serve),
+    },
+];
+
 pub fn routes(max_upload: u64) -> Router<Arc<WebState>> {
-    Router::new()
-        .route("/api/v1/jobs", post(create_job).get(list_jobs))
-        .route("/api/v1/jobs/{id}", get(get_job))
-        .route("/api/v1/jobs/{id}/results", get(get_results))
-        .route("/api/v1/jobs/{id}/log", get(get_log))
-        .route("/api/v1/me", get(me))
-        .route("/api/v1/me/upgrade", post(upgrade))
+    ROUTES
+        .iter()
+        .fold(Router::new(), |router, route| {
+            let filter = MethodFilter::try_from(route.method.clone())
+                .expect("API routes use the standard methods");
+            router.route(route.path, (route.handler)(filter))
+        })
         // The upload limit is enforced while streaming (per role); this only
         // lifts axum's small default so that the stream gets that far.
         .layer(DefaultBodyLimit::max(
@@ -60,22 +117,43 @@ async fn me(CurrentUser(user): CurrentUser) -> Json<serde_json::Value> {
     Json(profile(&user))
 }
 
+/// `?limit=&cursor=`. An empty value is the same as none (20 jobs, the
+/// first page); a limit outside 1..=100 is taken as the nearer of the two.
 #[derive(Debug, Deserialize)]
 struct ListQuery {
-    limit: Option<usize>,
+    limit: Option<String>,
     cursor: Option<String>,
+}
+
+impl ListQuery {
+    fn limit(&self) -> Result<usize, ApiError> {
+        match self.limit.as_deref().unwrap_or_default() {
+            "" => Ok(20),
+            digits if digits.bytes().all(|b| b.is_ascii_digit()) => {
+                Ok(digits.parse::<usize>().unwrap_or(usize::MAX).clamp(1, 100))
+            }
+            other => Err(ApiError::BadRequest(format!(
+                "limit must be a whole number, not {other:?}"
+            ))),
+        }
+    }
+
+    fn cursor(&self) -> Option<&str> {
+        self.cursor.as_deref().filter(|c| !c.is_empty())
+    }
 }
 
 async fn list_jobs(
     State(state): AppState,
     CurrentUser(user): CurrentUser,
-    Query(query): Query<ListQuery>,
+    query: Result<Query<ListQuery>, QueryRejection>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let limit = query.limit.unwrap_or(20).clamp(1, 100);
+    let Query(query) = query?;
+    let limit = query.limit()?;
     let page = match state
         .ports
         .jobs
-        .list_for_user(&user.user_id, limit, query.cursor.as_deref())
+        .list_for_user(&user.user_id, limit, query.cursor())
         .await
     {
         Ok(page) => page,
@@ -94,8 +172,9 @@ async fn list_jobs(
 async fn get_job(
     State(state): AppState,
     CurrentUser(user): CurrentUser,
-    Path(job_id): Path<String>,
+    job_id: Result<Path<String>, PathRejection>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
+    let Path(job_id) = job_id?;
     let job = own_job(&state, &user, &job_id).await?;
     Ok(Json(job_json(&job, user.role, window_secs(&state))))
 }
@@ -103,8 +182,9 @@ async fn get_job(
 async fn get_results(
     State(state): AppState,
     CurrentUser(user): CurrentUser,
-    Path(job_id): Path<String>,
+    job_id: Result<Path<String>, PathRejection>,
 ) -> Result<Response, ApiError> {
+    let Path(job_id) = job_id?;
     let job = own_job(&state, &user, &job_id).await?;
     let url = crate::view::results_url(&state, &user, &job).await?;
     Ok(Redirect::to(&url).into_response())
@@ -113,8 +193,9 @@ async fn get_results(
 async fn get_log(
     State(state): AppState,
     CurrentUser(user): CurrentUser,
-    Path(job_id): Path<String>,
+    job_id: Result<Path<String>, PathRejection>,
 ) -> Result<Response, ApiError> {
+    let Path(job_id) = job_id?;
     let job = own_job(&state, &user, &job_id).await?;
     let Some(log_key) = job.s3_key_log_file.as_deref() else {
         return Err(ApiError::refused(
@@ -154,13 +235,14 @@ async fn upgrade(
 async fn create_job(
     State(state): AppState,
     CurrentUser(user): CurrentUser,
-    mut multipart: Multipart,
+    multipart: Result<Multipart, MultipartRejection>,
 ) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
+    let mut multipart = multipart?;
     loop {
-        let field = multipart
-            .next_field()
-            .await
-            .map_err(|e| ApiError::BadRequest(format!("malformed multipart body: {e}")))?;
+        let field = multipart.next_field().await.map_err(|e| match e.status() {
+            StatusCode::PAYLOAD_TOO_LARGE => ApiError::from(e),
+            _ => ApiError::BadRequest(format!("malformed multipart body: {e}")),
+        })?;
         let Some(field) = field else {
             return Err(ApiError::BadRequest(
                 "the multipart field `file` is missing".into(),

@@ -104,6 +104,37 @@ internal_from!(
     serde_json::Error
 );
 
+impl ApiError {
+    /// What an axum extractor refused (a query string, a path or a
+    /// multipart body it could not read), as the API's own error body:
+    /// axum's own rejections answer in plain text.
+    fn rejected(status: StatusCode, message: String) -> Self {
+        if status == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::TooLarge(message)
+        } else if status.is_client_error() {
+            ApiError::BadRequest(message)
+        } else {
+            ApiError::Internal(anyhow::anyhow!(message))
+        }
+    }
+}
+
+macro_rules! rejection_from {
+    ($($t:ty),*) => {$(
+        impl From<$t> for ApiError {
+            fn from(e: $t) -> Self {
+                ApiError::rejected(e.status(), e.body_text())
+            }
+        }
+    )*};
+}
+rejection_from!(
+    axum::extract::rejection::QueryRejection,
+    axum::extract::rejection::PathRejection,
+    axum::extract::multipart::MultipartRejection,
+    axum::extract::multipart::MultipartError
+);
+
 impl From<anyhow::Error> for ApiError {
     fn from(e: anyhow::Error) -> Self {
         ApiError::Internal(e)

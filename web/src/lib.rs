@@ -14,6 +14,7 @@ mod csrf;
 mod downgrade;
 mod error;
 pub mod oidc;
+mod openapi;
 mod pages;
 pub mod payment;
 mod session;

@@ -76,6 +76,8 @@ struct Discovery {
     authorization_endpoint: String,
     token_endpoint: String,
     jwks_uri: String,
+    #[serde(default)]
+    userinfo_endpoint: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -264,6 +266,8 @@ impl Provider {
         #[derive(Deserialize)]
         struct TokenResponse {
             id_token: Option<String>,
+            #[serde(default)]
+            access_token: Option<String>,
         }
         let response = self
             .http
@@ -293,7 +297,54 @@ impl Provider {
         let id_token = tokens.id_token.ok_or_else(|| {
             OidcError::Exchange("no id_token in the answer (is the openid scope granted?)".into())
         })?;
-        self.check_id_token(&id_token, &pending.nonce, now).await
+        let mut identity = self.check_id_token(&id_token, &pending.nonce, now).await?;
+        // With the code flow, providers may keep the email out of the ID
+        // token and hand it out at the userinfo endpoint (OpenID Connect
+        // Core 5.4): ask there, for the same subject only.
+        if identity.email.is_none() {
+            if let (Some(endpoint), Some(access_token)) =
+                (&discovery.userinfo_endpoint, &tokens.access_token)
+            {
+                self.add_userinfo(&mut identity, endpoint, access_token)
+                    .await?;
+            }
+        }
+        Ok(identity)
+    }
+
+    async fn add_userinfo(
+        &self,
+        identity: &mut Identity,
+        endpoint: &str,
+        access_token: &str,
+    ) -> Result<(), OidcError> {
+        #[derive(Deserialize)]
+        struct UserInfo {
+            sub: String,
+            #[serde(default)]
+            email: Option<String>,
+            #[serde(default)]
+            email_verified: Option<serde_json::Value>,
+        }
+        let info: UserInfo = self
+            .http
+            .get(endpoint)
+            .bearer_auth(access_token)
+            .send()
+            .await
+            .and_then(|r| r.error_for_status())
+            .map_err(|e| OidcError::Exchange(format!("userinfo: {e}")))?
+            .json()
+            .await
+            .map_err(|e| OidcError::Exchange(format!("userinfo: {e}")))?;
+        if info.sub != identity.subject {
+            return Err(OidcError::Exchange(
+                "userinfo answered for another subject".into(),
+            ));
+        }
+        identity.email = info.email;
+        identity.email_verified = verified(info.email_verified.as_ref());
+        Ok(())
     }
 
     /// The checks of OpenID Connect Core 3.1.3.7 that apply to a
@@ -346,16 +397,11 @@ impl Provider {
         if !nonce_ok {
             return Err(TokenError::Nonce.into());
         }
-        let email_verified = match &claims.email_verified {
-            Some(serde_json::Value::Bool(b)) => *b,
-            Some(serde_json::Value::String(s)) => s == "true",
-            _ => false,
-        };
         Ok(Identity {
             issuer: claims.iss,
             subject: claims.sub,
             email: claims.email,
-            email_verified,
+            email_verified: verified(claims.email_verified.as_ref()),
         })
     }
 
@@ -399,6 +445,15 @@ impl Provider {
         keys.fetched = Some(Instant::now());
         tracing::info!(issuer = %self.settings.issuer, keys = keys.keys.len(), "fetched the provider's signing keys");
         pick(&keys.keys, kid).ok_or_else(|| TokenError::UnknownKey.into())
+    }
+}
+
+/// `email_verified` as providers send it: a boolean, or sometimes a string.
+fn verified(value: Option<&serde_json::Value>) -> bool {
+    match value {
+        Some(serde_json::Value::Bool(b)) => *b,
+        Some(serde_json::Value::String(s)) => s == "true",
+        _ => false,
     }
 }
 

@@ -139,16 +139,23 @@ async fn open_aws(config: &Config) -> Result<Vec<DeadLetterQueue>> {
 
 /// The dead-letter queue `name` names (see [`DeadLetterQueue::is_named`]).
 pub fn find<'a>(queues: &'a [DeadLetterQueue], name: &str) -> Result<&'a DeadLetterQueue> {
-    queues.iter().find(|q| q.is_named(name)).with_context(|| {
-        let known: Vec<_> = queues
-            .iter()
-            .map(|q| format!("{} ({})", q.channel, q.dlq.name()))
-            .collect();
-        format!(
-            "no dead-letter queue {name:?}; there are: {}",
-            known.join(", ")
-        )
-    })
+    if let Some(found) = queues.iter().find(|q| q.is_named(name)) {
+        return Ok(found);
+    }
+    if name == "restore" || name.ends_with("-restore") || name.ends_with("-restore-dlq") {
+        bail!(
+            "the restore queue has no dead-letter queue: \
+             a restore request stays queued while its retrievals run"
+        );
+    }
+    let known: Vec<_> = queues
+        .iter()
+        .map(|q| format!("{} ({})", q.channel, q.dlq.name()))
+        .collect();
+    bail!(
+        "no dead-letter queue {name:?}; there are: {}",
+        known.join(", ")
+    )
 }
 
 /// One line of `gas dlq list`.
@@ -272,6 +279,9 @@ pub async fn redrive(queue: &DeadLetterQueue) -> Result<Redriven> {
             unmoved.reverse(); // popped from the back: in the order received
             while let Some(message) = unmoved.pop() {
                 if message.sent_at.is_some_and(|sent| sent >= began) {
+                    // Held again after its visibility ran out: the latest
+                    // receipt is the one to release.
+                    held.retain(|h| h.message_id != message.message_id);
                     held.push(message);
                     continue;
                 }

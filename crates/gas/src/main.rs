@@ -292,8 +292,10 @@ async fn dlq(config: Config, cmd: DlqCommand) -> Result<()> {
                     .unwrap_or_default();
                 println!();
                 println!(
-                    "message {} (received {} times{sent})",
-                    m.message_id, m.receive_count
+                    "message {} (received {} time{}{sent})",
+                    m.message_id,
+                    m.receive_count,
+                    if m.receive_count == 1 { "" } else { "s" }
                 );
                 for line in m.body.lines() {
                     println!("  {line}");

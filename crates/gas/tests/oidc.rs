@@ -81,6 +81,8 @@ struct Provider {
     /// code → (ID token, PKCE challenge it was issued for)
     codes: HashMap<String, (String, String)>,
     jwks_fetches: usize,
+    /// access token → userinfo answer
+    userinfo: HashMap<String, Value>,
 }
 
 type Shared = Arc<Mutex<Provider>>;
@@ -92,6 +94,7 @@ async fn discovery(State(p): State<Shared>) -> Json<Value> {
         "authorization_endpoint": format!("{issuer}/authorize"),
         "token_endpoint": format!("{issuer}/token"),
         "jwks_uri": format!("{issuer}/jwks"),
+        "userinfo_endpoint": format!("{issuer}/userinfo"),
         "response_types_supported": ["code"],
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": ["RS256"],
@@ -135,8 +138,27 @@ async fn token(
     }
     (
         StatusCode::OK,
-        Json(json!({"access_token": "at", "token_type": "Bearer", "id_token": id_token})),
+        Json(
+            json!({"access_token": format!("at-{code}"), "token_type": "Bearer", "id_token": id_token}),
+        ),
     )
+}
+
+/// Userinfo: what the test put there for an access token.
+async fn userinfo(State(p): State<Shared>, headers: HeaderMap) -> (StatusCode, Json<Value>) {
+    let token = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or_default()
+        .to_string();
+    match p.lock().unwrap().userinfo.get(&token) {
+        Some(info) => (StatusCode::OK, Json(info.clone())),
+        None => (
+            StatusCode::UNAUTHORIZED,
+            Json(json!({"error": "invalid_token"})),
+        ),
+    }
 }
 
 struct Fixture {
@@ -161,6 +183,7 @@ async fn fixture() -> Fixture {
         .route("/.well-known/openid-configuration", get(discovery))
         .route("/jwks", get(jwks))
         .route("/token", post(token))
+        .route("/userinfo", get(userinfo))
         .with_state(Arc::clone(&provider));
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
 
@@ -534,5 +557,53 @@ async fn a_rotated_signing_key_is_fetched_when_a_token_names_it() {
     let page = f.callback(&mut browser, &auth, token).await;
     assert!(signed_in(&page), "{}", page.body);
     assert_eq!(f.provider.lock().unwrap().jwks_fetches, 2);
+    f.running.stop().await;
+}
+
+#[tokio::test]
+async fn an_email_kept_out_of_the_id_token_comes_from_userinfo() {
+    let f = fixture().await;
+    let mut browser = Browser::new(&f.web);
+    let auth = f.begin(&mut browser).await;
+    let mut claims = f.claims(&auth, "quiet", "unused@uni.example");
+    let object = claims.as_object_mut().unwrap();
+    object.remove("email");
+    object.remove("email_verified");
+    let code = uuid::Uuid::new_v4().to_string();
+    {
+        let mut p = f.provider.lock().unwrap();
+        p.codes
+            .insert(code.clone(), (f.key.sign(&claims), auth.challenge.clone()));
+        p.userinfo.insert(
+            format!("at-{code}"),
+            json!({"sub": "quiet", "email": "quiet@uni.example", "email_verified": true}),
+        );
+    }
+    let page = browser
+        .get(&format!("/login/callback?code={code}&state={}", auth.state))
+        .await;
+    assert!(signed_in(&page), "{}", page.body);
+    assert_eq!(f.user_count("quiet@uni.example").await, 1);
+
+    // Userinfo about someone else is not believed.
+    let mut browser = Browser::new(&f.web);
+    let auth = f.begin(&mut browser).await;
+    let mut claims = f.claims(&auth, "liar", "unused@uni.example");
+    claims.as_object_mut().unwrap().remove("email");
+    let code = uuid::Uuid::new_v4().to_string();
+    {
+        let mut p = f.provider.lock().unwrap();
+        p.codes
+            .insert(code.clone(), (f.key.sign(&claims), auth.challenge.clone()));
+        p.userinfo.insert(
+            format!("at-{code}"),
+            json!({"sub": "someone-else", "email": "victim@uni.example", "email_verified": true}),
+        );
+    }
+    let page = browser
+        .get(&format!("/login/callback?code={code}&state={}", auth.state))
+        .await;
+    assert_eq!(page.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(f.user_count("victim@uni.example").await, 0);
     f.running.stop().await;
 }

@@ -518,7 +518,12 @@ async fn command_line_users_sign_in_and_tokens_are_managed_on_the_profile() {
 
     // Revoke it from the page: the API stops taking it.
     let profile = browser.get("/profile").await.body;
-    let revoke_path = profile
+    // The row of this token (`gas user add` made another one).
+    let row = profile
+        .split("<td>lab cluster</td>")
+        .nth(1)
+        .expect("the token's row");
+    let revoke_path = row
         .split("action=\"/profile/tokens/")
         .nth(1)
         .and_then(|rest| rest.split('"').next())

@@ -21,17 +21,8 @@ const path = require("node:path");
 const { chromium } = require("playwright-core");
 
 const { startGas, tail, sleep, REPO } = require("./services");
+const { CHROMIUM, CHROMIUM_ARGS, bounded } = require("./chromium");
 
-const CHROMIUM = "/usr/bin/chromium";
-const CHROMIUM_ARGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-  "--no-first-run",
-];
 const SAMPLES = path.join(REPO, "docs", "samples");
 const SHOTS = process.env.BROWSER_SCREENSHOTS || path.join(REPO, "target", "browser-screenshots");
 /// The free download window the services run with, seconds.
@@ -41,15 +32,6 @@ const STEP_MS = 60_000;
 const SELECTED = (process.env.BROWSER_BACKENDS || "embedded aws").split(/[\s,]+/).filter(Boolean);
 
 const sha256 = (bytes) => crypto.createHash("sha256").update(bytes).digest("hex");
-
-/// Rejects after `ms` with `what` (so no step waits forever).
-function bounded(promise, ms, what) {
-  let timer;
-  const timeout = new Promise((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms / 1000} s: ${what}`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
 
 /// One backend's run: numbered steps, each screenshotted; page problems
 /// that do not stop the flow are collected and fail the test at the end.

@@ -113,8 +113,9 @@ async function waitHealthy(url, child, logFile, timeoutMs) {
 }
 
 /// Starts the three services for `backend` ("embedded" or "aws"; the latter
-/// needs `awsEndpoint`). Resolves with { baseUrl, logFile, dataDir, stop }.
-async function startGas(backend, { awsEndpoint, windowSecs = 10, healthTimeoutMs = 60_000 } = {}) {
+/// needs `awsEndpoint`); `env` adds variables (GAS_OIDC_*, ...). Resolves
+/// with { baseUrl, logFile, dataDir, stop }.
+async function startGas(backend, { awsEndpoint, windowSecs = 10, healthTimeoutMs = 60_000, env: moreEnv = {} } = {}) {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), `gas-browser-${backend}-`));
   const logFile = path.join(dataDir, "gas.log");
   const [web, util, ann] = [await freePort(), await freePort(), await freePort()];
@@ -145,7 +146,7 @@ async function startGas(backend, { awsEndpoint, windowSecs = 10, healthTimeoutMs
   } else if (backend !== "embedded") {
     throw new Error(`unknown backend ${backend}`);
   }
-  const env = serviceEnv(extra);
+  const env = serviceEnv(Object.assign(extra, moreEnv));
   if (backend === "aws") {
     await runToEnd(["provision"], env, logFile, 120_000);
   }
@@ -180,4 +181,70 @@ async function startGas(backend, { awsEndpoint, windowSecs = 10, healthTimeoutMs
   return { baseUrl, logFile, dataDir, child, stop, prefix: extra.GAS_AWS_PREFIX };
 }
 
-module.exports = { startGas, tail, sleep, REPO, GAS_BIN };
+/// Starts oidc-provider.js (a real OpenID Connect provider, see there) on
+/// `port` for one client redirecting to `redirectUri`; resolves once its
+/// discovery document answers, with { issuer, logFile, stop }.
+async function startOidcProvider({ port, issuer, clientId, clientSecret, redirectUri, emailDomain, logFile, readyTimeoutMs = 30_000 }) {
+  const log = fs.openSync(logFile, "a");
+  fs.writeSync(log, `\n$ node oidc-provider.js (port ${port})\n`);
+  const env = serviceEnv({
+    OIDC_PORT: String(port),
+    OIDC_ISSUER: issuer,
+    OIDC_CLIENT_ID: clientId,
+    OIDC_CLIENT_SECRET: clientSecret,
+    OIDC_REDIRECT_URI: redirectUri,
+    OIDC_EMAIL_DOMAIN: emailDomain,
+  });
+  const child = spawn(process.execPath, [path.join(__dirname, "oidc-provider.js")], {
+    cwd: __dirname,
+    env,
+    stdio: ["ignore", log, log],
+  });
+  fs.closeSync(log);
+  live.add(child);
+  child.on("exit", () => live.delete(child));
+  const exited = new Promise((resolve) => child.on("exit", resolve));
+
+  async function stop() {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill("SIGTERM");
+      const done = await Promise.race([exited.then(() => true), sleep(5000).then(() => false)]);
+      if (!done) {
+        child.kill("SIGKILL");
+        await Promise.race([exited, sleep(5000)]);
+      }
+    }
+    live.delete(child);
+  }
+
+  // Asked at 127.0.0.1, where it listens, whatever host the issuer names.
+  const discovery = `http://127.0.0.1:${port}/.well-known/openid-configuration`;
+  const deadline = Date.now() + readyTimeoutMs;
+  for (;;) {
+    if (child.exitCode !== null || child.signalCode !== null) {
+      throw new Error(`oidc-provider.js exited (${child.exitCode ?? child.signalCode}); log tail:\n${tail(logFile)}`);
+    }
+    try {
+      const r = await fetch(discovery, { signal: AbortSignal.timeout(2000) });
+      if (r.status === 200) {
+        const found = (await r.json()).issuer;
+        if (found !== issuer) {
+          await stop();
+          throw new Error(`oidc-provider.js names issuer ${found}, not ${issuer}`);
+        }
+        break;
+      }
+    } catch (e) {
+      if (e.message.startsWith("oidc-provider.js")) throw e;
+      // not listening yet
+    }
+    if (Date.now() > deadline) {
+      await stop();
+      throw new Error(`${discovery} did not answer 200 within ${readyTimeoutMs / 1000} s; log tail:\n${tail(logFile)}`);
+    }
+    await sleep(200);
+  }
+  return { issuer, logFile, child, stop };
+}
+
+module.exports = { startGas, startOidcProvider, freePort, tail, sleep, REPO, GAS_BIN };

@@ -359,6 +359,20 @@ pub(crate) async fn put_lifecycle(
     Ok(())
 }
 
+#[async_trait]
+impl crate::BrowserUpload for S3BlobStore {
+    async fn upload_form(
+        &self,
+        key_prefix: &str,
+        max_bytes: u64,
+        ttl: Duration,
+        redirect: &str,
+    ) -> Result<PresignedPost, BlobError> {
+        self.presigned_post(key_prefix, max_bytes, ttl, Some(redirect))
+            .await
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::content_disposition;
@@ -373,19 +387,5 @@ mod tests {
             content_disposition("ré \"x\".vcf"),
             "attachment; filename=\"r_ _x_.vcf\"; filename*=UTF-8''r%C3%A9%20%22x%22.vcf"
         );
-    }
-}
-
-#[async_trait]
-impl crate::BrowserUpload for S3BlobStore {
-    async fn upload_form(
-        &self,
-        key_prefix: &str,
-        max_bytes: u64,
-        ttl: Duration,
-        redirect: &str,
-    ) -> Result<PresignedPost, BlobError> {
-        self.presigned_post(key_prefix, max_bytes, ttl, Some(redirect))
-            .await
     }
 }
