@@ -37,7 +37,7 @@ export GAS_REQUIRE_AWS_TESTS=1
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
 # cargo prints one summary per test binary; the last line here sums them
-# with the infrastructure checks' and the browser tests'.
+# with the infrastructure checks', the browser tests' and the fuzzer's.
 set +e
 cargo test --workspace --locked 2>&1 | tee target/test-output.log
 status=${PIPESTATUS[0]}
@@ -50,6 +50,10 @@ infra_status=${PIPESTATUS[0]}
 # The web app in headless Chromium, on the embedded backend and on moto.
 bash scripts/browser-test.sh 2>&1 | tee target/browser-output.log
 browser_status=${PIPESTATUS[0]}
+
+# The JSON API fuzzed against its OpenAPI document (schemathesis in a venv under target/).
+bash scripts/schemathesis.sh 2>&1 | tee target/schemathesis-output.log
+schemathesis_status=${PIPESTATUS[0]}
 set -e
 
 awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($i == "passed;") p += $(i-1); if ($i == "failed;") f += $(i-1) } }
@@ -59,7 +63,9 @@ awk '/ passed| failed/ && / in [0-9.]+s/ { for (i = 1; i <= NF; i++) { if ($i ~ 
      END { print p + 0, f + 0 }' target/infra-output.log >>target/test-counts
 awk '/^[0-9]+ passed, [0-9]+ failed$/ { p = $1; f = $3 } END { print p + 0, f + 0 }' \
   target/browser-output.log >>target/test-counts
+awk '/^[0-9]+ passed, [0-9]+ failed$/ { p = $1; f = $3 } END { print p + 0, f + 0 }' \
+  target/schemathesis-output.log >>target/test-counts
 awk '{ p += $1; f += $2 } END { printf "%d passed, %d failed\n", p, f }' target/test-counts
-for s in "$status" "$infra_status" "$browser_status"; do
+for s in "$status" "$infra_status" "$browser_status" "$schemathesis_status"; do
   [ "$s" = 0 ] || exit 1
 done

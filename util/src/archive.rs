@@ -55,8 +55,17 @@ impl Archiver {
         // The role is read now, not when the timer started: an upgrade in
         // the window must keep the results hot.
         if self.role_of(&job.user_id).await? == Role::Premium {
+            if job.results_file_archive_id.is_some() {
+                // An earlier delivery recorded the archive and stopped before
+                // its own second look at the role; the upgrade's restore may
+                // have run before that record and found nothing archived.
+                // Restores are idempotent: ask for one.
+                self.request_restore(&job.user_id).await?;
+                info!("user is premium and the results are archived; restore requested");
+            } else {
+                info!("user is premium; results stay hot");
+            }
             self.jobs.clear_execution_id(job_id).await?;
-            info!("user is premium; results stay hot");
             return Ok(ArchiveOutcome::SkippedPremium);
         }
         if job.results_file_archive_id.is_some() {
@@ -80,6 +89,9 @@ impl Archiver {
             .archive(job_id, body)
             .await
             .context("uploading the archive")?;
+        // Every upload, kept or not: above gas_util_archived_total when
+        // deliveries raced or a crash came between upload and record.
+        metrics::counter!("gas_util_archive_uploads_total").increment(1);
         match self.jobs.record_archive(job_id, &archive_id).await {
             Ok(_) => {}
             Err(StoreError::ConditionFailed(_)) => {
@@ -90,6 +102,7 @@ impl Archiver {
                 if recorded.as_deref() != Some(archive_id.as_str()) {
                     self.archive.delete(&archive_id).await?;
                     info!(%archive_id, "deleted a duplicate archive");
+                    metrics::counter!("gas_util_archive_duplicates_deleted_total").increment(1);
                 }
                 self.results.delete(&result_key).await?;
                 self.jobs.clear_execution_id(job_id).await?;
@@ -102,10 +115,7 @@ impl Archiver {
         // An upgrade between the role check above and the record may have
         // started a restore that did not yet see this archive: restore it too.
         if self.role_of(&job.user_id).await? == Role::Premium {
-            let request = serde_json::to_string(&RestoreRequest {
-                user_id: job.user_id.clone(),
-            })?;
-            self.restore_topic.publish(&request).await?;
+            self.request_restore(&job.user_id).await?;
             info!("user upgraded during the archive; restore requested");
         }
         self.jobs.clear_execution_id(job_id).await?;
@@ -133,6 +143,14 @@ impl Archiver {
             }
         }
         self.archive_job(&request.job_id).await
+    }
+
+    async fn request_restore(&self, user_id: &str) -> Result<()> {
+        let request = serde_json::to_string(&RestoreRequest {
+            user_id: user_id.to_string(),
+        })?;
+        self.restore_topic.publish(&request).await?;
+        Ok(())
     }
 
     async fn role_of(&self, user_id: &str) -> Result<Role> {

@@ -133,6 +133,7 @@ impl Restorer {
             }
             Err(e) => return Err(e).context("starting an expedited retrieval"),
         };
+        metrics::counter!("gas_util_retrievals_started_total").increment(1);
         match self
             .jobs
             .record_retrieval(&job.job_id, archive_id, &retrieval_id)

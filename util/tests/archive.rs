@@ -512,12 +512,15 @@ async fn an_upgrade_during_the_archive_requests_a_restore() {
     *world.faults.armed.lock().unwrap() = Some(CrashAfter::Record);
     assert!(world.archiver.archive_job(&job_id).await.is_err());
     world.users.set_role(&user, Role::Premium).await.unwrap();
-    // The rerun sees premium and leaves the recorded archive to the restore
-    // that the upgrade requested.
+    // The rerun sees premium and asks for a restore of the recorded archive
+    // (the upgrade asked too; restores are idempotent).
     assert_eq!(
         world.archiver.archive_job(&job_id).await.unwrap(),
         ArchiveOutcome::SkippedPremium
     );
+    let published = std::mem::take(&mut *world.restore_topic.published.lock().unwrap());
+    assert_eq!(published.len(), 1, "{published:?}");
+    assert!(published[0].contains(&user));
 
     // The real race: the role changes between the check and the record.
     let user = world.user(Role::Free).await;
@@ -536,6 +539,44 @@ async fn an_upgrade_during_the_archive_requests_a_restore() {
         "a restore was requested for the upgraded user"
     );
     assert!(published[0].contains(&user));
+}
+
+/// The upgrade lands between the role check and the record, so its restore
+/// finds nothing archived yet; then the archive step dies after the record,
+/// before its own second look at the role. The redelivery sees a premium
+/// user with a recorded archive: it must ask for the restore, or the
+/// results stay archived with none under way (invariant 3).
+#[tokio::test]
+async fn a_crash_after_a_record_that_an_upgrade_raced_still_restores() {
+    let world = world().await;
+    let user = world.user(Role::Free).await;
+    let (job_id, _) = world.completed_job(&user).await;
+    *world.archive.upgrade_during_upload.lock().unwrap() =
+        Some((Arc::clone(&world.users), user.clone()));
+    *world.faults.armed.lock().unwrap() = Some(CrashAfter::Record);
+    assert!(world.archiver.archive_job(&job_id).await.is_err());
+    let job = world.jobs.get(&job_id).await.unwrap().unwrap();
+    assert!(job.results_file_archive_id.is_some(), "the record was made");
+    assert!(world.restore_topic.published.lock().unwrap().is_empty());
+
+    assert_eq!(
+        world.archiver.archive_job(&job_id).await.unwrap(),
+        ArchiveOutcome::SkippedPremium
+    );
+    let published = world.restore_topic.published.lock().unwrap().clone();
+    assert_eq!(published.len(), 1, "a restore was requested: {published:?}");
+    assert!(published[0].contains(&user));
+    assert!(
+        world
+            .jobs
+            .get(&job_id)
+            .await
+            .unwrap()
+            .unwrap()
+            .archive_execution_id
+            .is_none(),
+        "the fired timer is forgotten"
+    );
 }
 
 #[tokio::test]

@@ -24,6 +24,7 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 use tracing::info;
 
+use crate::aws_calls::CallCounter;
 use crate::config::{ColdStorage, Config};
 use crate::system::{BackendExtras, BoxedExtras, Ports};
 
@@ -54,18 +55,29 @@ struct Clients {
 
 impl Clients {
     fn new(config: &Config, sdk: &SdkConfig) -> Clients {
+        // Every client counts its requests (gas_aws_calls_total on /metrics).
+        macro_rules! client {
+            ($sdk:ident) => {
+                $sdk::Client::from_conf(
+                    $sdk::config::Builder::from(sdk)
+                        .interceptor(CallCounter)
+                        .build(),
+                )
+            };
+        }
         // Emulators serve every bucket on one host: path-style addressing.
         let s3 = aws_sdk_s3::config::Builder::from(sdk)
             .force_path_style(config.aws_endpoint_url.is_some())
+            .interceptor(CallCounter)
             .build();
         Clients {
-            dynamo: aws_sdk_dynamodb::Client::new(sdk),
+            dynamo: client!(aws_sdk_dynamodb),
             s3: aws_sdk_s3::Client::from_conf(s3),
-            glacier: aws_sdk_glacier::Client::new(sdk),
-            sqs: aws_sdk_sqs::Client::new(sdk),
-            sns: aws_sdk_sns::Client::new(sdk),
-            sfn: aws_sdk_sfn::Client::new(sdk),
-            ses: aws_sdk_sesv2::Client::new(sdk),
+            glacier: client!(aws_sdk_glacier),
+            sqs: client!(aws_sdk_sqs),
+            sns: client!(aws_sdk_sns),
+            sfn: client!(aws_sdk_sfn),
+            ses: client!(aws_sdk_sesv2),
         }
     }
 }

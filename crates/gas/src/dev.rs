@@ -88,6 +88,7 @@ pub async fn start(mut config: Config, services: Services) -> Result<Running> {
     let mut tasks = JoinSet::new();
 
     if services.util {
+        extras.prepare_util().await?;
         // The util process also runs the backend's own machinery (timers,
         // deliveries, retrievals) so that one of them exists per installation.
         extras.spawn_workers(&mut tasks, shutdown_rx.clone());

@@ -18,6 +18,7 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
+use futures::future::BoxFuture;
 use gas_jobs::sqlite::{SqliteJobStore, SqliteUserStore};
 use gas_messaging::local::{
     sns_cert_url, HttpDelivery, LocalMessaging, LocalSns, LocalTopic, QueueSettings, Redrive,
@@ -90,22 +91,6 @@ pub async fn open(config: &Config) -> Result<(Ports, BoxedExtras)> {
     ] {
         topic.subscribe_queue(&name(what)).await?;
     }
-    for (topic, path) in [
-        (&archive_topic, "archive"),
-        (&restore_topic, "restore"),
-        (&thaw_topic, "thaw"),
-    ] {
-        let endpoint = format!("{util_url}/{path}");
-        topic.subscribe_http(&endpoint).await?;
-        // One util URL per installation: a subscription left by an earlier
-        // run on another address would only retry into the void.
-        for (subscription_arn, old) in topic.http_subscriptions().await? {
-            if old != endpoint {
-                sns.unsubscribe(&subscription_arn).await?;
-                info!(endpoint = %old, "removed the subscription of a previous util address");
-            }
-        }
-    }
     let timer = Arc::new(messaging.timer(&name("archive"), archive_topic.clone())?);
 
     let url_signer =
@@ -147,6 +132,11 @@ pub async fn open(config: &Config) -> Result<(Ports, BoxedExtras)> {
     })?);
     info!(data_dir = %dir.display(), "embedded backend opened");
 
+    let webhook_topics = vec![
+        (Arc::clone(&archive_topic), format!("{util_url}/archive")),
+        (Arc::clone(&restore_topic), format!("{util_url}/restore")),
+        (Arc::clone(&thaw_topic), format!("{util_url}/thaw")),
+    ];
     let ports = Ports {
         // The upload page posts to the web service, which streams the file.
         browser_upload: None,
@@ -173,6 +163,7 @@ pub async fn open(config: &Config) -> Result<(Ports, BoxedExtras)> {
         )),
     };
     let extras = EmbeddedExtras {
+        webhook_topics,
         delivery: sns.delivery()?,
         sns,
         timer,
@@ -183,6 +174,8 @@ pub async fn open(config: &Config) -> Result<(Ports, BoxedExtras)> {
 }
 
 struct EmbeddedExtras {
+    /// The util webhooks' topics and the endpoints they POST to.
+    webhook_topics: Vec<(Arc<LocalTopic>, String)>,
     sns: LocalSns,
     delivery: HttpDelivery,
     timer: Arc<SqliteTimer>,
@@ -205,6 +198,26 @@ impl BackendExtras for EmbeddedExtras {
             .route("/_sns/cert.pem", get(cert))
             .route("/_sns/confirm", get(confirm))
             .with_state(self.sns.clone())
+    }
+
+    /// Subscribes util's webhooks to their topics, and drops subscriptions
+    /// to any other address (left by a util that ran on another port, they
+    /// would only retry into the void). Only the process that serves util
+    /// does this: an admin command or a web process with other addresses
+    /// configured must not move util's subscriptions.
+    fn prepare_util(&self) -> BoxFuture<'_, Result<()>> {
+        Box::pin(async move {
+            for (topic, endpoint) in &self.webhook_topics {
+                topic.subscribe_http(endpoint).await?;
+                for (subscription_arn, old) in topic.http_subscriptions().await? {
+                    if &old != endpoint {
+                        self.sns.unsubscribe(&subscription_arn).await?;
+                        info!(endpoint = %old, "removed the subscription of a previous util address");
+                    }
+                }
+            }
+            Ok(())
+        })
     }
 
     fn spawn_workers(&self, tasks: &mut JoinSet<()>, shutdown: watch::Receiver<bool>) {

@@ -2,6 +2,7 @@
 //! a backend, and the sub-commands. `main.rs` only parses arguments.
 
 mod aws;
+pub mod aws_calls;
 pub mod config;
 pub mod dev;
 pub mod dlq;

@@ -53,6 +53,12 @@ pub trait BackendExtras: Send + Sync {
     fn util_routes(&self) -> Router {
         Router::new()
     }
+    /// Readies what the util service needs of the backend before it
+    /// serves (e.g. its webhook subscriptions); only the util process calls it.
+    fn prepare_util(&self) -> futures::future::BoxFuture<'_, Result<()>> {
+        Box::pin(async { Ok(()) })
+    }
+
     /// Starts the backend's workers; they stop when `shutdown` turns true.
     fn spawn_workers(&self, tasks: &mut JoinSet<()>, shutdown: watch::Receiver<bool>);
 }

@@ -296,5 +296,46 @@ async fn a_restart_on_another_util_address_keeps_one_subscription_per_webhook() 
             .collect();
         assert_eq!(endpoints, vec![format!("http://{second_util}/{webhook}")]);
     }
+
+    // An admin command (or a web process) configured with other addresses
+    // leaves util's subscriptions where they are.
+    let elsewhere = Config {
+        util_addr: "127.0.0.1:9".parse().unwrap(),
+        ..config()
+    };
+    gas::users::add_user(
+        &gas::system::open(&elsewhere).await.unwrap().0,
+        "admin-made@example.org",
+        Role::Free,
+        None,
+    )
+    .await
+    .unwrap();
+    let web_only = dev::start(
+        elsewhere,
+        Services {
+            web: true,
+            ann: false,
+            util: false,
+        },
+    )
+    .await
+    .unwrap();
+    for webhook in ["archive", "restore", "thaw"] {
+        let topic = messaging.topic(&format!("gas-{webhook}")).unwrap();
+        let endpoints: Vec<String> = topic
+            .http_subscriptions()
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|(_, endpoint)| endpoint)
+            .collect();
+        assert_eq!(
+            endpoints,
+            vec![format!("http://{second_util}/{webhook}")],
+            "a process that does not serve util moved its subscription"
+        );
+    }
+    web_only.stop().await;
     second.stop().await;
 }

@@ -208,14 +208,18 @@ struct System {
 }
 
 impl System {
-    async fn start() -> System {
+    async fn start(window_secs: u64) -> System {
         let data = tempfile::tempdir().unwrap();
         let config = Config {
             data_dir: data.path().to_path_buf(),
             web_addr: "127.0.0.1:0".parse().unwrap(),
             util_addr: "127.0.0.1:0".parse().unwrap(),
             ann_addr: "127.0.0.1:0".parse().unwrap(),
-            free_access_window: 3600,
+            free_access_window: window_secs,
+            drain_interval: 1,
+            restore_poll_interval: 1,
+            expedited_retrieval_ms: 300,
+            standard_retrieval_ms: 600,
             ..Config::default()
         };
         let running = dev::start(config, Services::ALL)
@@ -313,7 +317,7 @@ impl System {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn every_answer_of_the_api_is_one_the_document_describes() {
-    let system = System::start().await;
+    let system = System::start(3600).await;
     let free = system.user("free@example.org", Role::Free).await;
     let premium = system.user("premium@example.org", Role::Premium).await;
     let job_ops = [
@@ -490,11 +494,60 @@ async fn every_answer_of_the_api_is_one_the_document_describes() {
     assert_eq!(job["results_state"], "available");
 }
 
+/// A free job's results after the window (archived, then restoring and
+/// back on upgrade), as the document says too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn archived_and_restoring_jobs_are_as_documented() {
+    let system = System::start(1).await;
+    let free = system.user("late@example.org", Role::Free).await;
+    let created = system.submit(&free, "test.vcf", test_vcf()).await;
+    let job_id = created.json()["job_id"].as_str().unwrap().to_string();
+    let job = system
+        .job_until(&free, &job_id, |j| j["results_state"] == "archived")
+        .await;
+    assert!(job["results_file_archive_id"].is_string(), "{job}");
+    let results_path = format!("/api/v1/jobs/{job_id}/results");
+    let results = system
+        .get("/api/v1/jobs/{id}/results", &results_path, &free)
+        .await;
+    assert_eq!(results.status, StatusCode::FORBIDDEN);
+    assert_eq!(results.json()["reason"], "upgrade");
+    system
+        .call(
+            Method::POST,
+            "/api/v1/me/upgrade",
+            "/api/v1/me/upgrade",
+            Some(&free),
+        )
+        .await;
+    // Every answer on the way back is checked, restoring ones included.
+    let job = system
+        .job_until(&free, &job_id, |j| j["results_state"] != "archived")
+        .await;
+    if job["results_state"] == "restoring" {
+        let results = system
+            .get("/api/v1/jobs/{id}/results", &results_path, &free)
+            .await;
+        assert!(
+            results.status == StatusCode::CONFLICT || results.status == StatusCode::SEE_OTHER,
+            "{}",
+            results.status
+        );
+    }
+    system
+        .job_until(&free, &job_id, |j| j["results_state"] == "available")
+        .await;
+    let results = system
+        .get("/api/v1/jobs/{id}/results", &results_path, &free)
+        .await;
+    assert_eq!(results.status, StatusCode::SEE_OTHER);
+}
+
 /// The validator finds what it should, so that the test above means
 /// something.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_validator_refuses_what_the_document_does_not_allow() {
-    let system = System::start().await;
+    let system = System::start(3600).await;
     let doc = &system.doc;
     let job_schema = json!({ "$ref": "#/components/schemas/Job" });
     let good = json!({

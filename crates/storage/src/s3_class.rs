@@ -82,7 +82,9 @@ impl S3ClassArchiveStore {
     /// Archives under `<prefix><name>` in `bucket`, in `storage_class`
     /// (`StorageClass::DeepArchive` is the usual choice, `Glacier` the faster
     /// and dearer one). Restored copies stay 1 day; uploads use 8 MiB parts,
-    /// 4 in flight.
+    /// 4 in flight. The store's client is `client` with the interceptor that
+    /// keeps reads of composite checksums quiet, as for
+    /// [`crate::s3::S3BlobStore::new`].
     pub fn new(
         client: Client,
         bucket: impl Into<String>,
@@ -90,7 +92,7 @@ impl S3ClassArchiveStore {
         storage_class: StorageClass,
     ) -> Self {
         Self {
-            client,
+            client: crate::s3::quiet_composite_checksums(client),
             bucket: bucket.into(),
             prefix: prefix.into(),
             storage_class,
@@ -216,7 +218,12 @@ impl S3ClassArchiveStore {
         })
     }
 
-    /// Copies a restored object to `to` in STANDARD, server side.
+    /// Copies a restored object to `to` in STANDARD, server side. The copy's
+    /// checksum: CopyObject keeps the source's algorithm and gives the copy
+    /// a checksum of its whole body (our archives' FULL_OBJECT CRC32); the
+    /// multipart copy names no algorithm, and S3 gives such uploads a
+    /// FULL_OBJECT CRC64NVME. Either way the SDK validates reads of the copy
+    /// and has no part-level checksum to warn about.
     async fn copy_restored(&self, from: &str, to: &str, size: u64) -> Result<(), ArchiveError> {
         let source = format!("{}/{}", self.bucket, url_path_encode(from));
         if size <= MAX_SINGLE_COPY {

@@ -111,6 +111,233 @@ async fn s3_failed_multipart_leaves_nothing() {
     );
 }
 
+// ------------------------------------------------- checksums on reads --
+
+/// What the code under test logs at WARN and above while this lives. Only
+/// this thread's events: a `#[tokio::test]` runs its tasks on the test's
+/// own thread, and other tests run on theirs.
+struct Logs {
+    buf: Arc<Mutex<Vec<u8>>>,
+    _guard: tracing::subscriber::DefaultGuard,
+}
+
+impl Logs {
+    fn capture() -> Self {
+        let buf: Arc<Mutex<Vec<u8>>> = Arc::default();
+        let writer = buf.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::WARN)
+            .with_ansi(false)
+            .with_writer(move || LogWriter(writer.clone()))
+            .finish();
+        let logs = Self {
+            buf,
+            _guard: tracing::subscriber::set_default(subscriber),
+        };
+        tracing::warn!("log capture started");
+        assert!(
+            logs.text().contains("log capture started"),
+            "the capture sees nothing"
+        );
+        logs
+    }
+
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.buf.lock().unwrap()).into_owned()
+    }
+
+    fn assert_no_part_level_warning(&self) {
+        let text = self.text();
+        assert!(
+            !text.contains("part-level checksum"),
+            "the SDK warned about a part-level checksum:\n{text}"
+        );
+    }
+}
+
+struct LogWriter(Arc<Mutex<Vec<u8>>>);
+
+impl io::Write for LogWriter {
+    fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+fn crc32_base64(data: &[u8]) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(crc32fast::hash(data).to_be_bytes())
+}
+
+/// The object's stored checksum as GetObject reports it: (type, CRC32).
+/// (moto's HeadObject leaves the type out.)
+async fn stored_checksum(
+    client: &aws_sdk_s3::Client,
+    bucket: &str,
+    key: &str,
+) -> (Option<aws_sdk_s3::types::ChecksumType>, Option<String>) {
+    let head = client
+        .get_object()
+        .bucket(bucket)
+        .key(key)
+        .checksum_mode(aws_sdk_s3::types::ChecksumMode::Enabled)
+        .send()
+        .await
+        .expect("get");
+    (
+        head.checksum_type().cloned(),
+        head.checksum_crc32().map(str::to_string),
+    )
+}
+
+/// A body of three 5 MiB parts goes up as a multipart upload with one
+/// CRC32 of the whole object (FULL_OBJECT), which the SDK checks when the
+/// object is read; the read logs no warning about part-level checksums.
+#[tokio::test]
+async fn s3_multipart_read_is_validated_quietly() {
+    let Some(endpoint) = endpoint() else { return };
+    let client = s3(&endpoint).await;
+    let bucket = bucket(&client).await;
+    let store = S3BlobStore::new(client.clone(), &bucket).with_multipart(5 * MIB, 2);
+    let data = patterned(2 * 5 * MIB + 12_345);
+    let key = "results/u/j~multipart.vcf";
+    let logs = Logs::capture();
+    let size = store.put(key, chunked(data.clone(), 70_000)).await.unwrap();
+    assert_eq!(size, data.len() as u64);
+    let read = collect(store.get(key).await.unwrap()).await.unwrap();
+    assert!(read == data, "the bytes read differ from those stored");
+    logs.assert_no_part_level_warning();
+
+    let e_tag = client
+        .head_object()
+        .bucket(&bucket)
+        .key(key)
+        .send()
+        .await
+        .unwrap()
+        .e_tag()
+        .unwrap_or_default()
+        .to_string();
+    assert!(e_tag.ends_with("-3\""), "not a 3-part upload: {e_tag}");
+    assert_eq!(
+        stored_checksum(&client, &bucket, key).await,
+        (
+            Some(aws_sdk_s3::types::ChecksumType::FullObject),
+            Some(crc32_base64(&data))
+        ),
+        "the object's checksum is not the CRC32 of the whole body"
+    );
+}
+
+/// Objects stored before FULL_OBJECT checksums (multipart with a composite,
+/// part-level CRC32) still read, without the SDK's warning.
+#[tokio::test]
+async fn s3_composite_checksum_read_is_quiet() {
+    use aws_sdk_s3::types::{ChecksumAlgorithm, CompletedMultipartUpload, CompletedPart};
+    let Some(endpoint) = endpoint() else { return };
+    let client = s3(&endpoint).await;
+    let bucket = bucket(&client).await;
+    let key = "results/u/j~composite.vcf";
+    let data = patterned(5 * MIB + 4321);
+    let upload_id = client
+        .create_multipart_upload()
+        .bucket(&bucket)
+        .key(key)
+        .checksum_algorithm(ChecksumAlgorithm::Crc32)
+        .send()
+        .await
+        .unwrap()
+        .upload_id()
+        .unwrap()
+        .to_string();
+    let mut parts = Vec::new();
+    for (i, chunk) in data.chunks(5 * MIB).enumerate() {
+        let number = i as i32 + 1;
+        let out = client
+            .upload_part()
+            .bucket(&bucket)
+            .key(key)
+            .upload_id(&upload_id)
+            .part_number(number)
+            .checksum_algorithm(ChecksumAlgorithm::Crc32)
+            .body(chunk.to_vec().into())
+            .send()
+            .await
+            .unwrap();
+        parts.push(
+            CompletedPart::builder()
+                .part_number(number)
+                .set_e_tag(out.e_tag().map(str::to_string))
+                .set_checksum_crc32(out.checksum_crc32().map(str::to_string))
+                .build(),
+        );
+    }
+    client
+        .complete_multipart_upload()
+        .bucket(&bucket)
+        .key(key)
+        .upload_id(&upload_id)
+        .multipart_upload(
+            CompletedMultipartUpload::builder()
+                .set_parts(Some(parts))
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let (kind, crc32) = stored_checksum(&client, &bucket, key).await;
+    assert_eq!(kind, Some(aws_sdk_s3::types::ChecksumType::Composite));
+    assert!(
+        crc32.as_deref().is_some_and(|c| c.ends_with("-2")),
+        "not a composite checksum of 2 parts: {crc32:?}"
+    );
+
+    let store = S3BlobStore::new(client.clone(), &bucket);
+    let logs = Logs::capture();
+    let read = collect(store.get(key).await.unwrap()).await.unwrap();
+    assert!(read == data, "the bytes read differ from those stored");
+    logs.assert_no_part_level_warning();
+}
+
+/// A read whose bytes do not match the object's checksum fails. (moto
+/// stores the CRC32 a PutObject names without checking it, which makes such
+/// an object; it computes a multipart upload's FULL_OBJECT checksum itself,
+/// so a multipart object cannot be made inconsistent there. The check on
+/// read is the same: one CRC32 of the whole body.)
+#[tokio::test]
+async fn s3_corrupted_read_fails() {
+    use aws_sdk_s3::types::ChecksumAlgorithm;
+    let Some(endpoint) = endpoint() else { return };
+    let client = s3(&endpoint).await;
+    let bucket = bucket(&client).await;
+    let key = "results/u/j~corrupted.vcf";
+    client
+        .put_object()
+        .bucket(&bucket)
+        .key(key)
+        .checksum_algorithm(ChecksumAlgorithm::Crc32)
+        .checksum_crc32(crc32_base64(b"the bytes that were sent"))
+        .body(b"the bytes that were stored".to_vec().into())
+        .send()
+        .await
+        .unwrap();
+    let store = S3BlobStore::new(client.clone(), &bucket);
+    match collect(store.get(key).await.unwrap()).await {
+        Err(e) => assert!(
+            format!("{e:?}").to_lowercase().contains("checksum"),
+            "not a checksum failure: {e:?}"
+        ),
+        Ok(bytes) => panic!(
+            "a corrupted object was read: {:?}",
+            String::from_utf8_lossy(&bytes)
+        ),
+    }
+}
+
 /// moto does not check presigned signatures: this shows the URL's form and
 /// what it serves (bytes, Content-Disposition), not that S3 would accept it.
 #[tokio::test]
@@ -220,6 +447,41 @@ async fn s3_class_glacier_class() {
     };
     suite::archive_round_trip(&store, Tier::Expedited, DEADLINE).await;
     suite::archive_retrieval_survives_delete(&store, Tier::Bulk, DEADLINE).await;
+}
+
+/// An archive uploaded in parts, retrieved, then deleted (its finished
+/// retrieval copied aside): both reads return the bytes, without the SDK's
+/// part-level checksum warning.
+#[tokio::test]
+async fn s3_class_multipart_retrieval_is_quiet() {
+    let Some(store) = class_store(aws_sdk_s3::types::StorageClass::Glacier).await else {
+        return;
+    };
+    let store = store.with_multipart(5 * MIB, 2);
+    let data = patterned(5 * MIB + 777);
+    let logs = Logs::capture();
+    let id = store
+        .archive("job-multipart", chunked(data.clone(), 65_536))
+        .await
+        .unwrap();
+    let retrieval = store
+        .start_retrieval(&id, Tier::Expedited, "job-multipart")
+        .await
+        .unwrap();
+    suite::wait_for_retrieval(&store, &retrieval, DEADLINE).await;
+    let read = collect(store.retrieval_output(&retrieval).await.unwrap())
+        .await
+        .unwrap();
+    assert!(read == data, "retrieved bytes differ");
+    store.delete(&id).await.unwrap();
+    let kept = collect(store.retrieval_output(&retrieval).await.unwrap())
+        .await
+        .unwrap();
+    assert!(
+        kept == data,
+        "bytes of the retrieval kept after delete differ"
+    );
+    logs.assert_no_part_level_warning();
 }
 
 /// Before a restore the object cannot be read: the retrieval is unknown,

@@ -11,8 +11,10 @@
 //!   gives the contract's atomicity and replacement; a body that fails
 //!   aborts the multipart upload (AbortMultipartUpload), so nothing is left
 //!   and the previous object stays;
-//! - `get`: GetObject, its body streamed as it arrives; `NoSuchKey` (or a
-//!   404) is [`BlobError::NotFound`];
+//! - `get`: GetObject, its body streamed as it arrives and checked by the
+//!   SDK against the object's CRC32 (a mismatch fails the stream; see
+//!   `checksum.rs` for multipart objects); `NoSuchKey` (or a 404) is
+//!   [`BlobError::NotFound`];
 //! - `head`: HeadObject's Content-Length; a 404 is `None`;
 //! - `delete`: DeleteObject, which S3 answers with success for a missing
 //!   key too;
@@ -24,6 +26,7 @@
 //! Beyond the port: [`S3BlobStore::presigned_post`] for browser uploads
 //! straight into the bucket, and [`provision_bucket`].
 
+mod checksum;
 mod post;
 mod upload;
 
@@ -40,6 +43,7 @@ use aws_sdk_s3::Client;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use tracing::{debug, info};
 
+pub(crate) use checksum::quiet_composite_checksums;
 pub use post::PresignedPost;
 pub(crate) use upload::{ObjectUpload, UploadError};
 pub use upload::{DEFAULT_CONCURRENCY, DEFAULT_PART_SIZE, MIN_PART_SIZE};
@@ -58,10 +62,12 @@ pub struct S3BlobStore {
 }
 
 impl S3BlobStore {
-    /// The store on `bucket`, with 8 MiB parts, 4 in flight.
+    /// The store on `bucket`, with 8 MiB parts, 4 in flight. The store's
+    /// client is `client` with an interceptor that keeps reads of objects
+    /// with composite checksums quiet (see `checksum.rs`).
     pub fn new(client: Client, bucket: impl Into<String>) -> Self {
         Self {
-            client,
+            client: quiet_composite_checksums(client),
             bucket: bucket.into(),
             part_size: DEFAULT_PART_SIZE,
             concurrency: DEFAULT_CONCURRENCY,
