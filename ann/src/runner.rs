@@ -148,6 +148,8 @@ impl Runner {
         };
         let outcome = match job.job_status {
             JobStatus::Completed | JobStatus::Failed => {
+                // A run killed after its last write left its scratch.
+                Scratch::remove(&self.settings.work_dir, &job.job_id).await?;
                 self.finish(&job).await?;
                 Outcome::AlreadyFinished
             }
@@ -186,15 +188,9 @@ impl Runner {
     async fn run_job(&self, message: &QueueMessage, job: Job) -> Result<Outcome> {
         let started = Instant::now();
         info!(input = %job.input_file_name, "running job");
-        tokio::fs::create_dir_all(&self.settings.work_dir)
-            .await
-            .context("creating the scratch directory")?;
-        let scratch = tempfile::Builder::new()
-            .prefix("job-")
-            .tempdir_in(&self.settings.work_dir)
-            .context("creating the job's scratch directory")?;
-        let input_path = scratch.path().join("input.vcf");
-        let output_path = scratch.path().join("output.vcf");
+        let scratch = Scratch::create(&self.settings.work_dir, &job.job_id).await?;
+        let input_path = scratch.path.join("input.vcf");
+        let output_path = scratch.path.join("output.vcf");
 
         match self.download_input(&job, &input_path).await {
             Ok(()) => {}
@@ -402,6 +398,58 @@ impl Runner {
             .await?;
         info!(%execution_id, delay_s = delay.as_secs(), "archive timer started");
         Ok(())
+    }
+}
+
+/// A job's scratch directory, `<work_dir>/job-<job_id>`, removed on drop.
+/// Named by the job rather than at random: a run that was killed leaves
+/// its directory behind, and the claim that lets a later run take the job
+/// (or the redelivery that finds it finished) makes that run the owner of
+/// the name, so it removes what the dead run left instead of leaking it.
+struct Scratch {
+    path: PathBuf,
+}
+
+impl Scratch {
+    fn path_for(work_dir: &Path, job_id: &str) -> Result<PathBuf> {
+        anyhow::ensure!(
+            !job_id.is_empty()
+                && job_id
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'),
+            "job id {job_id:?} cannot name a scratch directory"
+        );
+        Ok(work_dir.join(format!("job-{job_id}")))
+    }
+
+    /// Empties and creates the job's scratch directory.
+    async fn create(work_dir: &Path, job_id: &str) -> Result<Scratch> {
+        Self::remove(work_dir, job_id).await?;
+        let path = Self::path_for(work_dir, job_id)?;
+        tokio::fs::create_dir_all(&path)
+            .await
+            .context("creating the job's scratch directory")?;
+        Ok(Scratch { path })
+    }
+
+    /// Removes what a run of the job left, if anything.
+    async fn remove(work_dir: &Path, job_id: &str) -> Result<()> {
+        let path = Self::path_for(work_dir, job_id)?;
+        match tokio::fs::remove_dir_all(&path).await {
+            Ok(()) => {
+                info!(path = %path.display(), "removed the scratch directory of an interrupted run");
+                Ok(())
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(anyhow::Error::new(e).context("removing an old scratch directory")),
+        }
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        // Best effort; a leftover is removed by the job's next run.
+        let _ = std::fs::remove_dir_all(&self.path);
     }
 }
 

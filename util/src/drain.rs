@@ -67,8 +67,17 @@ impl Drainer {
             if batch.is_empty() {
                 return Ok(done);
             }
-            for message in batch {
-                if self.handle_one(&message).await {
+            // Every message of the batch stays invisible until its own turn
+            // is over, not only the one being handled: otherwise the tail of
+            // a slow batch times out while it waits, another process handles
+            // it too, and each extra receive counts towards the dead-letter
+            // queue.
+            let keepalives: Vec<KeepAlive> = batch
+                .iter()
+                .map(|m| self.spawn_keepalive(&m.receipt))
+                .collect();
+            for (message, keepalive) in batch.iter().zip(keepalives) {
+                if self.handle_one(message, keepalive).await {
                     done += 1;
                 }
             }
@@ -117,11 +126,10 @@ impl Drainer {
         }
     }
 
-    async fn handle_one(&self, message: &QueueMessage) -> bool {
+    async fn handle_one(&self, message: &QueueMessage, keepalive: KeepAlive) -> bool {
         let name = self.handler.name();
-        let keepalive = self.spawn_keepalive(&message.receipt);
         let result = self.handler.handle(&message.body).await;
-        keepalive.abort();
+        drop(keepalive);
         let disposition = match result {
             Ok(d) => d,
             Err(e) => {
@@ -155,11 +163,11 @@ impl Drainer {
         }
     }
 
-    fn spawn_keepalive(&self, receipt: &str) -> tokio::task::JoinHandle<()> {
+    fn spawn_keepalive(&self, receipt: &str) -> KeepAlive {
         let queue = Arc::clone(&self.queue);
         let receipt = receipt.to_string();
         let visibility = self.visibility;
-        tokio::spawn(async move {
+        KeepAlive(tokio::spawn(async move {
             let every = (visibility / 3).max(Duration::from_millis(200));
             loop {
                 tokio::time::sleep(every).await;
@@ -167,6 +175,16 @@ impl Drainer {
                     warn!(error = %e, "could not extend a message's visibility");
                 }
             }
-        })
+        }))
+    }
+}
+
+/// Renews a received message's visibility until dropped (also when a drain
+/// is dropped midway: the message then comes back after the timeout).
+struct KeepAlive(tokio::task::JoinHandle<()>);
+
+impl Drop for KeepAlive {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }

@@ -170,29 +170,17 @@ fn bars(title: &str, rows: &[(&str, u64)], total: u64) -> String {
         .map(|(l, n)| format!("{l}: {n} ({:.1}%)", percent(*n, total)))
         .collect::<Vec<_>>()
         .join("; ");
-    let height = ROW * rows.len() as u32 + 8;
-    let mut out = String::new();
-    open_svg(&mut out, title, &desc, height);
-    let room = WIDTH - LABEL - 150;
-    for (i, (label, n)) in rows.iter().enumerate() {
-        let y = 4 + ROW * i as u32;
-        let w = ((*n as f64 / max as f64) * room as f64).round() as u32;
-        let _ = write!(
-            out,
-            r#"<text x="{}" y="{}" text-anchor="end" fill="{INK}">{}</text><rect x="{LABEL}" y="{}" width="{room}" height="16" fill="{TRACK}" rx="3"/><rect x="{LABEL}" y="{}" width="{w}" height="16" fill="{BAR}" rx="3"/><text x="{}" y="{}" fill="{INK}">{} ({:.1}%)</text>"#,
-            LABEL - 8,
-            y + 13,
-            escape(label),
-            y,
-            y,
-            LABEL + room + 8,
-            y + 13,
-            n,
-            percent(*n, total)
-        );
-    }
-    out.push_str("</svg>");
-    out
+    let drawn: Vec<(&str, f64, String)> = rows
+        .iter()
+        .map(|(l, n)| {
+            (
+                *l,
+                *n as f64 / max as f64,
+                format!("{n} ({:.1}%)", percent(*n, total)),
+            )
+        })
+        .collect();
+    draw_rows(title, &desc, &drawn)
 }
 
 /// Bars of a share of `total` each (0..100%).
@@ -205,26 +193,34 @@ fn share_bars(title: &str, rows: &[(&str, u64)], total: u64) -> String {
         .map(|(l, n)| format!("{l}: {n} of {total} variants ({:.1}%)", percent(*n, total)))
         .collect::<Vec<_>>()
         .join("; ");
+    let drawn: Vec<(&str, f64, String)> = rows
+        .iter()
+        .map(|(l, n)| {
+            let share = percent(*n, total);
+            (*l, share / 100.0, format!("{share:.1}% ({n} of {total})"))
+        })
+        .collect();
+    draw_rows(title, &desc, &drawn)
+}
+
+/// One row a bar: its label, how full (0..=1), and the text beside it.
+fn draw_rows(title: &str, desc: &str, rows: &[(&str, f64, String)]) -> String {
     let height = ROW * rows.len() as u32 + 8;
     let mut out = String::new();
-    open_svg(&mut out, title, &desc, height);
+    open_svg(&mut out, title, desc, height);
     let room = WIDTH - LABEL - 150;
-    for (i, (label, n)) in rows.iter().enumerate() {
+    for (i, (label, fill, text)) in rows.iter().enumerate() {
         let y = 4 + ROW * i as u32;
-        let w = (percent(*n, total) / 100.0 * room as f64).round() as u32;
+        let w = (fill.clamp(0.0, 1.0) * room as f64).round() as u32;
         let _ = write!(
             out,
-            r#"<text x="{}" y="{}" text-anchor="end" fill="{INK}">{}</text><rect x="{LABEL}" y="{}" width="{room}" height="16" fill="{TRACK}" rx="3"/><rect x="{LABEL}" y="{}" width="{w}" height="16" fill="{BAR}" rx="3"/><text x="{}" y="{}" fill="{INK}">{:.1}% ({} of {})</text>"#,
+            r#"<text x="{}" y="{}" text-anchor="end" fill="{INK}">{}</text><rect x="{LABEL}" y="{y}" width="{room}" height="16" fill="{TRACK}" rx="3"/><rect x="{LABEL}" y="{y}" width="{w}" height="16" fill="{BAR}" rx="3"/><text x="{}" y="{}" fill="{INK}">{}</text>"#,
             LABEL - 8,
             y + 13,
             escape(label),
-            y,
-            y,
             LABEL + room + 8,
             y + 13,
-            percent(*n, total),
-            n,
-            total
+            escape(text),
         );
     }
     out.push_str("</svg>");

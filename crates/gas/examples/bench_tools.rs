@@ -27,10 +27,11 @@
 //!     (what the Step Functions timer does) and waits until the job records
 //!     an archive; prints `archived_s=`, `archive_id=` and, for the S3 cold
 //!     store, `archive_bytes=`.
-//! glacier-sink
-//!     A Glacier endpoint for the vault mode (moto has no vault multipart
-//!     upload): answers CreateVault and the multipart upload calls, reads
-//!     and discards every body; prints `listening=URL`, then one
+//! glacier-proxy UPSTREAM_URL
+//!     The AWS endpoint of the vault mode (moto has no Glacier multipart
+//!     upload): Glacier's calls are answered here (CreateVault, the
+//!     multipart upload calls; every body read and discarded), all others
+//!     passed to UPSTREAM_URL (moto). Prints `listening=URL`, then one
 //!     `archive size=... received=... parts=...` line per completed upload.
 //! ```
 
@@ -70,7 +71,7 @@ async fn main() -> Result<()> {
         }
         "archive-put" => archive_put(arg(1, "MIB")?.parse()?, arg(2, "WORK_DIR")?).await,
         "archive-wait" => archive_wait(arg(1, "JOB")?, arg(2, "TIMEOUT_S")?.parse()?).await,
-        "glacier-sink" => glacier_sink().await,
+        "glacier-proxy" => glacier_proxy(arg(1, "UPSTREAM_URL")?).await,
         other => bail!("unknown command {other:?} (see the example's documentation)"),
     }
 }
@@ -570,109 +571,150 @@ struct SinkCounts {
     parts: AtomicU64,
 }
 
-async fn glacier_sink() -> Result<()> {
+#[derive(Clone)]
+struct Proxy {
+    upstream: String,
+    http: reqwest::Client,
+    counts: Arc<SinkCounts>,
+}
+
+/// The AWS endpoint of `gas util` in the vault mode: Glacier's REST calls
+/// (paths under `/-/vaults/`) are answered here, reading and discarding
+/// every body; everything else is passed to `upstream` (moto).
+async fn glacier_proxy(upstream: &str) -> Result<()> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let state = Proxy {
+        upstream: upstream.trim_end_matches('/').to_string(),
+        http: reqwest::Client::new(),
+        counts: Arc::default(),
+    };
+    let app = axum::Router::new()
+        .fallback(proxy_request)
+        .with_state(state);
     println!("listening=http://{}", listener.local_addr()?);
     std::io::stdout().flush()?;
-    let counts = Arc::new(SinkCounts::default());
-    loop {
-        let (stream, _) = listener.accept().await?;
-        let counts = Arc::clone(&counts);
-        tokio::spawn(async move {
-            if let Err(e) = sink_connection(stream, counts).await {
-                eprintln!("glacier sink connection: {e}");
-            }
-        });
+    axum::serve(listener, app).await?;
+    Ok(())
+}
+
+async fn proxy_request(
+    axum::extract::State(proxy): axum::extract::State<Proxy>,
+    request: axum::extract::Request,
+) -> axum::response::Response {
+    match proxy_inner(proxy, request).await {
+        Ok(response) => response,
+        Err(e) => {
+            eprintln!("proxy: {e:#}");
+            axum::response::Response::builder()
+                .status(502)
+                .body(axum::body::Body::from(format!("{e:#}")))
+                .unwrap_or_default()
+        }
     }
 }
 
-/// One keep-alive connection of the Glacier sink.
-async fn sink_connection(
-    stream: tokio::net::TcpStream,
-    counts: Arc<SinkCounts>,
-) -> std::io::Result<()> {
-    use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
-    let mut stream = tokio::io::BufReader::with_capacity(64 * 1024, stream);
-    let mut buf = vec![0u8; 64 * 1024];
-    loop {
-        let mut request_line = String::new();
-        if stream.read_line(&mut request_line).await? == 0 {
-            return Ok(());
+async fn proxy_inner(
+    proxy: Proxy,
+    request: axum::extract::Request,
+) -> Result<axum::response::Response> {
+    use axum::http::StatusCode;
+    use futures::StreamExt;
+    let (parts, body) = request.into_parts();
+    let path = parts.uri.path().to_string();
+    let header = |name: &str| {
+        parts
+            .headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string()
+    };
+    if path.starts_with("/-/vaults/") {
+        let method = parts.method.as_str();
+        // Read and discard the body, counting it.
+        let mut length = 0u64;
+        let mut stream = body.into_data_stream();
+        while let Some(chunk) = stream.next().await {
+            length += chunk?.len() as u64;
         }
-        let (mut length, mut tree_hash, mut archive_size) = (0u64, String::new(), 0u64);
-        loop {
-            let mut line = String::new();
-            if stream.read_line(&mut line).await? == 0 {
-                return Ok(());
-            }
-            let line = line.trim_end();
-            if line.is_empty() {
-                break;
-            }
-            if let Some((name, value)) = line.split_once(':') {
-                let value = value.trim();
-                match name.trim().to_ascii_lowercase().as_str() {
-                    "content-length" => length = value.parse().unwrap_or(0),
-                    "x-amz-sha256-tree-hash" => tree_hash = value.to_string(),
-                    "x-amz-archive-size" => archive_size = value.parse().unwrap_or(0),
-                    _ => {}
-                }
-            }
-        }
-        let mut left = length;
-        while left > 0 {
-            let want = left.min(buf.len() as u64) as usize;
-            let n = stream.read(&mut buf[..want]).await?;
-            if n == 0 {
-                return Ok(());
-            }
-            left -= n as u64;
-        }
-        let mut parts = request_line.split_whitespace();
-        let (method, path) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
-        let path = path.split('?').next().unwrap_or("");
+        let tree_hash = header("x-amz-sha256-tree-hash");
+        let counts = &proxy.counts;
+        let response = axum::response::Response::builder();
         let response = match method {
-            "PUT" if !path.contains("/multipart-uploads") && path.contains("/vaults/") => {
-                format!("HTTP/1.1 201 Created\r\nLocation: {path}\r\n")
-            }
+            "PUT" if !path.contains("/multipart-uploads") => response
+                .status(StatusCode::CREATED)
+                .header("location", path.clone()),
             "POST" if path.ends_with("/multipart-uploads") => {
                 counts.bytes.store(0, Ordering::SeqCst);
                 counts.parts.store(0, Ordering::SeqCst);
                 let id = new_id();
-                format!(
-                    "HTTP/1.1 201 Created\r\nx-amz-multipart-upload-id: {id}\r\nLocation: {path}/{id}\r\n"
-                )
+                response
+                    .status(StatusCode::CREATED)
+                    .header("x-amz-multipart-upload-id", id.clone())
+                    .header("location", format!("{path}/{id}"))
             }
             "PUT" if path.contains("/multipart-uploads/") => {
                 counts.bytes.fetch_add(length, Ordering::SeqCst);
                 counts.parts.fetch_add(1, Ordering::SeqCst);
-                format!("HTTP/1.1 204 No Content\r\nx-amz-sha256-tree-hash: {tree_hash}\r\n")
+                response
+                    .status(StatusCode::NO_CONTENT)
+                    .header("x-amz-sha256-tree-hash", tree_hash)
             }
             "POST" if path.contains("/multipart-uploads/") => {
                 let id = new_id();
                 println!(
-                    "archive size={archive_size} received={} parts={} id={id}",
+                    "archive size={} received={} parts={} id={id}",
+                    header("x-amz-archive-size"),
                     counts.bytes.load(Ordering::SeqCst),
                     counts.parts.load(Ordering::SeqCst)
                 );
-                let _ = std::io::stdout().flush();
-                format!(
-                    "HTTP/1.1 201 Created\r\nx-amz-archive-id: {id}\r\nx-amz-sha256-tree-hash: {tree_hash}\r\nLocation: {path}/archives/{id}\r\n"
-                )
+                std::io::stdout().flush()?;
+                response
+                    .status(StatusCode::CREATED)
+                    .header("x-amz-archive-id", id.clone())
+                    .header("x-amz-sha256-tree-hash", tree_hash)
+                    .header("location", format!("{path}/archives/{id}"))
             }
             "POST" if path.ends_with("/archives") => {
                 let id = new_id();
                 println!("archive size={length} received={length} parts=1 id={id}");
-                let _ = std::io::stdout().flush();
-                format!("HTTP/1.1 201 Created\r\nx-amz-archive-id: {id}\r\nx-amz-sha256-tree-hash: {tree_hash}\r\nLocation: {path}/{id}\r\n")
+                std::io::stdout().flush()?;
+                response
+                    .status(StatusCode::CREATED)
+                    .header("x-amz-archive-id", id.clone())
+                    .header("x-amz-sha256-tree-hash", tree_hash)
+                    .header("location", format!("{path}/{id}"))
             }
-            _ => "HTTP/1.1 204 No Content\r\n".to_string(),
+            _ => response.status(StatusCode::NO_CONTENT),
         };
-        stream
-            .get_mut()
-            .write_all(format!("{response}Content-Length: 0\r\n\r\n").as_bytes())
-            .await?;
+        return Ok(response.body(axum::body::Body::empty())?);
     }
+    // Everything else goes to moto: small request bodies, streamed answers
+    // (GetObject of the results).
+    let body = axum::body::to_bytes(body, 64 << 20).await?;
+    let url = format!(
+        "{}{}",
+        proxy.upstream,
+        parts
+            .uri
+            .path_and_query()
+            .map(|p| p.as_str())
+            .unwrap_or("/")
+    );
+    let mut upstream = proxy.http.request(parts.method.clone(), url).body(body);
+    for (name, value) in &parts.headers {
+        if !matches!(name.as_str(), "host" | "content-length" | "connection") {
+            upstream = upstream.header(name, value);
+        }
+    }
+    let answer = upstream.send().await?;
+    let mut response = axum::response::Response::builder().status(answer.status());
+    for (name, value) in answer.headers() {
+        if !matches!(name.as_str(), "transfer-encoding" | "connection") {
+            response = response.header(name, value);
+        }
+    }
+    Ok(response.body(axum::body::Body::from_stream(answer.bytes_stream()))?)
 }
 
 #[cfg(test)]

@@ -875,7 +875,7 @@ async fn every_aws_request_of_a_job_is_counted() {
     let executions = d.executions().await;
     assert_eq!(executions.len(), 1, "one timer for the one free job");
     let (transitions, published) = executions[0];
-    step.add(AWS, "Step Functions state transition", transitions);
+    step.add(AWS, "SFN state transition", transitions);
     step.add(AWS, "SNS Publish (by the state machine)", published);
     step.add(AWS, "SNS delivery to SQS", published);
     steps.push(step);
