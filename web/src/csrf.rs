@@ -37,9 +37,15 @@ impl CsrfToken {
 
     /// Whether `presented` is this token (in constant time).
     pub fn matches(&self, presented: &str) -> bool {
-        let (a, b) = (self.0.as_bytes(), presented.as_bytes());
-        a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+        constant_time_eq(&self.0, presented)
     }
+}
+
+/// Whether two secrets are equal, in time that does not depend on where
+/// they first differ (the length may show).
+pub fn constant_time_eq(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 impl<S: Send + Sync> axum::extract::FromRequestParts<S> for CsrfToken {

@@ -387,13 +387,10 @@ impl Provider {
         if now >= claims.exp + LEEWAY {
             return Err(TokenError::Expired.into());
         }
-        let nonce_ok = claims.nonce.as_deref().is_some_and(|n| {
-            n.len() == nonce.len()
-                && n.bytes()
-                    .zip(nonce.bytes())
-                    .fold(0u8, |a, (x, y)| a | (x ^ y))
-                    == 0
-        });
+        let nonce_ok = claims
+            .nonce
+            .as_deref()
+            .is_some_and(|n| crate::csrf::constant_time_eq(n, nonce));
         if !nonce_ok {
             return Err(TokenError::Nonce.into());
         }

@@ -29,13 +29,7 @@ impl Drop for Web {
     }
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+use support::free_port;
 
 async fn start(test: &str) -> Option<Web> {
     let endpoint = gas_testkit::aws_endpoint(test)?;

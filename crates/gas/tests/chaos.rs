@@ -49,7 +49,6 @@ mod support;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fs::OpenOptions;
-use std::net::TcpListener as StdTcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex as StdMutex};
@@ -129,13 +128,7 @@ impl Clock {
 
 // ---------------------------------------------------------------- processes
 
-fn free_port() -> u16 {
-    StdTcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+use support::free_port;
 
 /// One `gas web|ann|util` process, restartable; killed on drop. Its
 /// standard output and error go, appended across restarts, to `log`.

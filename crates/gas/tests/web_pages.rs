@@ -555,13 +555,7 @@ impl Drop for WebProcess {
     }
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+use support::free_port;
 
 async fn web_process(data: &std::path::Path) -> WebProcess {
     let port = free_port();

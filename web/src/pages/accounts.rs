@@ -389,7 +389,7 @@ pub async fn oidc_callback(
     let state_ok = q
         .state
         .as_deref()
-        .is_some_and(|s| crate::csrf::CsrfToken(pending.state.clone()).matches(s));
+        .is_some_and(|s| crate::csrf::constant_time_eq(&pending.state, s));
     let (Some(code), true) = (q.code.as_deref(), state_ok) else {
         return Ok((
             [(header::SET_COOKIE, clear)],

@@ -5,6 +5,15 @@
 
 pub mod browser;
 
+/// A TCP port free on 127.0.0.1 now (for a child process to bind).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
