@@ -19,8 +19,6 @@ pub(crate) struct Body<'t> {
     reserved: &'static [&'static str],
     max_line_bytes: usize,
     bgzf: bool,
-    /// Finds `END=` in INFO.
-    end_key: memchr::memmem::Finder<'static>,
 }
 
 impl<'t> Body<'t> {
@@ -40,7 +38,6 @@ impl<'t> Body<'t> {
             sites,
             max_line_bytes: options.max_line_bytes,
             bgzf: options.bgzf_output,
-            end_key: memchr::memmem::Finder::new(b"END="),
         }
     }
 }
@@ -205,7 +202,7 @@ impl<'t> ChunkAnnotator<'t> {
         };
         if !body.genes.is_empty() {
             let start = pos - 1;
-            let end = span_end(record, &body.end_key).min(u64::from(u32::MAX)) as u32;
+            let end = span_end(record).min(u64::from(u32::MAX)) as u32;
             let tracks = body.genes.iter().zip(&cache.genes).zip(&mut cache.hints);
             for ((index, contig), hint) in tracks {
                 if let Some(contig) = *contig {
@@ -331,18 +328,15 @@ fn is_reserved_key(reserved: &[&str], key: &[u8]) -> bool {
 /// The 0-based exclusive end of the reference span of `record`: POS plus the
 /// length of REF, or INFO `END` when it is given and not before POS (as
 /// bcftools computes it).
-fn span_end(record: &Record<'_>, end_key: &memchr::memmem::Finder<'_>) -> u64 {
+fn span_end(record: &Record<'_>) -> u64 {
     let by_ref = record.position - 1 + record.reference.len() as u64;
-    let info = record.info.as_bytes();
-    let end = end_key
-        .find_iter(info)
-        .find(|&at| at == 0 || info[at - 1] == b';')
-        .and_then(|at| {
-            let value = &record.info[at + 4..];
-            value[..value.find(';').unwrap_or(value.len())]
-                .parse::<u64>()
-                .ok()
-        });
+    // INFO is short: walking its entries is cheaper than setting up a
+    // substring search for every record.
+    let end = record
+        .info
+        .split(';')
+        .find_map(|entry| entry.strip_prefix("END="))
+        .and_then(|value| value.parse::<u64>().ok());
     match end {
         Some(end) if end >= record.position => end,
         _ => by_ref,
@@ -378,4 +372,26 @@ fn v3_qual_filter<'a>(qual: &'a str, filter: &'a str) -> (&'a str, &'a str) {
     };
     let filter = if filter == "0" { "PASS" } else { filter };
     (qual, filter)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn end_of(info: &str) -> u64 {
+        let line = format!("1\t100\t.\tACG\t<DEL>\t.\t.\t{info}");
+        span_end(&Record::parse(&line).unwrap())
+    }
+
+    #[test]
+    fn span_ends_at_info_end_when_it_is_given() {
+        assert_eq!(end_of("."), 102);
+        assert_eq!(end_of("END=150"), 150);
+        assert_eq!(end_of("DP=3;END=150;AF=0.5"), 150);
+        // Only a key of its own: not a key that ends in END.
+        assert_eq!(end_of("XEND=150"), 102);
+        // Before POS or not a number: the span of REF.
+        assert_eq!(end_of("END=50"), 102);
+        assert_eq!(end_of("END=abc;END=150"), 102);
+    }
 }

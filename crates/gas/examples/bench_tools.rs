@@ -33,6 +33,10 @@
 //!     multipart upload calls; every body read and discarded), all others
 //!     passed to UPSTREAM_URL (moto). Prints `listening=URL`, then one
 //!     `archive size=... received=... parts=...` line per completed upload.
+//! annotate-warm ROUNDS IN OUT TRACK...
+//!     The annotator as the runner service uses it: the tracks loaded once
+//!     (prints `load_s=`), then IN annotated into OUT ROUNDS times, each run
+//!     timed (prints `run_s=` per round).
 //! ```
 
 use std::collections::HashMap;
@@ -72,6 +76,12 @@ async fn main() -> Result<()> {
         "archive-put" => archive_put(arg(1, "MIB")?.parse()?, arg(2, "WORK_DIR")?).await,
         "archive-wait" => archive_wait(arg(1, "JOB")?, arg(2, "TIMEOUT_S")?.parse()?).await,
         "glacier-proxy" => glacier_proxy(arg(1, "UPSTREAM_URL")?).await,
+        "annotate-warm" => annotate_warm(
+            arg(1, "ROUNDS")?.parse()?,
+            arg(2, "IN")?,
+            arg(3, "OUT")?,
+            args.get(4..).unwrap_or_default(),
+        ),
         other => bail!("unknown command {other:?} (see the example's documentation)"),
     }
 }
@@ -731,4 +741,20 @@ mod tests {
             Some(86_401_500.0)
         );
     }
+}
+
+/// `annotate-warm`: tracks loaded once, then the same input annotated
+/// `rounds` times (what one runner process does for successive jobs).
+fn annotate_warm(rounds: usize, input: &str, output: &str, tracks: &[String]) -> Result<()> {
+    let started = Instant::now();
+    let mut options = gas_annotate::Options::default();
+    options.tracks = gas_annotate::Track::load_all(tracks).context("loading the tracks")?;
+    println!("load_s={:.4}", started.elapsed().as_secs_f64());
+    for _ in 0..rounds {
+        let started = Instant::now();
+        gas_annotate::annotate_file(input.as_ref(), output.as_ref(), &options, &mut |_| {})
+            .context("annotating")?;
+        println!("run_s={:.4}", started.elapsed().as_secs_f64());
+    }
+    Ok(())
 }

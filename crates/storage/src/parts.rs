@@ -5,7 +5,12 @@
 //! Memory: each part's bytes are held once, from the moment it is cut until
 //! its upload finishes; at most `concurrency` parts are in flight while the
 //! next one is read, so a body costs about `part_size × (concurrency + 1)`
-//! whatever its length.
+//! whatever its length. The buffer of a part whose upload has finished is
+//! handed back to the reader and filled again, rather than freed and a new
+//! one allocated: glibc's allocator raises its mmap threshold each time a
+//! large block is freed and then keeps freed blocks in per-thread arenas, so
+//! allocating a fresh buffer per part made the process's peak memory grow
+//! with the length of the body (measured in docs/BENCHMARKS.md).
 
 use std::future::Future;
 use std::io;
@@ -24,6 +29,8 @@ pub(crate) struct PartReader {
     /// The rest of a chunk that ran past the previous part.
     pending: Bytes,
     eof: bool,
+    /// Buffers of uploaded parts, empty and ready to be filled again.
+    spare: Vec<BytesMut>,
 }
 
 impl PartReader {
@@ -33,6 +40,19 @@ impl PartReader {
             part_size: part_size.max(1),
             pending: Bytes::new(),
             eof: false,
+            spare: Vec::new(),
+        }
+    }
+
+    /// Takes back the bytes of a part whose upload has finished, to fill
+    /// them again if nothing else still holds them (otherwise they are
+    /// simply dropped).
+    pub(crate) fn recycle(&mut self, part: Bytes) {
+        if let Ok(mut buf) = part.try_into_mut() {
+            if buf.capacity() >= self.part_size {
+                buf.clear();
+                self.spare.push(buf);
+            }
         }
     }
 
@@ -45,7 +65,10 @@ impl PartReader {
         if self.pending.len() >= self.part_size {
             return Ok(Some(self.pending.split_to(self.part_size)));
         }
-        let mut buf = BytesMut::with_capacity(self.part_size);
+        let mut buf = self
+            .spare
+            .pop()
+            .unwrap_or_else(|| BytesMut::with_capacity(self.part_size));
         buf.extend_from_slice(&std::mem::take(&mut self.pending));
         while buf.len() < self.part_size && !self.eof {
             match self.stream.next().await {
@@ -111,29 +134,32 @@ where
     E: Send + 'static,
 {
     let concurrency = concurrency.max(1);
-    let mut tasks: JoinSet<(usize, Result<T, E>)> = JoinSet::new();
+    // Each task hands back its part's bytes (a second handle on them, the
+    // only one left once the upload is done) for the reader to reuse.
+    let mut tasks: JoinSet<(usize, Result<T, E>, Bytes)> = JoinSet::new();
     let mut results: Vec<Option<T>> = Vec::new();
     let mut first = first.into_iter();
     let mut offset = 0u64;
     let mut index = 0usize;
 
-    let record = |results: &mut Vec<Option<T>>, joined| match joined {
-        Ok((i, Ok(value))) => {
+    let record = |results: &mut Vec<Option<T>>, reader: &mut PartReader, joined| match joined {
+        Ok((i, Ok(value), bytes)) => {
             results[i] = Some(value);
+            reader.recycle(bytes);
             Ok(())
         }
-        Ok((_, Err(e))) => Err(PartsError::Upload(e)),
+        Ok((_, Err(e), _)) => Err(PartsError::Upload(e)),
         Err(e) => Err(PartsError::Task(e)),
     };
 
     loop {
         // Reap finished uploads without waiting, to fail early.
         while let Some(joined) = tasks.try_join_next() {
-            record(&mut results, joined)?;
+            record(&mut results, reader, joined)?;
         }
         while tasks.len() >= concurrency {
             if let Some(joined) = tasks.join_next().await {
-                record(&mut results, joined)?;
+                record(&mut results, reader, joined)?;
             }
         }
         let bytes = match first.next() {
@@ -144,6 +170,7 @@ where
             },
         };
         let len = bytes.len() as u64;
+        let kept = bytes.clone();
         let part = Part {
             index,
             offset,
@@ -152,12 +179,12 @@ where
         results.push(None);
         let fut = upload(part);
         let i = index;
-        tasks.spawn(async move { (i, fut.await) });
+        tasks.spawn(async move { (i, fut.await, kept) });
         offset += len;
         index += 1;
     }
     while let Some(joined) = tasks.join_next().await {
-        record(&mut results, joined)?;
+        record(&mut results, reader, joined)?;
     }
     let results = results
         .into_iter()
@@ -229,6 +256,28 @@ mod tests {
             assert_eq!((*index, *offset, *len), (i, i as u64 * 100, 100));
         }
         assert_eq!(peak.load(Ordering::SeqCst), 3, "concurrency bound");
+    }
+
+    #[tokio::test]
+    async fn finished_parts_buffers_are_filled_again() {
+        let data: Vec<u8> = (0..40 * 100u32).map(|i| (i * 7 % 251) as u8).collect();
+        let mut reader = PartReader::new(chunked(data.clone(), 33), 100);
+        let buffers = Arc::new(std::sync::Mutex::new(std::collections::HashSet::new()));
+        let seen = buffers.clone();
+        let out = upload_parts(&mut reader, Vec::new(), 2, move |part| {
+            seen.lock().unwrap().insert(part.bytes.as_ptr() as usize);
+            async move {
+                tokio::time::sleep(Duration::from_millis(1)).await;
+                Ok::<_, ()>(part.bytes.to_vec())
+            }
+        })
+        .await
+        .unwrap();
+        // Reuse must not mix up contents: every part is still its own slice.
+        assert_eq!(out.results.concat(), data);
+        // Two in flight and one being filled: three buffers for 40 parts.
+        let distinct = buffers.lock().unwrap().len();
+        assert!(distinct <= 3, "{distinct} buffers allocated for 40 parts");
     }
 
     #[tokio::test]

@@ -44,7 +44,7 @@ use aws_sdk_s3::Client;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use tracing::{debug, info};
 
-use crate::s3::{ObjectUpload, UploadError, DEFAULT_CONCURRENCY, DEFAULT_PART_SIZE};
+use crate::s3::{ObjectUpload, UploadError, DEFAULT_PART_SIZE};
 use crate::sdk::{body_stream, http_status, AwsError};
 use crate::{validate_key, ArchiveError, ArchiveStore, ByteStream, RetrievalStatus, Tier};
 
@@ -54,6 +54,10 @@ const RETAINED: &str = ".retrieved/";
 const MAX_SINGLE_COPY: u64 = 5 * 1024 * 1024 * 1024;
 /// Part size of a multipart copy.
 const COPY_PART: u64 = 512 * 1024 * 1024;
+/// Parts in flight when archiving: one fewer than for hot results, as the
+/// vault store uses. Archiving is not waited on by anyone, and `gas util`'s
+/// whole process stays under 64 MiB with 4 parts of 8 MiB held at once.
+const ARCHIVE_CONCURRENCY: usize = 3;
 
 /// Cold storage as S3 objects in an archive storage class. See the module
 /// documentation.
@@ -82,7 +86,7 @@ impl S3ClassArchiveStore {
     /// Archives under `<prefix><name>` in `bucket`, in `storage_class`
     /// (`StorageClass::DeepArchive` is the usual choice, `Glacier` the faster
     /// and dearer one). Restored copies stay 1 day; uploads use 8 MiB parts,
-    /// 4 in flight. The store's client is `client` with the interceptor that
+    /// 3 in flight. The store's client is `client` with the interceptor that
     /// keeps reads of composite checksums quiet, as for
     /// [`crate::s3::S3BlobStore::new`].
     pub fn new(
@@ -98,7 +102,7 @@ impl S3ClassArchiveStore {
             storage_class,
             restore_days: 1,
             part_size: DEFAULT_PART_SIZE,
-            concurrency: DEFAULT_CONCURRENCY,
+            concurrency: ARCHIVE_CONCURRENCY,
         }
     }
 
