@@ -32,6 +32,7 @@ locals {
     free_upload_limit        = var.free_upload_limit
     max_upload               = var.max_upload
     session_ttl              = var.session_ttl
+    requeue_after            = var.requeue_after
     ann_workers              = var.ann_workers
     visibility_timeout       = var.visibility_timeout
     max_receives             = var.max_receives

@@ -194,6 +194,12 @@ variable "session_ttl" {
   default     = 1209600
 }
 
+variable "requeue_after" {
+  description = "Seconds a job may stay PENDING before its owner's next look at it queues its request again (requeue_after); 0 turns it off."
+  type        = number
+  default     = 600
+}
+
 variable "ann_workers" {
   description = "Jobs one annotator instance runs at once (ann_workers)."
   type        = number

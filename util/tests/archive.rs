@@ -72,6 +72,14 @@ impl JobStore for FaultyJobs {
     async fn claim(&self, job_id: &str, now: i64, lease_until: i64) -> Result<Job, StoreError> {
         self.inner.claim(job_id, now, lease_until).await
     }
+    async fn mark_requeued(
+        &self,
+        job_id: &str,
+        now: i64,
+        stalled_before: i64,
+    ) -> Result<Job, StoreError> {
+        self.inner.mark_requeued(job_id, now, stalled_before).await
+    }
     async fn record_progress(
         &self,
         job_id: &str,

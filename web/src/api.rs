@@ -103,7 +103,9 @@ pub(crate) async fn own_job(
     job_id: &str,
 ) -> Result<Job, ApiError> {
     match state.ports.jobs.get(job_id).await? {
-        Some(job) if job.user_id == user.user_id => Ok(job),
+        Some(job) if job.user_id == user.user_id => {
+            Ok(crate::requeue::requeue_if_stalled(state, job).await)
+        }
         _ => Err(ApiError::NotFound),
     }
 }
@@ -161,11 +163,11 @@ async fn list_jobs(
         Err(e) => return Err(e.into()),
     };
     let window = window_secs(&state);
-    let jobs: Vec<_> = page
-        .items
-        .iter()
-        .map(|j| job_json(j, user.role, window))
-        .collect();
+    let mut jobs = Vec::with_capacity(page.items.len());
+    for job in page.items {
+        let job = crate::requeue::requeue_if_stalled(&state, job).await;
+        jobs.push(job_json(&job, user.role, window));
+    }
     Ok(Json(json!({ "jobs": jobs, "next": page.next })))
 }
 

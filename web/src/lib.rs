@@ -17,6 +17,7 @@ pub mod oidc;
 mod openapi;
 mod pages;
 pub mod payment;
+mod requeue;
 mod session;
 mod signed;
 pub mod stripe;
@@ -79,6 +80,9 @@ pub struct WebSettings {
     pub session_ttl: Duration,
     /// Signs what browsers carry back to us (the same in every process).
     pub secret_key: Vec<u8>,
+    /// How long a job may stay PENDING before its owner's next look at it
+    /// publishes its request again (zero: never). See `requeue.rs`.
+    pub requeue_after: Duration,
 }
 
 /// Shared state of every handler.

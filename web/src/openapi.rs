@@ -528,6 +528,7 @@ mod tests {
         job.annotation_warnings = Some("w".into());
         job.window_started = Some(3);
         job.lease_expires = Some(4);
+        job.requeued_at = Some(5);
         job.job_status = gas_jobs::JobStatus::Completed;
         let shown = crate::view::job_json(&job, gas_jobs::Role::Free, 300);
         let doc = document();

@@ -39,7 +39,9 @@ pub fn job_json(job: &Job, role: Role, window_secs: i64) -> Value {
         Ok(Value::Object(map)) => map,
         _ => Map::new(),
     };
+    // Bookkeeping of the runners and of requeueing, not the user's business.
     map.remove("lease_expires");
+    map.remove("requeued_at");
     map.insert("results_state".into(), results_state(job).into());
     if let Some(until) = download_until(job, role, window_secs) {
         map.insert("download_until".into(), until.into());

@@ -54,6 +54,10 @@ pub struct Config {
     pub download_url_ttl: u64,
     /// Seconds a web sign-in lasts.
     pub session_ttl: u64,
+    /// Seconds a job may stay PENDING before its owner's next look at it
+    /// queues its request again (its first may have been lost to a crash
+    /// of the web process); 0 turns this off.
+    pub requeue_after: u64,
     /// First segment of every object key.
     pub key_prefix: String,
 
@@ -188,6 +192,7 @@ impl Default for Config {
             max_upload: 1024 * 1024 * 1024,
             download_url_ttl: 60,
             session_ttl: 14 * 24 * 3600,
+            requeue_after: 600,
             key_prefix: "gas".into(),
             ann_workers: 2,
             annotation_tracks: vec!["builtin".into()],

@@ -222,6 +222,7 @@ pub fn web_router(config: &Config, ports: &Ports, extras: &dyn BackendExtras) ->
             public_url: config.web_url(),
             session_ttl: Duration::from_secs(config.session_ttl),
             secret_key,
+            requeue_after: Duration::from_secs(config.requeue_after),
         },
     };
     Ok(crate::serve::with_ops_routes(

@@ -337,3 +337,51 @@ async fn assert_only_util_subscribed(
         );
     }
 }
+
+/// A web process that dies between recording a job and queueing its request
+/// leaves a PENDING job nothing would run: the owner's next look at it after
+/// `requeue_after` queues the request again, and the job runs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_job_whose_request_was_lost_runs_once_its_owner_looks() {
+    let system = System::start(60, |c| c.requeue_after = 1).await;
+    let (user, token) =
+        gas::users::add_user(&system.running.ports, "lost@example.org", Role::Free, None)
+            .await
+            .unwrap();
+    // What submitting does up to the crash: the input stored, the job
+    // recorded; its request is never published.
+    let job_id = &uuid::Uuid::new_v4().to_string();
+    let key = format!("gas/{}/{job_id}~test.vcf", user.user_id);
+    let inputs = &system.running.ports.inputs;
+    inputs
+        .put(&key, gas_storage::bytes_stream(test_vcf()))
+        .await
+        .unwrap();
+    let job = gas_jobs::Job::new_pending(
+        job_id,
+        &user.user_id,
+        "test.vcf",
+        inputs.bucket(),
+        &key,
+        gas_jobs::now_epoch(),
+    );
+    system.running.ports.jobs.create(&job).await.unwrap();
+
+    // Nothing runs it while nobody looks.
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let record = system.record(job_id).await;
+    assert_eq!(record.job_status, gas_jobs::JobStatus::Pending);
+    assert_eq!(record.requeued_at, None);
+
+    // The owner looks (the API's job detail): requeued, annotated, done.
+    let shown = system.api.completed(&token, job_id).await;
+    assert_eq!(shown["results_state"], "available");
+    assert!(
+        shown.get("requeued_at").is_none(),
+        "bookkeeping stays internal"
+    );
+    let record = system.record(job_id).await;
+    assert!(record.requeued_at.is_some(), "the stall was recorded");
+    let results = system.api.download(&token, job_id).await;
+    assert!(String::from_utf8(results).unwrap().contains("VC="));
+}

@@ -38,6 +38,7 @@ pub async fn job_store_suite(store: &dyn JobStore) {
     list_bad_cursor(store).await;
     list_clamps_limit(store).await;
     restart_window_conditions(store).await;
+    requeue_stalled_pending_jobs_once(store).await;
 }
 
 /// Runs every user store check.
@@ -1430,4 +1431,58 @@ pub async fn payment_events_are_recorded_once(store: &dyn UserStore) {
         firsts, 1,
         "two concurrent records: exactly one is the first"
     );
+}
+
+/// A PENDING job is requeued once per stall: not before it has waited,
+/// not twice for one stall, again after another stall, and never once
+/// claimed.
+pub async fn requeue_stalled_pending_jobs_once(store: &dyn JobStore) {
+    let job = new_job(store).await; // submitted at T0
+    expect_condition_failed(
+        "requeue of a job submitted after the stall mark",
+        store.mark_requeued(&job.job_id, T0 + 5, T0 - 1).await,
+    );
+    assert_eq!(
+        get(store, &job.job_id).await,
+        job,
+        "failed requeue changed the job"
+    );
+
+    let marked = store
+        .mark_requeued(&job.job_id, T0 + 600, T0)
+        .await
+        .expect("requeue of a stalled PENDING job");
+    assert_eq!(marked.requeued_at, Some(T0 + 600));
+    assert_eq!(marked.job_status, JobStatus::Pending);
+    assert_eq!(
+        get(store, &job.job_id).await,
+        marked,
+        "requeue must return the stored record"
+    );
+    // A second caller for the same stall (the same mark) loses.
+    expect_condition_failed(
+        "second requeue of one stall",
+        store.mark_requeued(&job.job_id, T0 + 601, T0 + 1).await,
+    );
+    // After another stall it may be requeued again.
+    let again = store
+        .mark_requeued(&job.job_id, T0 + 1200, T0 + 600)
+        .await
+        .expect("requeue after a second stall");
+    assert_eq!(again.requeued_at, Some(T0 + 1200));
+
+    // Claimed, it is no longer anyone's to requeue; the mark stays as it was.
+    let claimed = store
+        .claim(&job.job_id, T0 + 1300, T0 + 1900)
+        .await
+        .expect("claim of a requeued job");
+    assert_eq!(claimed.requeued_at, Some(T0 + 1200));
+    expect_condition_failed(
+        "requeue of a RUNNING job",
+        store.mark_requeued(&job.job_id, T0 + 9000, T0 + 8000).await,
+    );
+    match store.mark_requeued(&unique("missing"), T0, T0).await {
+        Err(StoreError::NotFound(_)) => {}
+        other => panic!("requeue of a missing job: {other:?}"),
+    }
 }

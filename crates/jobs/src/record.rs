@@ -88,6 +88,11 @@ pub struct Job {
     /// for each hot result. `None`: the window starts at `complete_time`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub window_started: Option<i64>,
+    /// When the job's request was last published again because the job
+    /// stayed PENDING too long (epoch seconds): the first request may have
+    /// been lost to a crash between recording the job and queueing it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requeued_at: Option<i64>,
 }
 
 impl Job {
@@ -120,6 +125,7 @@ impl Job {
             progress: 0.0,
             lease_expires: None,
             window_started: None,
+            requeued_at: None,
         }
     }
 
@@ -136,6 +142,9 @@ impl Job {
         let mut s = self.job_status.as_str().to_string();
         if let Some(lease) = self.lease_expires {
             s.push_str(&format!(", lease until {lease}"));
+        }
+        if let Some(at) = self.requeued_at {
+            s.push_str(&format!(", requeued at {at}"));
         }
         match &self.results_file_archive_id {
             Some(a) => s.push_str(&format!(", archive id {a}")),

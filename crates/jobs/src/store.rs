@@ -74,6 +74,19 @@ pub trait JobStore: Send + Sync {
         lease_until: i64,
     ) -> Result<Job, StoreError>;
 
+    /// Takes on requeueing a job that may never have been queued: records
+    /// `requeued_at = now` when the job is PENDING, was submitted at or
+    /// before `stalled_before`, and was not requeued after `stalled_before`.
+    /// The caller then publishes the job's request again (a duplicate
+    /// request is a normal input: only one claim succeeds). Of callers
+    /// racing on one job only one succeeds; the others get ConditionFailed.
+    async fn mark_requeued(
+        &self,
+        job_id: &str,
+        now: i64,
+        stalled_before: i64,
+    ) -> Result<Job, StoreError>;
+
     /// RUNNING → COMPLETED with the result locations; progress becomes 1.
     async fn complete(&self, job_id: &str, completion: &Completion) -> Result<Job, StoreError>;
 

@@ -89,11 +89,11 @@ pub async fn list(
         }
         Err(e) => return Err(e.into()),
     };
-    let jobs = page
-        .items
-        .iter()
-        .map(|j| view(j, &user, window(&state)))
-        .collect();
+    let mut jobs = Vec::with_capacity(page.items.len());
+    for job in page.items {
+        let job = crate::requeue::requeue_if_stalled(&state, job).await;
+        jobs.push(view(&job, &user, window(&state)));
+    }
     Ok(render(
         StatusCode::OK,
         &ListPage {

@@ -76,6 +76,9 @@ pub(crate) fn job_to_item(job: &Job) -> Result<Item, DynamoError> {
     if let Some(t) = job.window_started {
         item.insert("window_started".into(), n(t));
     }
+    if let Some(t) = job.requeued_at {
+        item.insert("requeued_at".into(), n(t));
+    }
     item.insert("progress".into(), real("progress", job.progress)?);
     Ok(item)
 }
@@ -106,6 +109,7 @@ pub(crate) fn job_from_item(item: &Item) -> Result<Job, DynamoError> {
         lease_expires: r.opt_integer("lease_expires")?,
         annotation_warnings: r.opt_string("annotation_warnings")?,
         window_started: r.opt_integer("window_started")?,
+        requeued_at: r.opt_integer("requeued_at")?,
     })
 }
 

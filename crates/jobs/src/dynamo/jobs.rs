@@ -206,6 +206,35 @@ impl JobStore for DynamoJobStore {
         .await
     }
 
+    async fn mark_requeued(
+        &self,
+        job_id: &str,
+        now: i64,
+        stalled_before: i64,
+    ) -> Result<Job, StoreError> {
+        self.transition(
+            job_id,
+            Transition {
+                operation: "mark_requeued",
+                update: "SET requeued_at = :now".into(),
+                condition: Some(
+                    "job_status = :pending AND submit_time <= :before \
+                     AND (attribute_not_exists(requeued_at) OR requeued_at <= :before)",
+                ),
+                values: vec![
+                    (":pending", status(JobStatus::Pending)),
+                    (":now", n(now)),
+                    (":before", n(stalled_before)),
+                ],
+                what: format!(
+                    "mark_requeued needs a PENDING job not submitted or requeued after \
+                     {stalled_before}"
+                ),
+            },
+        )
+        .await
+    }
+
     async fn record_progress(
         &self,
         job_id: &str,

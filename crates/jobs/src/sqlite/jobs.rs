@@ -14,7 +14,7 @@ use crate::{Completion, Job, JobStatus, JobStore, Page, StoreError};
 const COLUMNS: &str = "job_id, user_id, input_file_name, s3_inputs_bucket, s3_key_input_file, \
      submit_time, job_status, s3_results_bucket, s3_key_result_file, s3_key_log_file, \
      complete_time, results_file_archive_id, archive_execution_id, retrieval_job_id, \
-     failure_reason, progress, lease_expires, annotation_warnings, window_started";
+     failure_reason, progress, lease_expires, annotation_warnings, window_started, requeued_at";
 
 /// Largest page `list_for_user` returns.
 const MAX_PAGE: usize = 100;
@@ -105,7 +105,7 @@ impl JobStore for SqliteJobStore {
             .call(move |conn| {
                 let sql = format!(
                     "INSERT INTO jobs ({COLUMNS}) VALUES \
-                     (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)"
+                     (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)"
                 );
                 let inserted = conn.execute(
                     &sql,
@@ -129,6 +129,7 @@ impl JobStore for SqliteJobStore {
                         job.lease_expires,
                         job.annotation_warnings,
                         job.window_started,
+                        job.requeued_at,
                     ],
                 );
                 match inserted {
@@ -216,6 +217,23 @@ impl JobStore for SqliteJobStore {
              AND (lease_expires IS NULL OR lease_expires < ?2))",
             vec![Value::Integer(now), Value::Integer(lease_until)],
             "claim needs a PENDING job or a RUNNING one whose lease ran out".into(),
+        )
+        .await
+    }
+
+    async fn mark_requeued(
+        &self,
+        job_id: &str,
+        now: i64,
+        stalled_before: i64,
+    ) -> Result<Job, StoreError> {
+        self.transition(
+            job_id,
+            "requeued_at = ?2",
+            "job_status = 'PENDING' AND submit_time <= ?3 \
+             AND (requeued_at IS NULL OR requeued_at <= ?3)",
+            vec![Value::Integer(now), Value::Integer(stalled_before)],
+            format!("mark_requeued needs a PENDING job not submitted or requeued after {stalled_before}"),
         )
         .await
     }
@@ -429,5 +447,6 @@ fn job_from_row(row: &Row<'_>) -> rusqlite::Result<Job> {
         lease_expires: row.get(16)?,
         annotation_warnings: row.get(17)?,
         window_started: row.get(18)?,
+        requeued_at: row.get(19)?,
     })
 }

@@ -51,7 +51,8 @@ CREATE TABLE IF NOT EXISTS jobs (
     progress                REAL NOT NULL DEFAULT 0,
     lease_expires           INTEGER,
     annotation_warnings     TEXT,
-    window_started          INTEGER
+    window_started          INTEGER,
+    requeued_at             INTEGER
 );
 CREATE INDEX IF NOT EXISTS jobs_user_submit
     ON jobs (user_id, submit_time DESC, job_id DESC);
@@ -115,7 +116,10 @@ CREATE INDEX IF NOT EXISTS payment_events_age ON payment_events (recorded_at);
 /// Columns added to tables after their first release, with their types:
 /// `CREATE TABLE IF NOT EXISTS` leaves an older file's table as it was, so
 /// opening a file adds whichever of these it lacks.
-const ADDED_COLUMNS: &[(&str, &str, &str)] = &[("jobs", "window_started", "INTEGER")];
+const ADDED_COLUMNS: &[(&str, &str, &str)] = &[
+    ("jobs", "window_started", "INTEGER"),
+    ("jobs", "requeued_at", "INTEGER"),
+];
 
 /// Adds the [`ADDED_COLUMNS`] an older database lacks. Two processes may
 /// race here: the loser's "duplicate column" error means the column is there.

@@ -99,6 +99,8 @@ impl DirArchiveStore {
         let retrievals = root.join("retrievals");
         std::fs::create_dir_all(&vault)?;
         std::fs::create_dir_all(&retrievals)?;
+        fsutil::sweep_in_background(vault.clone());
+        fsutil::sweep_in_background(retrievals.clone());
         Ok(Self {
             vault,
             retrievals,

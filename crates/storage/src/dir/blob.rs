@@ -40,6 +40,7 @@ impl DirBlobStore {
         }
         let dir = root.join(&bucket);
         std::fs::create_dir_all(&dir)?;
+        fsutil::sweep_in_background(dir.clone());
         Ok(Self {
             dir,
             bucket,

@@ -5,10 +5,13 @@
 //! a crash leaves at most a stray temporary file (never served, since every
 //! name starting with [`TEMP_PREFIX`] is refused as a key or id). If the body
 //! fails or the future is dropped mid-write (a client went away), the
-//! temporary file is removed.
+//! temporary file is removed. A process killed mid-write (SIGKILL, power
+//! loss) cannot remove its temporary file; [`sweep_in_background`], run by
+//! every directory store as it opens, removes those left long unwritten.
 
 use std::io;
 use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
 
 use futures::StreamExt;
 use tokio::io::AsyncWriteExt;
@@ -17,6 +20,64 @@ use crate::ByteStream;
 
 /// Names of temporary files start with this; no key or id may.
 pub(crate) const TEMP_PREFIX: &str = ".gas-tmp-";
+
+/// How long a temporary file must have gone without a write before a sweep
+/// takes it for the leftover of a killed process. A live write touches its
+/// file with every chunk; an hour without one is no upload still running.
+pub(crate) const STALE_TEMPORARY: Duration = Duration::from_secs(3600);
+
+/// Removes the temporary files under `root`, at any depth, that no write
+/// has touched for `older_than`. Best effort: what cannot be read or
+/// removed is skipped (another process may be sweeping too). Returns how
+/// many files it removed.
+pub(crate) fn sweep_temporaries(root: &Path, older_than: Duration) -> usize {
+    let Some(cutoff) = SystemTime::now().checked_sub(older_than) else {
+        return 0;
+    };
+    let mut removed = 0;
+    let mut dirs = vec![root.to_path_buf()];
+    while let Some(dir) = dirs.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let Ok(kind) = entry.file_type() else {
+                continue;
+            };
+            if kind.is_dir() {
+                dirs.push(entry.path());
+                continue;
+            }
+            let stale = kind.is_file()
+                && entry.file_name().to_string_lossy().starts_with(TEMP_PREFIX)
+                && entry
+                    .metadata()
+                    .and_then(|m| m.modified())
+                    .is_ok_and(|modified| modified < cutoff);
+            if stale && std::fs::remove_file(entry.path()).is_ok() {
+                removed += 1;
+            }
+        }
+    }
+    removed
+}
+
+/// Runs [`sweep_temporaries`] over `root` with [`STALE_TEMPORARY`] on a
+/// thread of its own, so that opening a large store is not delayed.
+pub(crate) fn sweep_in_background(root: PathBuf) {
+    let sweep = move || {
+        let removed = sweep_temporaries(&root, STALE_TEMPORARY);
+        if removed > 0 {
+            tracing::info!(dir = %root.display(), removed, "removed temporary files of interrupted writes");
+        }
+    };
+    if let Err(e) = std::thread::Builder::new()
+        .name("gas-tmp-sweep".into())
+        .spawn(sweep)
+    {
+        tracing::warn!(error = %e, "could not start the sweep of temporary files");
+    }
+}
 
 /// Why an atomic write failed.
 #[derive(Debug)]
@@ -147,5 +208,38 @@ mod tests {
         let r = tokio::time::timeout(std::time::Duration::from_millis(100), write).await;
         assert!(r.is_err(), "the write should still be waiting for its body");
         assert!(entries(dir.path()).is_empty());
+    }
+
+    #[test]
+    fn a_sweep_removes_only_stale_temporaries() {
+        let dir = tempfile::tempdir().unwrap();
+        let nested = dir.path().join("user/job");
+        std::fs::create_dir_all(&nested).unwrap();
+        let long_ago = SystemTime::now() - Duration::from_secs(7200);
+        let file = |path: &Path, modified: Option<SystemTime>| {
+            let f = std::fs::File::create(path).unwrap();
+            if let Some(t) = modified {
+                f.set_modified(t).unwrap();
+            }
+        };
+        file(&nested.join(format!("{TEMP_PREFIX}old")), Some(long_ago));
+        file(
+            &dir.path().join(format!("{TEMP_PREFIX}old2")),
+            Some(long_ago),
+        );
+        // A write still running, and objects however old, stay.
+        file(&nested.join(format!("{TEMP_PREFIX}live")), None);
+        file(&nested.join("results.vcf"), Some(long_ago));
+        assert_eq!(sweep_temporaries(dir.path(), STALE_TEMPORARY), 2);
+        assert_eq!(
+            entries(&nested),
+            vec![format!("{TEMP_PREFIX}live"), "results.vcf".to_string()]
+        );
+        assert_eq!(entries(dir.path()), vec!["user"]);
+        assert_eq!(sweep_temporaries(dir.path(), STALE_TEMPORARY), 0);
+        assert_eq!(
+            sweep_temporaries(&dir.path().join("missing"), STALE_TEMPORARY),
+            0
+        );
     }
 }
