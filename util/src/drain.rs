@@ -3,6 +3,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use futures::StreamExt;
 use gas_messaging::{Queue, QueueMessage};
 use tokio::sync::{watch, Mutex};
 use tracing::{debug, warn, Instrument};
@@ -23,6 +24,15 @@ pub enum Disposition {
 pub trait MessageHandler: Send + Sync {
     /// A short name for logs and metrics.
     fn name(&self) -> &'static str;
+
+    /// How many messages of a received batch it handles at once. One by
+    /// default: the handlers that move results hold up to 32 MiB of parts
+    /// each, and `gas util` stays under 64 MiB (docs/BENCHMARKS.md); those
+    /// that only wait on a service (e-mail) may take a whole batch at once.
+    fn concurrency(&self) -> usize {
+        1
+    }
+
     async fn handle(&self, body: &str) -> anyhow::Result<Disposition>;
 }
 
@@ -76,11 +86,15 @@ impl Drainer {
                 .iter()
                 .map(|m| self.spawn_keepalive(&m.receipt))
                 .collect();
-            for (message, keepalive) in batch.iter().zip(keepalives) {
-                if self.handle_one(message, keepalive).await {
-                    done += 1;
-                }
-            }
+            let handled: Vec<bool> =
+                futures::stream::iter(batch.into_iter().zip(keepalives))
+                    .map(|(message, keepalive)| async move {
+                        self.handle_one(&message, keepalive).await
+                    })
+                    .buffer_unordered(self.handler.concurrency().max(1))
+                    .collect()
+                    .await;
+            done += handled.into_iter().filter(|&d| d).count();
         }
     }
 

@@ -103,6 +103,11 @@ impl MessageHandler for Notifier {
         "notify"
     }
 
+    /// E-mails are independent and mostly waiting on the mail service.
+    fn concurrency(&self) -> usize {
+        10
+    }
+
     async fn handle(&self, body: &str) -> Result<Disposition> {
         let done: JobComplete = match serde_json::from_str(&unwrap_queue_body(body)) {
             Ok(d) => d,

@@ -6,6 +6,7 @@
 //! receive counts towards the dead-letter queue).
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -14,10 +15,26 @@ use gas_messaging::local::{LocalMessaging, QueueSettings, Redrive};
 use gas_messaging::Queue;
 use gas_util::{Disposition, Drainer, MessageHandler};
 
-/// Counts how often each body was handled; each takes `delay`.
+/// Counts how often each body was handled; each takes `delay`; up to
+/// `concurrency` at once, the most seen at once in `peak`.
 struct Slow {
     delay: Duration,
     handled: Mutex<HashMap<String, usize>>,
+    concurrency: usize,
+    running: AtomicUsize,
+    peak: AtomicUsize,
+}
+
+impl Slow {
+    fn new(delay: Duration, concurrency: usize) -> Self {
+        Slow {
+            delay,
+            handled: Mutex::default(),
+            concurrency,
+            running: AtomicUsize::new(0),
+            peak: AtomicUsize::new(0),
+        }
+    }
 }
 
 #[async_trait]
@@ -26,8 +43,15 @@ impl MessageHandler for Slow {
         "slow"
     }
 
+    fn concurrency(&self) -> usize {
+        self.concurrency
+    }
+
     async fn handle(&self, body: &str) -> anyhow::Result<Disposition> {
+        let now = self.running.fetch_add(1, Ordering::SeqCst) + 1;
+        self.peak.fetch_max(now, Ordering::SeqCst);
         tokio::time::sleep(self.delay).await;
+        self.running.fetch_sub(1, Ordering::SeqCst);
         *self
             .handled
             .lock()
@@ -63,10 +87,7 @@ async fn a_batch_outlasting_the_visibility_timeout_is_handled_once_by_two_draine
         a.send(&format!("m{n}")).await.unwrap();
     }
     // Ten messages of 300 ms each: the batch takes 3 s, three timeouts.
-    let handler = Arc::new(Slow {
-        delay: Duration::from_millis(300),
-        handled: Mutex::default(),
-    });
+    let handler = Arc::new(Slow::new(Duration::from_millis(300), 1));
     let first = Drainer::new(a.clone(), handler.clone(), visibility);
     let second = Drainer::new(b, handler.clone(), visibility);
     let one = tokio::spawn(async move { first.drain().await.unwrap() });
@@ -92,4 +113,29 @@ async fn a_batch_outlasting_the_visibility_timeout_is_handled_once_by_two_draine
         .queue("work-dlq", QueueSettings::default())
         .unwrap();
     assert_eq!(dlq.depth().await.unwrap(), 0, "nothing dead-lettered");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_handler_takes_as_many_of_a_batch_at_once_as_it_allows() {
+    let messaging = LocalMessaging::open_in_memory().unwrap();
+    let queue = Arc::new(messaging.queue("mail", QueueSettings::default()).unwrap());
+    for n in 0..25 {
+        queue.send(&format!("m{n}")).await.unwrap();
+    }
+    let handler = Arc::new(Slow::new(Duration::from_millis(200), 4));
+    let drainer = Drainer::new(queue.clone(), handler.clone(), Duration::from_secs(30));
+    let started = std::time::Instant::now();
+    assert_eq!(drainer.drain().await.unwrap(), 25);
+    // Batches of ten, four at a time: 3 + 3 + 2 rounds of 200 ms, where
+    // one at a time would take 5 s.
+    assert_eq!(handler.peak.load(Ordering::SeqCst), 4);
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "{:?}",
+        started.elapsed()
+    );
+    let handled = handler.handled.lock().unwrap().clone();
+    assert_eq!(handled.len(), 25);
+    assert!(handled.values().all(|&n| n == 1), "{handled:?}");
+    assert_eq!(queue.depth().await.unwrap(), 0);
 }
