@@ -86,15 +86,15 @@ impl Drainer {
                 .iter()
                 .map(|m| self.spawn_keepalive(&m.receipt))
                 .collect();
-            let handled: Vec<bool> =
+            done +=
                 futures::stream::iter(batch.into_iter().zip(keepalives))
                     .map(|(message, keepalive)| async move {
                         self.handle_one(&message, keepalive).await
                     })
                     .buffer_unordered(self.handler.concurrency().max(1))
-                    .collect()
+                    .filter(|&deleted| std::future::ready(deleted))
+                    .count()
                     .await;
-            done += handled.into_iter().filter(|&d| d).count();
         }
     }
 

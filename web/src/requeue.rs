@@ -9,7 +9,6 @@
 //! once however many look. A job merely waiting in a long queue gets a
 //! duplicate request, which the runner drops: only one claim succeeds.
 
-use gas_jobs::messages::JobRequest;
 use gas_jobs::{now_epoch, Job, JobStatus, StoreError};
 use tracing::{info, warn};
 
@@ -46,19 +45,14 @@ pub(crate) async fn requeue_if_stalled(state: &WebState, job: Job) -> Job {
             return job;
         }
     };
-    let request = match serde_json::to_string(&JobRequest::from(&marked)) {
-        Ok(request) => request,
-        Err(e) => {
-            warn!(job_id = %job.job_id, error = %e, "could not encode a job request");
-            return marked;
-        }
-    };
-    match state.ports.requests_topic.publish(&request).await {
-        Ok(_) => {
+    match crate::upload::queue_request(state, &marked).await {
+        Ok(()) => {
             info!(job_id = %job.job_id, pending_s = now - job.submit_time, "stalled job requeued");
             metrics::counter!("gas_web_jobs_requeued_total").increment(1);
         }
-        Err(e) => warn!(job_id = %job.job_id, error = %e, "could not requeue a stalled job"),
+        Err(e) => {
+            warn!(job_id = %job.job_id, error = format!("{e:#}"), "could not requeue a stalled job")
+        }
     }
     marked
 }

@@ -271,8 +271,7 @@ async fn submit(
         }
         Err(e) => return Err(e.into()),
     }
-    let request = serde_json::to_string(&JobRequest::from(&job))?;
-    if let Err(e) = publish_with_retry(state, &request).await {
+    if let Err(e) = queue_request(state, &job).await {
         // Nothing will run it: say so on the job rather than leave it PENDING.
         let _ = state
             .ports
@@ -291,7 +290,12 @@ async fn submit(
     Ok(job)
 }
 
-async fn publish_with_retry(state: &WebState, request: &str) -> anyhow::Result<()> {
+/// Publishes `job`'s request to the runners, retrying a failed publish
+/// twice. Submitting and requeueing a stalled job (`requeue.rs`) both queue
+/// jobs this way.
+pub(crate) async fn queue_request(state: &WebState, job: &Job) -> anyhow::Result<()> {
+    let request = serde_json::to_string(&JobRequest::from(job))?;
+    let request = request.as_str();
     let mut delay = std::time::Duration::from_millis(100);
     for attempt in 1..=3 {
         match state.ports.requests_topic.publish(request).await {

@@ -6,9 +6,9 @@
 //!
 //! Reading: [`BlockReader`] decodes a BGZF stream block by block. Each
 //! block declares its compressed and uncompressed sizes, so it is inflated
-//! in one call into a buffer of exactly its size with libdeflate (about
-//! twice as fast as a streaming inflater on these small, whole blocks),
-//! and its CRC checked.
+//! in one call into a buffer of exactly its size with libdeflate (faster
+//! than a streaming inflater on these small, whole blocks), and its CRC
+//! checked.
 
 use std::io::{self, BufRead, Read};
 
@@ -84,7 +84,7 @@ const MAX_BLOCK_OUTPUT: usize = 1 << 16;
 /// bytes, at least through its extra field) is not a BGZF block header.
 /// BGZF headers have FLG = FEXTRA only and a `BC` subfield of length 2.
 pub(crate) fn block_size(header: &[u8]) -> Option<usize> {
-    if header.len() < FIXED_HEADER || header[..4] != [0x1f, 0x8b, 8, 4] {
+    if header.len() < FIXED_HEADER || header[..4] != HEADER[..4] {
         return None;
     }
     let xlen = usize::from(u16::from_le_bytes([header[10], header[11]]));
@@ -140,7 +140,7 @@ impl<R: Read> BlockReader<R> {
         if read < FIXED_HEADER {
             return Err(io::ErrorKind::UnexpectedEof.into());
         }
-        if header[..4] != [0x1f, 0x8b, 8, 4] {
+        if header[..4] != HEADER[..4] {
             return Err(invalid(NOT_BGZF));
         }
         let xlen = usize::from(u16::from_le_bytes([header[10], header[11]]));

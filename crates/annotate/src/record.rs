@@ -104,10 +104,13 @@ fn find_tabs(line: &[u8], tabs: &mut [usize; 8]) -> usize {
     const LOW_SEVEN: u64 = 0x7f7f_7f7f_7f7f_7f7f;
     const TABS: u64 = 0x0909_0909_0909_0909;
     let mut found = 0;
-    let mut words = line.chunks_exact(8);
-    let mut base = 0;
-    for word in &mut words {
-        let bytes = u64::from_le_bytes(word.try_into().expect("chunks of eight"));
+    let words = line.chunks_exact(8);
+    // The last, short word padded with zero bytes, which are not tabs.
+    let mut tail = [0u8; 8];
+    tail[..words.remainder().len()].copy_from_slice(words.remainder());
+    for (n, word) in words.chain(std::iter::once(&tail[..])).enumerate() {
+        let base = n * 8;
+        let bytes = u64::from_le_bytes(word.try_into().expect("words of eight"));
         // A byte of `x` is zero where `word` has a tab. Adding 0x7f to the
         // low seven bits of a byte sets its top bit unless they are zero,
         // and never carries into the next byte: `zero` has the top bit of
@@ -121,16 +124,6 @@ fn find_tabs(line: &[u8], tabs: &mut [usize; 8]) -> usize {
                 return found;
             }
             zero &= zero - 1;
-        }
-        base += 8;
-    }
-    for (i, &byte) in words.remainder().iter().enumerate() {
-        if byte == b'\t' {
-            tabs[found] = base + i;
-            found += 1;
-            if found == tabs.len() {
-                break;
-            }
         }
     }
     found
@@ -307,8 +300,8 @@ mod tests {
 
     #[test]
     fn tabs_are_found_wherever_they_fall() {
-        // Every placement of up to ten tabs in lines of up to 40 bytes,
-        // against the plain scan (deterministic pseudo-random lines).
+        // 20,000 pseudo-random lines of up to 40 bytes (a fixed seed),
+        // against the plain scan.
         let mut seed = 0x2545_f491_4f6c_dd1du64;
         for _ in 0..20_000 {
             seed ^= seed << 13;

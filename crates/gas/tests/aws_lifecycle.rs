@@ -13,9 +13,7 @@ mod support;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use support::{test_vcf, Api};
-
-use support::free_port;
+use support::{free_port, test_vcf, Api};
 
 /// The three services as child processes, killed on drop.
 struct Deployment {

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
 use support::browser::Browser;
-use support::test_vcf;
+use support::{free_port, test_vcf};
 
 struct Web {
     child: Child,
@@ -28,8 +28,6 @@ impl Drop for Web {
         let _ = self.child.wait();
     }
 }
-
-use support::free_port;
 
 async fn start(test: &str) -> Option<Web> {
     let endpoint = gas_testkit::aws_endpoint(test)?;

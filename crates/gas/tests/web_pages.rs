@@ -15,7 +15,7 @@ use gas::dev::{self, Running, Services};
 use gas_jobs::Role;
 use reqwest::StatusCode;
 use support::browser::{Browser, Page};
-use support::test_vcf;
+use support::{free_port, test_vcf};
 
 struct System {
     running: Running,
@@ -554,8 +554,6 @@ impl Drop for WebProcess {
         let _ = self.child.wait();
     }
 }
-
-use support::free_port;
 
 async fn web_process(data: &std::path::Path) -> WebProcess {
     let port = free_port();

@@ -85,7 +85,12 @@ impl PartReader {
                 None => self.eof = true,
             }
         }
-        Ok((!buf.is_empty()).then(|| buf.freeze()))
+        if buf.is_empty() {
+            // The body ended: the buffer stays spare, like the others.
+            self.spare.push(buf);
+            return Ok(None);
+        }
+        Ok(Some(buf.freeze()))
     }
 }
 
@@ -275,9 +280,12 @@ mod tests {
         .unwrap();
         // Reuse must not mix up contents: every part is still its own slice.
         assert_eq!(out.results.concat(), data);
-        // Two in flight and one being filled: three buffers for 40 parts.
+        // Two in flight and one being filled: three buffers for 40 parts,
+        // all handed back once the last upload is done. (Addresses alone
+        // prove little: the allocator may hand a freed buffer out again.)
         let distinct = buffers.lock().unwrap().len();
         assert!(distinct <= 3, "{distinct} buffers allocated for 40 parts");
+        assert_eq!(reader.spare.len(), distinct, "every buffer comes back");
     }
 
     #[tokio::test]

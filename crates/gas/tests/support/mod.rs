@@ -5,6 +5,12 @@
 
 pub mod browser;
 
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use reqwest::{redirect, Client, StatusCode};
+use serde_json::Value;
+
 /// A TCP port free on 127.0.0.1 now (for a child process to bind).
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
@@ -13,12 +19,6 @@ pub fn free_port() -> u16 {
         .unwrap()
         .port()
 }
-
-use std::path::PathBuf;
-use std::time::{Duration, Instant};
-
-use reqwest::{redirect, Client, StatusCode};
-use serde_json::Value;
 
 /// A sample VCF beside the checkout (`../shared/data/samples`).
 pub fn sample(name: &str) -> Option<Vec<u8>> {
