@@ -81,11 +81,12 @@ resource "aws_cloudwatch_metric_alarm" "http_5xx" {
 }
 
 # A group with no healthy instance for 5 minutes: a release that does not
-# start, or instances that cannot reach AWS.
+# start, or instances that cannot reach AWS or read their job store
+# (/readyz fails).
 resource "aws_cloudwatch_metric_alarm" "no_healthy_instance" {
   for_each            = { for service, size in local.group_sizes : service => size if size.min > 0 }
   alarm_name          = "${var.prefix}-${each.key}-no-healthy-instance"
-  alarm_description   = "No ${each.key} instance passes /healthz."
+  alarm_description   = "No ${each.key} instance passes /readyz (it serves and can read its job store)."
   namespace           = "AWS/ApplicationELB"
   metric_name         = "HealthyHostCount"
   dimensions          = { LoadBalancer = aws_lb.gas.arn_suffix, TargetGroup = aws_lb_target_group.service[each.key].arn_suffix }

@@ -6,6 +6,12 @@
 #   /metrics                         → 404 (Prometheus text stays inside the VPC)
 #   everything else                  → web
 #   ann                              → health checks only
+#
+# Health checks ask every service GET /readyz, which answers 200 only while
+# the service can read its job store (503 otherwise): an instance that
+# serves HTTP but cannot reach its data (a missing grant, an unreachable
+# table) is taken out of rotation, and its group replaces it. /healthz stays
+# the process's liveness answer, for operators and local checks.
 
 resource "aws_lb" "gas" {
   #checkov:skip=CKV_AWS_91:Access logs need a bucket that accepts the regional ELB account's writes under SSE-S3; the services log each request, and the 5xx alarms watch the load balancer's own metrics.
@@ -16,6 +22,9 @@ resource "aws_lb" "gas" {
   security_groups            = [aws_security_group.alb.id]
   subnets                    = var.alb_subnet_ids
   drop_invalid_header_fields = true
+  # Append the client's address to X-Forwarded-For (the default, said here
+  # because gas.toml's trust_forwarded_for reads the right-most entry).
+  xff_header_processing_mode = "append"
   enable_deletion_protection = var.deletion_protection
   # Uploads of up to max_upload stream through; idle time is what counts.
   idle_timeout = 120
@@ -31,7 +40,9 @@ resource "aws_lb_target_group" "service" {
   target_type          = "instance"
   deregistration_delay = 30
   health_check {
-    path                = "/healthz"
+    # /readyz gives up on the job store after 3 s (crates/gas/src/serve.rs),
+    # inside this timeout.
+    path                = "/readyz"
     matcher             = "200"
     interval            = 15
     timeout             = 5
@@ -101,7 +112,7 @@ resource "aws_lb_listener_rule" "hide_metrics" {
 
 # A load balancer health-checks only target groups that a listener uses, and
 # ann serves nothing to the public: this rule matches no request (no client
-# connects from the loopback address) and exists so that ann's /healthz is
+# connects from the loopback address) and exists so that ann's /readyz is
 # checked and a failing annotator is replaced.
 resource "aws_lb_listener_rule" "ann_health_checks" {
   listener_arn = aws_lb_listener.https.arn
@@ -113,7 +124,7 @@ resource "aws_lb_listener_rule" "ann_health_checks" {
   }
   condition {
     path_pattern {
-      values = ["/healthz"]
+      values = ["/readyz"]
     }
   }
   action {

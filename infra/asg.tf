@@ -1,8 +1,9 @@
 # The three services, each an auto scaling group of instances started from
 # a launch template whose user data (aws/user-data.sh) installs the release
 # binary, writes /etc/gas/gas.toml and starts the service's systemd unit
-# (aws/systemd/). The load balancer health-checks every group on /healthz
-# and the group replaces an instance that fails it.
+# (aws/systemd/). The load balancer health-checks every group on /readyz
+# (the service answers and can read its job store) and the group replaces
+# an instance that fails it.
 #
 # Changing the release (release_key, release_sha256), the configuration or
 # the AMI makes a new launch template version, and the instance refresh
@@ -120,7 +121,7 @@ resource "aws_autoscaling_group" "service" {
   vpc_zone_identifier = var.instance_subnet_ids
   target_group_arns   = [aws_lb_target_group.service[each.key].arn]
 
-  # Replace an instance whose /healthz fails at the load balancer, not only
+  # Replace an instance whose /readyz fails at the load balancer, not only
   # one whose hardware fails.
   health_check_type         = "ELB"
   health_check_grace_period = 300
@@ -158,6 +159,11 @@ resource "aws_autoscaling_group" "service" {
     value               = each.key
     propagate_at_launch = true
   }
+
+  # The instance profile is referenced, its role's policy is not: without
+  # this, instances can boot (and their services start) before the policy
+  # that lets them read their tables and queues exists.
+  depends_on = [aws_iam_role_policy.service]
 }
 
 # --- Scaling ------------------------------------------------------------------
@@ -165,8 +171,9 @@ resource "aws_autoscaling_group" "service" {
 # ann: outstanding job requests per in-service annotator. Waiting (visible)
 # and in-progress (not visible) requests both count, so that scaling in does
 # not pick instances whose workers are busy while the queue is momentarily
-# empty; with no instance in service the whole backlog is the metric, which
-# scales a group of 0 out.
+# empty. With no instance in service the whole backlog is the metric, so a
+# group of 0 scales out only once more than ann_backlog_per_instance
+# requests wait: ann_from_zero below starts one for fewer.
 resource "aws_autoscaling_policy" "ann_backlog" {
   name                   = "${var.prefix}-ann-backlog-per-instance"
   autoscaling_group_name = aws_autoscaling_group.service["ann"].name
@@ -225,6 +232,65 @@ resource "aws_autoscaling_policy" "ann_backlog" {
         expression  = "IF(in_service > 0, (visible + in_flight) / in_service, visible + in_flight)"
         return_data = true
       }
+    }
+  }
+}
+
+# ann with ann_min_size = 0: one instance as soon as a job request waits and
+# no annotator is in service (an alarm on both, below), where target
+# tracking would leave one to ann_backlog_per_instance requests waiting for
+# ever; target tracking takes over from there. The instance added counts as capacity while it
+# warms up, so the alarm staying in ALARM until the instance is in service
+# (the group's metric lags a minute or two) adds no second one.
+resource "aws_autoscaling_policy" "ann_from_zero" {
+  count                     = var.ann_min_size == 0 ? 1 : 0
+  name                      = "${var.prefix}-ann-from-zero"
+  autoscaling_group_name    = aws_autoscaling_group.service["ann"].name
+  policy_type               = "StepScaling"
+  adjustment_type           = "ChangeInCapacity"
+  metric_aggregation_type   = "Maximum"
+  estimated_instance_warmup = 300
+  step_adjustment {
+    scaling_adjustment          = 1
+    metric_interval_lower_bound = 0
+  }
+}
+
+resource "aws_cloudwatch_metric_alarm" "ann_from_zero" {
+  count               = var.ann_min_size == 0 ? 1 : 0
+  alarm_name          = "${var.prefix}-ann-from-zero"
+  alarm_description   = "Job requests wait in ${aws_sqs_queue.channel["requests"].name} and no ann instance is in service: start one."
+  comparison_operator = "GreaterThanOrEqualToThreshold"
+  threshold           = 1
+  evaluation_periods  = 1
+  # No data (no queue metric yet): nothing to start.
+  treat_missing_data = "notBreaching"
+  alarm_actions      = [aws_autoscaling_policy.ann_from_zero[0].arn]
+
+  metric_query {
+    id          = "waiting_without_annotator"
+    label       = "Job requests wait and no annotator is in service"
+    expression  = "IF(visible > 0 AND in_service == 0, 1, 0)"
+    return_data = true
+  }
+  metric_query {
+    id = "visible"
+    metric {
+      namespace   = "AWS/SQS"
+      metric_name = "ApproximateNumberOfMessagesVisible"
+      dimensions  = { QueueName = aws_sqs_queue.channel["requests"].name }
+      stat        = "Maximum"
+      period      = 60
+    }
+  }
+  metric_query {
+    id = "in_service"
+    metric {
+      namespace   = "AWS/AutoScaling"
+      metric_name = "GroupInServiceInstances"
+      dimensions  = { AutoScalingGroupName = aws_autoscaling_group.service["ann"].name }
+      stat        = "Maximum"
+      period      = 60
     }
   }
 }

@@ -297,7 +297,10 @@ resource "aws_s3_bucket_lifecycle_configuration" "archive" {
     }
   }
   # Copies of finished retrievals kept past an archive's deletion expire
-  # after the restore's days (1, as the code restores for).
+  # after the restore's days (1, as the code restores for). The bucket is
+  # versioned, so expiring a copy only hides it behind a delete marker: its
+  # bytes (STANDARD, the size of a results file) go the day after, not
+  # noncurrent_version_days later.
   rule {
     id     = "gas-expire-retained-retrievals"
     status = "Enabled"
@@ -306,6 +309,9 @@ resource "aws_s3_bucket_lifecycle_configuration" "archive" {
     }
     expiration {
       days = 1
+    }
+    noncurrent_version_expiration {
+      noncurrent_days = 1
     }
   }
   rule {

@@ -2,7 +2,9 @@
 # terraform.tfvars and change every value: these identifiers do not exist.
 # tests/infra renders the user data and the configuration with these values.
 
-prefix          = "gas"
+# Bucket names are global: a prefix of your own (no default; "gas" and the
+# like are refused).
+prefix          = "acme-gas-prod"
 region          = "us-east-1"
 domain_name     = "gas.example.org"
 certificate_arn = "arn:aws:acm:us-east-1:111122223333:certificate/00000000-0000-0000-0000-000000000000"

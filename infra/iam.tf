@@ -15,17 +15,35 @@
 #   sqs:DeleteMessage;
 # - sns:Publish to a topic encrypted with the stack's key needs
 #   kms:GenerateDataKey and kms:Decrypt on it, through SNS only;
+# - DynamoDB uses a table's customer managed key as the caller: every
+#   GetItem, PutItem or Query needs kms:Decrypt (the table key, which
+#   DynamoDB caches per caller for a few minutes) and kms:DescribeKey on it,
+#   through DynamoDB only; without them every call fails with a KMS access
+#   error. (CreateGrant and the other actions DynamoDB's documentation lists
+#   serve creating a table or changing its key: Terraform's principal.)
+#   The buckets need nothing alike: they use the AWS managed aws/s3 key
+#   (kms.tf);
 # - every service opens every port at start (crates/gas/src/aws.rs `open`):
 #   it looks up all queue URLs, lists topics and state machines.
 # Besides the code: the release binary (user data), the service's own log
-# group (the CloudWatch agent) and the SSM agent's managed policy (operators'
-# shell, instead of SSH).
+# group (the CloudWatch agent), the SSM agent's Session Manager channels
+# (operators' shell, instead of SSH) and, for web, the secrets its user data
+# reads from SSM Parameter Store, by ARN. No AWS managed policy:
+# AmazonSSMManagedInstanceCore, the usual one for the SSM agent, also allows
+# ssm:GetParameter(s) on every parameter of the account, Stripe's secret
+# key included, to every instance.
 
 locals {
   archive_timer_executions = "arn:${local.partition}:states:${var.region}:${local.account}:execution:${var.prefix}-archive-timer:*"
   ses_identity_arn         = "arn:${local.partition}:ses:${var.region}:${local.account}:identity/${var.ses_identity}"
   email_from_address       = try(regex("<([^>]+)>", var.email_from)[0], trimspace(var.email_from))
   release_object_arn       = "arn:${local.partition}:s3:::${var.release_bucket}/${var.release_key}"
+
+  # The SSM parameters the web user data reads (empty variables: features
+  # off), as ARNs: a name "/gas/stripe/secret-key" is the parameter
+  # ".../parameter/gas/stripe/secret-key" (one slash), in this region.
+  secret_parameters     = compact([var.stripe_secret_key_parameter, var.stripe_webhook_secret_parameter, var.secret_key_parameter, var.oidc_client_secret_parameter])
+  secret_parameter_arns = [for name in local.secret_parameters : "arn:${local.partition}:ssm:${var.region}:${local.account}:parameter/${trimprefix(name, "/")}"]
 
   service_policies = {
     web  = data.aws_iam_policy_document.web.json
@@ -57,12 +75,6 @@ resource "aws_iam_role_policy" "service" {
   policy   = local.service_policies[each.key]
 }
 
-resource "aws_iam_role_policy_attachment" "ssm" {
-  for_each   = local.service_ports
-  role       = aws_iam_role.service[each.key].name
-  policy_arn = "arn:${local.partition}:iam::aws:policy/AmazonSSMManagedInstanceCore"
-}
-
 resource "aws_iam_instance_profile" "service" {
   for_each = local.service_ports
   name     = "${var.prefix}-${each.key}"
@@ -72,6 +84,8 @@ resource "aws_iam_instance_profile" "service" {
 # --- web: pages and API; uploads, downloads, upgrades ---------------------------
 
 data "aws_iam_policy_document" "web" {
+  #checkov:skip=CKV_AWS_111:The one write on "*" is the SSM agent's Session Manager channel (OperatorShell): ssmmessages actions take no resource, and AWS's own minimal Session Manager policy grants ssm:UpdateInstanceInformation on "*" too. Every other statement names its resources.
+  #checkov:skip=CKV_AWS_356:Same statement: ssmmessages actions take no resource; sns:ListTopics and states:ListStateMachines (FindTopicsAndTimer) take none either.
   statement {
     sid       = "FindQueues"
     actions   = ["sqs:GetQueueUrl"]
@@ -126,6 +140,21 @@ data "aws_iam_policy_document" "web" {
     }
   }
   statement {
+    # The permissions DynamoDB's documentation lists for principals that
+    # use a table under a customer managed key (its example key policy
+    # grants exactly these, through DynamoDB, to every principal of the
+    # account authorised to use DynamoDB): DynamoDB acts on the key with
+    # the caller's authority when its cached table key lapses.
+    sid       = "EncryptedTables"
+    actions   = ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey", "kms:CreateGrant"]
+    resources = [aws_kms_key.gas.arn]
+    condition {
+      test     = "StringEquals"
+      variable = "kms:ViaService"
+      values   = ["dynamodb.${var.region}.amazonaws.com"]
+    }
+  }
+  statement {
     sid       = "ArchiveTimer"
     actions   = ["states:StartExecution"]
     resources = [aws_sfn_state_machine.archive_timer.arn]
@@ -146,11 +175,49 @@ data "aws_iam_policy_document" "web" {
     actions   = ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"]
     resources = ["${aws_cloudwatch_log_group.service["web"].arn}:*"]
   }
+  statement {
+    # The SSM agent's channels for Session Manager (operators' shell); none
+    # of these actions takes a resource.
+    sid = "OperatorShell"
+    actions = [
+      "ssm:UpdateInstanceInformation", "ssmmessages:CreateControlChannel", "ssmmessages:CreateDataChannel",
+      "ssmmessages:OpenControlChannel", "ssmmessages:OpenDataChannel",
+    ]
+    resources = ["*"]
+  }
+  dynamic "statement" {
+    for_each = length(local.secret_parameter_arns) > 0 ? ["secrets"] : []
+    content {
+      # The user data reads the configured secrets at boot
+      # (aws ssm get-parameter --with-decryption), these and no others.
+      sid       = "Secrets"
+      actions   = ["ssm:GetParameter"]
+      resources = local.secret_parameter_arns
+    }
+  }
+  dynamic "statement" {
+    for_each = length(local.secret_parameter_arns) > 0 && var.secret_parameters_kms_key_arn != "" ? ["secrets"] : []
+    content {
+      # Parameters under the AWS managed aws/ssm key need nothing more (its
+      # key policy lets the account's principals decrypt through SSM); under
+      # a customer managed key, this role may decrypt through SSM only.
+      sid       = "SecretsKey"
+      actions   = ["kms:Decrypt"]
+      resources = [var.secret_parameters_kms_key_arn]
+      condition {
+        test     = "StringEquals"
+        variable = "kms:ViaService"
+        values   = ["ssm.${var.region}.amazonaws.com"]
+      }
+    }
+  }
 }
 
 # --- ann: the annotator runner --------------------------------------------------
 
 data "aws_iam_policy_document" "ann" {
+  #checkov:skip=CKV_AWS_111:The one write on "*" is the SSM agent's Session Manager channel (OperatorShell): ssmmessages actions take no resource, and AWS's own minimal Session Manager policy grants ssm:UpdateInstanceInformation on "*" too. Every other statement names its resources.
+  #checkov:skip=CKV_AWS_356:Same statement: ssmmessages actions take no resource; sns:ListTopics and states:ListStateMachines (FindTopicsAndTimer) take none either.
   statement {
     sid       = "FindQueues"
     actions   = ["sqs:GetQueueUrl"]
@@ -209,6 +276,21 @@ data "aws_iam_policy_document" "ann" {
     }
   }
   statement {
+    # The permissions DynamoDB's documentation lists for principals that
+    # use a table under a customer managed key (its example key policy
+    # grants exactly these, through DynamoDB, to every principal of the
+    # account authorised to use DynamoDB): DynamoDB acts on the key with
+    # the caller's authority when its cached table key lapses.
+    sid       = "EncryptedTables"
+    actions   = ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey", "kms:CreateGrant"]
+    resources = [aws_kms_key.gas.arn]
+    condition {
+      test     = "StringEquals"
+      variable = "kms:ViaService"
+      values   = ["dynamodb.${var.region}.amazonaws.com"]
+    }
+  }
+  statement {
     sid       = "ArchiveTimer"
     actions   = ["states:StartExecution"]
     resources = [aws_sfn_state_machine.archive_timer.arn]
@@ -228,11 +310,23 @@ data "aws_iam_policy_document" "ann" {
     actions   = ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"]
     resources = ["${aws_cloudwatch_log_group.service["ann"].arn}:*"]
   }
+  statement {
+    # The SSM agent's channels for Session Manager (operators' shell); none
+    # of these actions takes a resource.
+    sid = "OperatorShell"
+    actions = [
+      "ssm:UpdateInstanceInformation", "ssmmessages:CreateControlChannel", "ssmmessages:CreateDataChannel",
+      "ssmmessages:OpenControlChannel", "ssmmessages:OpenDataChannel",
+    ]
+    resources = ["*"]
+  }
 }
 
 # --- util: webhooks, archive, restore, notifications ---------------------------------
 
 data "aws_iam_policy_document" "util" {
+  #checkov:skip=CKV_AWS_111:The one write on "*" is the SSM agent's Session Manager channel (OperatorShell): ssmmessages actions take no resource, and AWS's own minimal Session Manager policy grants ssm:UpdateInstanceInformation on "*" too. Every other statement names its resources.
+  #checkov:skip=CKV_AWS_356:Same statement: ssmmessages actions take no resource; sns:ListTopics and states:ListStateMachines (FindTopicsAndTimer) take none either.
   statement {
     sid       = "FindQueues"
     actions   = ["sqs:GetQueueUrl"]
@@ -325,6 +419,21 @@ data "aws_iam_policy_document" "util" {
     }
   }
   statement {
+    # The permissions DynamoDB's documentation lists for principals that
+    # use a table under a customer managed key (its example key policy
+    # grants exactly these, through DynamoDB, to every principal of the
+    # account authorised to use DynamoDB): DynamoDB acts on the key with
+    # the caller's authority when its cached table key lapses.
+    sid       = "EncryptedTables"
+    actions   = ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey", "kms:CreateGrant"]
+    resources = [aws_kms_key.gas.arn]
+    condition {
+      test     = "StringEquals"
+      variable = "kms:ViaService"
+      values   = ["dynamodb.${var.region}.amazonaws.com"]
+    }
+  }
+  statement {
     sid       = "SendNotifications"
     actions   = ["ses:SendEmail"]
     resources = [local.ses_identity_arn]
@@ -343,5 +452,15 @@ data "aws_iam_policy_document" "util" {
     sid       = "OwnLogGroup"
     actions   = ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"]
     resources = ["${aws_cloudwatch_log_group.service["util"].arn}:*"]
+  }
+  statement {
+    # The SSM agent's channels for Session Manager (operators' shell); none
+    # of these actions takes a resource.
+    sid = "OperatorShell"
+    actions = [
+      "ssm:UpdateInstanceInformation", "ssmmessages:CreateControlChannel", "ssmmessages:CreateDataChannel",
+      "ssmmessages:OpenControlChannel", "ssmmessages:OpenDataChannel",
+    ]
+    resources = ["*"]
   }
 }

@@ -2,7 +2,11 @@
 # - SNS topics: S3 (restore events), CloudWatch (alarms) and Glacier publish
 #   into them as services, and only a key policy we write can let them;
 # - DynamoDB tables and CloudWatch log groups, encrypted under a key the
-#   account controls (rotation, audit in CloudTrail, revocation).
+#   account controls (rotation, audit in CloudTrail, revocation). DynamoDB
+#   uses the key as its caller: the service roles may use it through
+#   DynamoDB (kms:ViaService, iam.tf), which the AccountIamPolicies
+#   statement below lets IAM policies grant; the principal that creates the
+#   tables (Terraform's) needs kms:CreateGrant and the rest on it as well.
 # S3 buckets use SSE-KMS with the AWS-managed aws/s3 key and bucket keys:
 # it lets every principal of the account that S3 authorises, so presigned
 # URLs need no KMS grants, and it costs nothing a month. SQS queues use

@@ -12,7 +12,9 @@
 #   alarms.tf     alarms and the topic operators subscribe to
 #   outputs.tf
 # `gas provision` creates the same data and messaging resources with the same
-# names for emulators and trials; tests/infra checks that they agree.
+# names for emulators and trials; tests/infra checks that they agree. Never
+# run it against an installation this module manages: its bucket lifecycle
+# configuration would replace the one below (docs/DEPLOY.md).
 
 terraform {
   required_version = ">= 1.6"
@@ -20,8 +22,11 @@ terraform {
     aws = {
       source = "hashicorp/aws"
       # instance_refresh max_healthy_percentage and metric-math target
-      # tracking need a recent 5.x.
-      version = ">= 5.60, < 7.0"
+      # tracking need a recent 5.x. Not 5.86.0: its rewrite of
+      # aws_s3_bucket_lifecycle_configuration fails ("Provider produced
+      # inconsistent result") on rules with filter { prefix = "" }, which
+      # every bucket here has; 5.87.0 fixed it.
+      version = ">= 5.60, != 5.86.0, < 7.0"
     }
   }
 }

@@ -155,14 +155,17 @@ resource "aws_iam_role_policy" "archive_timer" {
 }
 
 # The same definition file `gas provision` uses (include_str! in
-# crates/messaging/src/aws/timer.rs); templatefile() fills in the topic.
+# crates/messaging/src/aws/timer.rs); templatefile() fills in the topic, and
+# the service integration's ARN gets this partition (the file spells it
+# arn:aws:states:::sns:publish, which names nothing in aws-cn or
+# aws-us-gov).
 resource "aws_sfn_state_machine" "archive_timer" {
   #checkov:skip=CKV_AWS_284:The machine is one Wait and one sns:Publish; X-Ray traces would show nothing the execution history does not.
   #checkov:skip=CKV_AWS_285:Step Functions keeps every standard execution's history for 90 days, and the ExecutionsFailed alarm (alarms.tf) reports a failed publish; log delivery would need account-wide logs permissions for the role.
   name     = "${var.prefix}-archive-timer"
   type     = "STANDARD"
   role_arn = aws_iam_role.archive_timer.arn
-  definition = templatefile("${path.module}/archive_timer.asl.json", {
+  definition = replace(templatefile("${path.module}/archive_timer.asl.json", {
     archive_topic_arn = aws_sns_topic.channel["archive"].arn
-  })
+  }), "arn:aws:states:::", "arn:${local.partition}:states:::")
 }

@@ -3,14 +3,30 @@
 
 # --- Naming and place ---------------------------------------------------------
 
+# No default: S3 bucket names are global, across every AWS account, and the
+# code's default "gas" would make gas-inputs, gas-results and gas-archive,
+# which exist already in someone else's account (the apply would fail).
 variable "prefix" {
-  description = "Every resource name derives from it (GAS_AWS_PREFIX): <prefix>-annotations, <prefix>-inputs, ..."
+  description = "Every resource name derives from it (GAS_AWS_PREFIX): <prefix>-annotations, <prefix>-inputs, ... Bucket names are global: choose one nobody else has, e.g. your organisation's name and the installation's purpose (acme-gas-prod)."
   type        = string
-  default     = "gas"
   validation {
-    # It names S3 buckets (<prefix>-results) and the load balancer (<prefix>-alb, at most 32 characters).
-    condition     = can(regex("^[a-z0-9][a-z0-9-]{0,23}$", var.prefix))
-    error_message = "prefix: lowercase letters, digits and dashes, at most 24 characters."
+    # Valid in every name it makes: lowercase letters, digits and single
+    # dashes, from a letter to a letter or digit. At most 24 characters, so
+    # that <prefix>-util (a target group) and <prefix>-alb fit the load
+    # balancer's 32; every other name (S3 63, SQS and Step Functions 80,
+    # IAM roles 64) has room to spare. At least 6, for names of one's own.
+    condition     = length(var.prefix) >= 6 && length(var.prefix) <= 24 && can(regex("^[a-z][a-z0-9]*(-[a-z0-9]+)*$", var.prefix))
+    error_message = "prefix: 6 to 24 characters, lowercase letters, digits and single dashes, starting with a letter and ending with a letter or digit."
+  }
+  validation {
+    # The first names anyone would try: someone else has their buckets.
+    condition     = !contains(["gas-dev", "gas-test", "gas-prod", "gas-production", "gas-demo", "gas-stage", "gas-staging", "gas-trial", "gas-example", "example", "example-gas", "my-gas", "test-gas"], var.prefix)
+    error_message = "prefix: bucket names are global, and this one is too obvious to be free; add your organisation's name (e.g. acme-gas-prod)."
+  }
+  validation {
+    # S3 reserves bucket names that begin so.
+    condition     = !can(regex("^(sthree|amzn-s3-demo)(-|$)", var.prefix))
+    error_message = "prefix: S3 reserves bucket names beginning with sthree- or amzn-s3-demo-."
   }
 }
 
@@ -349,4 +365,14 @@ variable "oidc_name" {
   description = "The sign-in button's label for the OpenID Connect provider (default: its host)."
   type        = string
   default     = ""
+}
+
+variable "secret_parameters_kms_key_arn" {
+  description = "ARN of the customer managed KMS key the secret parameters above are encrypted with; empty for the AWS managed aws/ssm key (the default of SecureString parameters), which needs no grant."
+  type        = string
+  default     = ""
+  validation {
+    condition     = var.secret_parameters_kms_key_arn == "" || can(regex("^arn:[a-z-]+:kms:[a-z0-9-]+:[0-9]{12}:key/", var.secret_parameters_kms_key_arn))
+    error_message = "secret_parameters_kms_key_arn: empty, or a KMS key ARN (arn:<partition>:kms:<region>:<account>:key/<id>)."
+  }
 }

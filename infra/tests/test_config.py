@@ -91,6 +91,10 @@ def test_values_agree_with_the_infrastructure():
         assert re.search(r"^Environment=GAS_CONFIG=/etc/gas/gas\.toml$", text, re.M)
     assert "cat >/etc/gas/gas.toml <<'GAS_TOML'" in (tf.REPO / "aws/user-data.sh").read_text()
     assert config["log_format"] == "json"
+    # The client's address is the right-most X-Forwarded-For entry, which
+    # the load balancer appends; the instances admit nothing else.
+    assert config["trust_forwarded_for"] is True
+    assert tf.resource("aws_lb", "gas")["xff_header_processing_mode"] == "append"
 
 
 def test_validated_values_are_valid():

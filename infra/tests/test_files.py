@@ -31,3 +31,34 @@ def test_no_machine_paths_or_registry_hosts():
         text = path.read_text()
         for pattern in (r"/wor[k]/", r"/roo[t]/", r"/home/\w", r"pypi\.org", r"files\.pythonhosted", r"deb\.debian\.org", r"registry\.npmjs"):
             assert not re.search(pattern, text), f"{path.relative_to(tf.REPO)} mentions {pattern}"
+
+
+def allowed(constraint: str, version: str) -> bool:
+    """Whether a Terraform version constraint ("op version, ...") allows a
+    version (plain x.y.z; the operators Terraform has, but ~>)."""
+    def key(v: str) -> tuple[int, ...]:
+        parts = [int(x) for x in v.split(".")]
+        return tuple(parts + [0] * (3 - len(parts)))
+
+    ops = {">=": lambda a, b: a >= b, "<=": lambda a, b: a <= b, ">": lambda a, b: a > b, "<": lambda a, b: a < b, "!=": lambda a, b: a != b, "=": lambda a, b: a == b}
+    for part in constraint.split(","):
+        m = re.fullmatch(r"\s*(>=|<=|!=|>|<|=)?\s*(\d+(?:\.\d+){0,2})\s*", part)
+        assert m, f"constraint {part!r}: the test reads only >=, <=, >, <, != and ="
+        if not ops[m.group(1) or "="](key(version), key(m.group(2))):
+            return False
+    return True
+
+
+def test_aws_provider_skips_the_release_that_breaks_lifecycle_rules():
+    """AWS provider 5.86.0 rewrote aws_s3_bucket_lifecycle_configuration and
+    fails with "Provider produced inconsistent result" on rules whose filter
+    is empty or has prefix = "" (every bucket here has them); 5.87.0 fixed
+    it. The constraint keeps terraform init from choosing it."""
+    terraform = tf.parse(tf.INFRA / "main.tf")["terraform"][0]
+    aws = terraform["required_providers"][0]["aws"]
+    assert aws["source"] == "hashicorp/aws"
+    constraint = aws["version"]
+    assert not allowed(constraint, "5.86.0"), constraint
+    for version in ("5.85.0", "5.87.0", "5.100.0", "6.0.0"):
+        assert allowed(constraint, version), f"{constraint} should allow {version}"
+    assert any(tf.blocks(r, "filter") and tf.blocks(r, "filter")[0].get("prefix") == "" for r in tf.blocks(tf.resource("aws_s3_bucket_lifecycle_configuration", "inputs"), "rule"))

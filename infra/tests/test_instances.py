@@ -97,6 +97,33 @@ def test_unit_is_hardened(service):
     assert directives["KillSignal"] == "SIGINT", "gas shuts down gracefully on SIGINT"
 
 
+def unit_sections(service: str) -> dict[str, dict[str, str]]:
+    sections, current = {}, None
+    for line in UNITS[service].read_text().splitlines():
+        if line.startswith("[") and line.endswith("]"):
+            current = sections.setdefault(line[1:-1], {})
+        elif "=" in line and not line.startswith("#"):
+            key, value = line.split("=", 1)
+            current[key] = value
+    return sections
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_unit_restarts_without_a_start_limit(service):
+    """A service that fails at start (its role's policy not there yet, AWS
+    not reachable for a while) keeps being restarted, a few seconds apart,
+    instead of giving up after a burst: systemd never leaves it failed for
+    good, and the load balancer's readiness check decides meanwhile."""
+    sections = unit_sections(service)
+    assert sections["Unit"].get("StartLimitIntervalSec") == "0", f"gas-{service}.service: StartLimitIntervalSec=0 turns the start limit off"
+    assert "StartLimitBurst" not in sections["Unit"] and not {"StartLimitIntervalSec", "StartLimitBurst"} & set(sections["Service"])
+    assert sections["Service"]["Restart"] == "on-failure"
+    restart_sec = sections["Service"]["RestartSec"]
+    assert re.fullmatch(r"\d+", restart_sec) and 1 <= int(restart_sec) <= 30, f"RestartSec={restart_sec}: a few seconds"
+    text = UNITS[service].read_text()
+    assert "Give up" not in text and "10 failed starts" not in text, "the comments still describe the start limit"
+
+
 def test_units_pass_systemd_analyze_verify(tmp_path):
     """In a scratch root that has the distribution's units and a stub where
     the user data installs the binary (verify checks ExecStart exists)."""

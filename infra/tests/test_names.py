@@ -29,7 +29,97 @@ def provision_text() -> str:
 def test_names_derive_from_the_prefix_as_in_the_code():
     text = re.sub(r"\s+", "", CONFIG_RS.read_text())
     assert 'format!("{}-{what}",self.aws_prefix)' in text
-    assert tf.variable_default("prefix") == re.search(r'aws_prefix:"(\w+)"\.into\(\)', text).group(1)
+
+
+# --- The prefix: required, and unique enough for global names ---------------------
+
+
+def prefix_rules() -> list:
+    """The prefix variable's validations as Python predicates. Every block
+    must be one of the shapes below, so that none goes unchecked here."""
+    rules = []
+    for block in tf.blocks(tf.module()["variable"]["prefix"], "validation"):
+        condition = tf.expression(block["condition"])
+        parts = [p.strip() for p in condition.split(" && ")]
+        for part in parts:
+            m = re.fullmatch(r'can\(regex\("([^"\\]+)", var\.prefix\)\)', part)
+            if m:
+                rules.append(lambda p, rx=m.group(1): re.search(rx, p) is not None)
+                continue
+            m = re.fullmatch(r'!can\(regex\("([^"\\]+)", var\.prefix\)\)', part)
+            if m:
+                rules.append(lambda p, rx=m.group(1): re.search(rx, p) is None)
+                continue
+            m = re.fullmatch(r"length\(var\.prefix\) (>=|<=) (\d+)", part)
+            if m:
+                rules.append(lambda p, op=m.group(1), n=int(m.group(2)): len(p) >= n if op == ">=" else len(p) <= n)
+                continue
+            m = re.fullmatch(r"!contains\(\[([^\]]*)\], var\.prefix\)", part)
+            if m:
+                refused = re.findall(r'"([^"]*)"', m.group(1))
+                rules.append(lambda p, refused=refused: p not in refused)
+                continue
+            raise AssertionError(f"prefix validation {part!r}: the test reads only regex, length and contains conditions")
+    return rules
+
+
+def prefix_is_valid(prefix: str) -> bool:
+    return all(rule(prefix) for rule in prefix_rules())
+
+
+def prefix_length_bounds() -> tuple[int, int]:
+    text = " ".join(tf.expression(b["condition"]) for b in tf.blocks(tf.module()["variable"]["prefix"], "validation"))
+    return int(re.search(r"length\(var\.prefix\) >= (\d+)", text).group(1)), int(re.search(r"length\(var\.prefix\) <= (\d+)", text).group(1))
+
+
+def test_prefix_is_required_and_refuses_the_obvious():
+    """S3 bucket names are global: with the code's default prefix "gas" the
+    buckets would be gas-inputs, gas-results, gas-archive, which exist
+    (in someone else's account) and make the apply fail. No default, and
+    the obvious ones are refused."""
+    body = tf.module()["variable"]["prefix"]
+    assert "default" not in body, "prefix must be chosen per installation"
+    code_default = re.search(r'aws_prefix:"(\w+)"\.into\(\)', re.sub(r"\s+", "", CONFIG_RS.read_text())).group(1)
+    for obvious in (code_default, "gas", "gas-prod", "gas-dev", "gas-test", "gas-staging", "gas-demo", "example"):
+        assert not prefix_is_valid(obvious), f"prefix {obvious!r} should be refused"
+    for invalid in ("Acme-gas", "acme_gas", "acme--gas", "acme-gas-", "-acme-gas", "9acme-gas", "a" * 25, "sthree-acme", "amzn-s3-demo-acme"):
+        assert not prefix_is_valid(invalid), f"prefix {invalid!r} should be refused"
+    for good in ("acme-gas", "acme-gas-prod", "uni-lab7-gas"):
+        assert prefix_is_valid(good), f"prefix {good!r} should be accepted"
+    example = tf.example_tfvars()["prefix"]
+    assert prefix_is_valid(example) and example != code_default
+
+
+# The naming rules of each kind of resource the prefix names.
+NAME_RULES = {
+    "aws_s3_bucket": ("bucket", r"(?!xn--|sthree-|amzn-s3-demo-)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](?<!-s3alias)(?<!--ol-s3)"),
+    "aws_lb": ("name", r"(?!internal-)[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,30}[a-zA-Z0-9])?"),
+    "aws_lb_target_group": ("name", r"[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,30}[a-zA-Z0-9])?"),
+    "aws_sqs_queue": ("name", r"[a-zA-Z0-9_-]{1,80}"),
+    "aws_sns_topic": ("name", r"[a-zA-Z0-9_-]{1,256}"),
+    "aws_dynamodb_table": ("name", r"[a-zA-Z0-9_.-]{3,255}"),
+    "aws_iam_role": ("name", r"[\w+=,.@-]{1,64}"),
+    "aws_iam_instance_profile": ("name", r"[\w+=,.@-]{1,128}"),
+    "aws_sfn_state_machine": ("name", r"[a-zA-Z0-9_-]{1,80}"),
+    "aws_launch_template": ("name", r"[a-zA-Z0-9().\-/_]{3,128}"),
+    "aws_autoscaling_group": ("name", r".{1,255}"),
+    "aws_autoscaling_policy": ("name", r".{1,255}"),
+    "aws_security_group": ("name", r".{1,255}"),
+    "aws_glacier_vault": ("name", r"[a-zA-Z0-9_.-]{1,255}"),
+    "aws_kms_alias": ("name", r"alias/(?!aws/)[a-zA-Z0-9/_-]{1,250}"),
+    "aws_cloudwatch_log_group": ("name", r"[a-zA-Z0-9_/.#-]{1,512}"),
+}
+
+
+def test_every_name_the_prefix_makes_is_valid_at_either_length():
+    low, high = prefix_length_bounds()
+    for prefix in ("a" * low, "a" * high, "a" + "-b" * ((high - 1) // 2)):
+        assert prefix_is_valid(prefix), prefix
+        for rtype, (attribute, rule) in NAME_RULES.items():
+            names = tf.names(rtype, attribute, prefix)
+            assert names, f"no {rtype}"
+            for name, address in names.items():
+                assert re.fullmatch(rule, name), f"{address}: {name!r} ({len(name)} characters) breaks the rules of its kind"
 
 
 def test_channels_and_webhooks_match_the_code():

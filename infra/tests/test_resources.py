@@ -5,6 +5,7 @@ import re
 
 import pytest
 
+import rust_sources as rust
 import terraform as tf
 
 BUCKETS = ["inputs", "results", "archive"]
@@ -33,6 +34,28 @@ def test_bucket_is_encrypted_versioned_private_and_cleaned(bucket):
     for resource in ("aws_s3_bucket_versioning", "aws_s3_bucket_server_side_encryption_configuration", "aws_s3_bucket_public_access_block", "aws_s3_bucket_lifecycle_configuration"):
         target = tf.resource(resource, bucket)["bucket"]
         assert target in (f"${{aws_s3_bucket.{bucket}.id}}", f"${{aws_s3_bucket.{bucket}[0].id}}"), f"{resource}.{bucket} is on {target}"
+
+
+def test_versioned_buckets_expire_what_each_rule_expires_in_every_version():
+    """With versioning on, expiring an object only hides it behind a delete
+    marker: the bytes stay as a noncurrent version. Every versioned bucket
+    expires noncurrent versions everywhere, and a rule that expires current
+    objects early (the archive's retained retrievals: STANDARD copies kept
+    one day) expires their noncurrent versions as early, or the copies would
+    cost hot storage for noncurrent_version_days more."""
+    for bucket in BUCKETS:
+        versioning = tf.resource("aws_s3_bucket_versioning", bucket)
+        if tf.blocks(versioning, "versioning_configuration")[0]["status"] != "Enabled":
+            continue
+        rules = tf.blocks(tf.resource("aws_s3_bucket_lifecycle_configuration", bucket), "rule")
+        everywhere = [r for r in rules if tf.blocks(r, "filter")[0].get("prefix") == "" and tf.blocks(r, "noncurrent_version_expiration")]
+        assert everywhere, f"{bucket}: no rule expires noncurrent versions under every prefix"
+        for rule in rules:
+            days = [e["days"] for e in tf.blocks(rule, "expiration") if "days" in e]
+            if days:
+                noncurrent = tf.blocks(rule, "noncurrent_version_expiration")
+                assert noncurrent, f"{bucket}: rule {rule['id']} expires objects but keeps their noncurrent versions"
+                assert noncurrent[0]["noncurrent_days"] == days[0], f"{bucket}: rule {rule['id']}"
 
 
 def test_tables_recover_and_sessions_expire():
@@ -76,17 +99,37 @@ def test_webhooks_route_to_util():
     assert tf.resource("aws_lb_listener_rule", "webhooks")["listener_arn"] == "${aws_lb_listener.https.arn}"
 
 
-def test_every_service_is_health_checked_on_healthz():
+def test_every_service_is_health_checked_on_readyz():
+    """The load balancer, and through it the groups (health_check_type ELB),
+    take a service out once it cannot read its job store (/readyz), not only
+    once it stops answering HTTP (/healthz, liveness only)."""
     group = tf.resource("aws_lb_target_group", "service")
     assert tf.for_each_keys(group) == SERVICES
     check = tf.blocks(group, "health_check")[0]
-    assert check["path"] == "/healthz" and check["matcher"] == "200"
+    assert check["path"] == "/readyz" and check["matcher"] == "200"
     # ann serves no traffic; a listener rule that matches nothing keeps its
     # target group in use, so that the load balancer checks it.
     ann = tf.resource("aws_lb_listener_rule", "ann_health_checks")
     assert tf.blocks(ann, "action")[0]["target_group_arn"] == '${aws_lb_target_group.service["ann"].arn}'
     conditions = tf.blocks(ann, "condition")
     assert any(tf.blocks(c, "source_ip") and tf.blocks(c, "source_ip")[0]["values"] == ["127.0.0.1/32"] for c in conditions)
+    assert any(tf.blocks(c, "path_pattern") and tf.blocks(c, "path_pattern")[0]["values"] == ["/readyz"] for c in conditions)
+    # What operators read says the same.
+    alarm = tf.resource("aws_cloudwatch_metric_alarm", "no_healthy_instance")
+    assert "/readyz" in alarm["alarm_description"]
+    for path in tf.tf_files() + [tf.REPO / "aws/user-data.sh"]:
+        assert not re.search(r"[\"'][^\"'\n]*/healthz", path.read_text()), f"{path.name} still probes /healthz"
+
+
+def test_the_services_serve_readyz_within_the_checks_timeout():
+    """Every service's router has /readyz (crates/gas/src/serve.rs), and it
+    answers before the load balancer's check gives up."""
+    serve = re.sub(r"\s+", "", rust.strip_comments_and_tests((rust.REPO / "crates/gas/src/serve.rs").read_text()))
+    assert '.route("/readyz",' in serve and '.route("/healthz",' in serve
+    timeout = re.search(r"constREADINESS_TIMEOUT:Duration=Duration::from_secs\((\d+)\);", serve)
+    assert timeout, "serve.rs: READINESS_TIMEOUT is how long /readyz waits; the test compares it"
+    check = tf.blocks(tf.resource("aws_lb_target_group", "service"), "health_check")[0]
+    assert int(timeout.group(1)) < check["timeout"] < check["interval"]
 
 
 def test_metrics_are_not_public():
@@ -104,6 +147,15 @@ def test_instances_admit_only_the_load_balancer():
 
 
 # --- Scaling and healing --------------------------------------------------------------
+
+
+def test_groups_wait_for_their_roles_policies():
+    """An instance that boots before its role's policy exists fails its
+    first AWS calls: the groups depend on every policy of the roles."""
+    group = tf.resource("aws_autoscaling_group", "service")
+    policies = {f"${{{rtype}.{name}}}" for rtype in ("aws_iam_role_policy", "aws_iam_role_policy_attachment") for name, body in tf.resources(rtype).items() if "aws_iam_role.service" in body["role"]}
+    assert policies, "no role policy?"
+    assert policies <= set(group.get("depends_on", [])), f"the groups must depend on {sorted(policies)}"
 
 
 def test_groups_replace_instances_that_fail_healthz():
@@ -152,6 +204,40 @@ def test_ann_scales_on_queue_backlog_per_instance():
     assert "GroupInServiceInstances" in group["enabled_metrics"]
 
 
+def test_ann_scales_out_from_zero():
+    """With no annotator in service the backlog-per-instance metric is the
+    backlog itself, which one to ann_backlog_per_instance waiting requests
+    never push above the target: target tracking leaves them waiting. With
+    ann_min_size = 0 a step policy takes the group from 0 to 1 once a job
+    request waits and no annotator is in service."""
+    policy = tf.resource("aws_autoscaling_policy", "ann_from_zero")
+    assert policy["count"] == "${var.ann_min_size == 0 ? 1 : 0}"
+    assert policy["autoscaling_group_name"] == '${aws_autoscaling_group.service["ann"].name}'
+    assert policy["policy_type"] == "StepScaling"
+    assert policy["adjustment_type"] == "ChangeInCapacity"
+    steps = tf.blocks(policy, "step_adjustment")
+    assert steps == [{"scaling_adjustment": 1, "metric_interval_lower_bound": 0}]
+    # The instance it adds counts while it warms up: a breach that lasts
+    # until the instance is in service adds no second one.
+    assert policy["estimated_instance_warmup"] >= 120
+    alarm = tf.resource("aws_cloudwatch_metric_alarm", "ann_from_zero")
+    assert alarm["count"] == policy["count"]
+    assert alarm["alarm_actions"] == ["${aws_autoscaling_policy.ann_from_zero[0].arn}"]
+    assert alarm["comparison_operator"] == "GreaterThanOrEqualToThreshold" and alarm["threshold"] == 1
+    assert alarm["treat_missing_data"] == "notBreaching"
+    queries = tf.blocks(alarm, "metric_query")
+    stats = {}
+    for q in queries:
+        for stat in tf.blocks(q, "metric"):
+            dimensions = stat["dimensions"]
+            stats[q["id"]] = (stat["namespace"], stat["metric_name"], stat["stat"], stat["period"], dimensions)
+    assert stats["visible"] == ("AWS/SQS", "ApproximateNumberOfMessagesVisible", "Maximum", 60, {"QueueName": '${aws_sqs_queue.channel["requests"].name}'})
+    assert stats["in_service"] == ("AWS/AutoScaling", "GroupInServiceInstances", "Maximum", 60, {"AutoScalingGroupName": '${aws_autoscaling_group.service["ann"].name}'})
+    returned = [q for q in queries if q.get("return_data") is True]
+    assert len(returned) == 1
+    assert returned[0]["expression"].replace(" ", "") == "IF(visible>0ANDin_service==0,1,0)"
+
+
 def test_web_scales_on_requests():
     policy = tf.resource("aws_autoscaling_policy", "web_requests")
     spec = tf.blocks(tf.blocks(policy, "target_tracking_configuration")[0], "predefined_metric_specification")[0]
@@ -175,8 +261,15 @@ def test_alarms_cover_dead_letters_old_messages_and_5xx():
     assert five["namespace"] == "AWS/ApplicationELB"
 
 
+# Alarms that act on a scaling policy instead of calling an operator.
+SCALING_ALARMS = {"ann_from_zero"}
+
+
 def test_every_alarm_notifies_the_operators():
     for name, alarm in tf.resources("aws_cloudwatch_metric_alarm").items():
+        if name in SCALING_ALARMS:
+            assert all(a.startswith("${aws_autoscaling_policy.") for a in alarm["alarm_actions"]), name
+            continue
         assert alarm["alarm_actions"] == "${local.alarm_actions}", name
     assert tf.local("alarm_actions") == ["${aws_sns_topic.alarms.arn}"]
     subscription = tf.resource("aws_sns_topic_subscription", "alarm_email")

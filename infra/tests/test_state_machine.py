@@ -38,3 +38,22 @@ def test_placeholder_is_the_codes_and_the_only_one():
 def test_the_timer_role_is_the_machines():
     machine = tf.resource("aws_sfn_state_machine", "archive_timer")
     assert tf.expression(machine["role_arn"]) == "aws_iam_role.archive_timer.arn"
+
+
+def test_arns_built_by_string_use_the_partition():
+    """No ARN is spelled with the aws partition: in aws-cn or aws-us-gov it
+    would name nothing. The shared definition file says arn:aws:states:::
+    (gas provision sends it as is); Terraform puts the partition in before
+    deploying it."""
+    assert tf.local("partition") == "${data.aws_partition.current.partition}"
+    rewrite = '"arn:aws:states:::", "arn:${local.partition}:states:::"'
+    for path in tf.tf_files():
+        code = "\n".join(line.split("#", 1)[0] for line in path.read_text().splitlines()).replace(rewrite, "")
+        assert "arn:aws:" not in code, f"{path.name} builds an ARN with the aws partition spelled out"
+    text = ASL.read_text()
+    arns = re.findall(r'"(arn:[^"]*)"', text)
+    assert arns and all(a.startswith("arn:aws:states:::") for a in arns), arns
+    machine = tf.resource("aws_sfn_state_machine", "archive_timer")
+    expr = tf.expression(machine["definition"])
+    assert expr.startswith("replace(templatefile(")
+    assert expr.endswith(', "arn:aws:states:::", "arn:${local.partition}:states:::")'), expr
