@@ -8,4 +8,4 @@
 mod runner;
 
 pub use gas_jobs::keys::{log_key, result_key, stats_key};
-pub use runner::{Outcome, Runner, RunnerPorts, RunnerSettings};
+pub use runner::{InputLimits, Outcome, Runner, RunnerPorts, RunnerSettings};

@@ -11,6 +11,7 @@ use gas_storage::{file_stream, into_async_read, BlobError, BlobStore};
 use tokio::sync::watch;
 use tracing::{info, info_span, warn, Instrument};
 
+use gas_annotate::AnnotateError;
 use gas_jobs::keys::{log_key, result_key, stats_key};
 
 /// The ports the runner talks to.
@@ -41,6 +42,9 @@ pub struct RunnerSettings {
     /// Long-poll wait of one receive.
     pub receive_wait: Duration,
     pub annotate: gas_annotate::Options,
+    /// What a job's input may be: the plans' upload limits and how far
+    /// compressed input may inflate beyond them.
+    pub input_limits: InputLimits,
 }
 
 impl RunnerSettings {
@@ -52,7 +56,48 @@ impl RunnerSettings {
             heartbeat: Duration::from_secs(15),
             receive_wait: Duration::from_secs(10),
             annotate: gas_annotate::Options::default(),
+            input_limits: InputLimits::default(),
         }
+    }
+}
+
+/// The bound on what a job's compressed input may decompress to: its
+/// owner's upload limit (as the web service computes it) times
+/// `max_inflate_ratio`. Plain input needs none: the upload limit bounds it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InputLimits {
+    /// Largest upload of a free user, bytes.
+    pub free_upload_limit: u64,
+    /// Largest upload of anyone, bytes.
+    pub max_upload: u64,
+    /// How many times its upload limit compressed input may inflate to.
+    pub max_inflate_ratio: u64,
+}
+
+impl Default for InputLimits {
+    /// The configuration's defaults (`gas` sets them from its own).
+    fn default() -> Self {
+        InputLimits {
+            free_upload_limit: 150 * 1024,
+            max_upload: 1024 * 1024 * 1024,
+            max_inflate_ratio: 20,
+        }
+    }
+}
+
+impl InputLimits {
+    /// The largest upload `role` allows, bytes.
+    pub fn upload_limit(&self, role: Role) -> u64 {
+        match role {
+            Role::Free => self.free_upload_limit.min(self.max_upload),
+            Role::Premium => self.max_upload,
+        }
+    }
+
+    /// The most bytes `role`'s compressed input may decompress to.
+    pub fn inflate_limit(&self, role: Role) -> u64 {
+        self.upload_limit(role)
+            .saturating_mul(self.max_inflate_ratio.max(1))
     }
 }
 
@@ -200,14 +245,24 @@ impl Runner {
                 self.finish(&job).await?;
                 return Ok(Outcome::Failed);
             }
+            Err(DownloadError::Changed) => {
+                // Not the bytes the web service checked (a browser's upload
+                // form posted again after the job was made): nothing of it
+                // is read, and the object is left to its owner.
+                let job = self.fail(&job, INPUT_CHANGED, None).await?;
+                self.finish(&job).await?;
+                return Ok(Outcome::Failed);
+            }
             Err(DownloadError::Other(e)) => return Err(e),
         }
         let input_size = tokio::fs::metadata(&input_path).await?.len();
+        let mut options = self.settings.annotate.clone();
+        let inflate_limit = self.inflate_limit(&job, &input_path).await?;
+        options.max_inflated_bytes = inflate_limit.map(|(limit, _)| limit);
 
         let bytes_read = Arc::new(AtomicU64::new(0));
         let heartbeat = self.spawn_heartbeat(&job, message, Arc::clone(&bytes_read), input_size);
         let annotated = {
-            let options = self.settings.annotate.clone();
             let (input_path, output_path) = (input_path.clone(), output_path.clone());
             let bytes_read = Arc::clone(&bytes_read);
             tokio::task::spawn_blocking(move || {
@@ -262,7 +317,17 @@ impl Runner {
                 Outcome::Completed
             }
             Err(e) if e.is_input_error() => {
-                let reason = format!("the input is not a valid VCF: {e}");
+                let reason = match (&e, inflate_limit) {
+                    (AnnotateError::InflatedTooLarge { limit }, Some((_, upload_limit))) => {
+                        format!(
+                            "the compressed input decompresses to more than {limit} bytes, \
+                             the most a job may read: {} times your plan's upload limit of \
+                             {upload_limit} bytes",
+                            self.settings.input_limits.max_inflate_ratio.max(1)
+                        )
+                    }
+                    _ => format!("the input is not a valid VCF: {e}"),
+                };
                 let log = format!(
                     "GAS annotation log\nInput: {}\nStatus: FAILED\nReason: {reason}\n",
                     job.input_file_name
@@ -294,10 +359,49 @@ impl Runner {
             .await?)
     }
 
+    /// The bound on what the input at `path` may decompress to, with the
+    /// upload limit it derives from; `None` for plain input, which its
+    /// upload limit bounded already. Only compressed input costs a read of
+    /// the owner's plan, so plain jobs make the calls they always made.
+    async fn inflate_limit(&self, job: &Job, path: &Path) -> Result<Option<(u64, u64)>> {
+        let mut first = [0u8; 1];
+        let read = {
+            use tokio::io::AsyncReadExt;
+            let mut file = tokio::fs::File::open(path).await?;
+            file.read(&mut first).await?
+        };
+        // The annotator's own test: gzip (and BGZF) start with 0x1f, a VCF
+        // with '#'.
+        if read == 0 || first[0] != 0x1f {
+            return Ok(None);
+        }
+        // A user who is gone gets the smaller plan's bound.
+        let role = self
+            .ports
+            .users
+            .get(&job.user_id)
+            .await?
+            .map_or(Role::Free, |u| u.role);
+        let limits = &self.settings.input_limits;
+        Ok(Some((
+            limits.inflate_limit(role),
+            limits.upload_limit(role),
+        )))
+    }
+
+    /// Copies the job's input to `path`: the version the web service
+    /// checked when it recorded one ([`Job::input_etag`]), else the object
+    /// as it is.
     async fn download_input(&self, job: &Job, path: &Path) -> Result<(), DownloadError> {
-        let body = match self.ports.inputs.get(&job.s3_key_input_file).await {
+        let key = &job.s3_key_input_file;
+        let body = match &job.input_etag {
+            Some(etag) => self.ports.inputs.get_if_match(key, etag).await,
+            None => self.ports.inputs.get(key).await,
+        };
+        let body = match body {
             Ok(body) => body,
             Err(BlobError::NotFound(_)) => return Err(DownloadError::Missing),
+            Err(BlobError::Changed(_)) => return Err(DownloadError::Changed),
             Err(e) => return Err(DownloadError::Other(e.into())),
         };
         let mut file = tokio::fs::File::create(path)
@@ -455,8 +559,13 @@ impl Drop for Scratch {
 
 enum DownloadError {
     Missing,
+    /// The input is not the version recorded on the job.
+    Changed,
     Other(anyhow::Error),
 }
+
+/// Why a job whose input was replaced after its check fails.
+const INPUT_CHANGED: &str = "the input file changed after it was submitted; please submit it again";
 
 fn is_finished(status: JobStatus) -> bool {
     matches!(status, JobStatus::Completed | JobStatus::Failed)

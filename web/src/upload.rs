@@ -120,6 +120,12 @@ pub async fn accept_field(
 /// it as a job. Anything that fails a check is deleted (unless it is
 /// another user's or already a job's input, which is left alone) and
 /// makes no job.
+///
+/// The form stays valid after this (S3 cannot make a POST policy
+/// single-use), so the object under the key can be replaced at any time.
+/// The checks are therefore made on one version of it (its etag, from
+/// `stat`; the first bytes are read only if it is still that version), and
+/// the job records that version: the runner reads that and nothing else.
 pub async fn accept_uploaded_object(
     state: &WebState,
     user: &User,
@@ -180,11 +186,12 @@ pub async fn accept_uploaded_object(
             }
         },
     };
-    let Some(size) = inputs.head(key).await? else {
+    let Some(object) = inputs.stat(key).await? else {
         return Err(ApiError::BadRequest(
             "the upload did not arrive; please try again".into(),
         ));
     };
+    let size = object.size;
     let limit = upload_limit(state, user);
     if size > limit {
         return refuse(ApiError::TooLarge(format!(
@@ -195,23 +202,36 @@ pub async fn accept_uploaded_object(
     if size == 0 {
         return refuse(ApiError::BadRequest("the file is empty".into())).await;
     }
-    if !starts_like_vcf(state, key).await? {
-        return refuse(ApiError::BadRequest(UploadError::NotVcf.to_string())).await;
+    match starts_like_vcf(state, key, &object.etag).await {
+        Ok(true) => {}
+        Ok(false) => return refuse(ApiError::BadRequest(UploadError::NotVcf.to_string())).await,
+        // Posted again while it was checked. Not deleted: what is there now
+        // is the newer post's, whose own return here checks it.
+        Err(BlobError::Changed(_)) => {
+            return Err(ApiError::BadRequest(
+                "the upload changed while it was being checked; please submit it again".into(),
+            ))
+        }
+        Err(BlobError::Body(e)) => return Err(ApiError::Internal(anyhow::Error::new(e))),
+        Err(e) => return Err(e.into()),
     }
     info!(size, file = %file_name, "browser upload checked");
     // The job names the key as stored (with a placeholder name if the
     // store kept one); the file name shown is the cleaned one.
-    submit(state, user, job_id, &file_name, key).await
+    let mut job = pending_job(state, user, job_id, &file_name, key);
+    job.input_etag = Some(object.etag);
+    submit_job(state, job).await
 }
 
-/// Reads just enough of the object to see the VCF header's first bytes.
-async fn starts_like_vcf(state: &WebState, key: &str) -> Result<bool, ApiError> {
-    let mut body = state.ports.inputs.get(key).await?;
+/// Reads just enough of the object's version `etag` to see the VCF
+/// header's first bytes; [`BlobError::Changed`] if it is another version.
+async fn starts_like_vcf(state: &WebState, key: &str, etag: &str) -> Result<bool, BlobError> {
+    let mut body = state.ports.inputs.get_if_match(key, etag).await?;
     let mut head = Vec::with_capacity(VCF_MAGIC.len());
     while head.len() < VCF_MAGIC.len() {
         match body.next().await {
             Some(Ok(chunk)) => head.extend_from_slice(&chunk[..chunk.len().min(VCF_MAGIC.len())]),
-            Some(Err(e)) => return Err(ApiError::Internal(anyhow::Error::new(e))),
+            Some(Err(e)) => return Err(BlobError::Body(e)),
             None => break,
         }
     }
@@ -252,14 +272,25 @@ async fn submit(
     file_name: &str,
     key: &str,
 ) -> Result<Job, ApiError> {
-    let job = Job::new_pending(
+    submit_job(state, pending_job(state, user, job_id, file_name, key)).await
+}
+
+/// The PENDING job for a stored input.
+fn pending_job(state: &WebState, user: &User, job_id: &str, file_name: &str, key: &str) -> Job {
+    Job::new_pending(
         job_id,
         &user.user_id,
         file_name,
         state.ports.inputs.bucket(),
         key,
         now_epoch(),
-    );
+    )
+}
+
+/// Records `job` (PENDING) and queues it.
+async fn submit_job(state: &WebState, job: Job) -> Result<Job, ApiError> {
+    let job_id = job.job_id.as_str();
+    let file_name = job.input_file_name.as_str();
     match state.ports.jobs.create(&job).await {
         Ok(()) => {}
         Err(StoreError::AlreadyExists(_)) => {

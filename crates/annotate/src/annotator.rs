@@ -22,6 +22,10 @@ use crate::track::TrackKind;
 const OUTPUT_BUFFER_BYTES: usize = 256 << 10;
 /// Input buffer size of [`annotate_file`].
 const INPUT_BUFFER_BYTES: usize = 256 << 10;
+/// Header text gathered before it is written out: headers with a line per
+/// contig of a draft assembly run to megabytes, and memory must not grow
+/// with the input.
+const HEADER_FLUSH_BYTES: usize = 1 << 20;
 
 /// Annotates the VCF read from `input`, writing the annotated VCF to
 /// `output`.
@@ -31,9 +35,12 @@ const INPUT_BUFFER_BYTES: usize = 256 << 10;
 /// plain text, or BGZF when [`Options::bgzf_output`] is set.
 ///
 /// Memory stays bounded whatever the input size: a few chunks of 512 KiB of
-/// lines per thread, one line of at most [`Options::max_line_bytes`], and
-/// one entry per contig; the tracks of [`Options::tracks`] are shared, not
-/// copied. Data lines are annotated on [`Options::threads`] threads; output
+/// lines per thread, one line of at most [`Options::max_line_bytes`], at
+/// most 1 MiB of header at a time, and statistics rows for at most
+/// [`Stats::MAX_CONTIGS`] contigs (the rest share one row, see
+/// [`Stats::contigs`]); the tracks of [`Options::tracks`] are shared, not
+/// copied. Compressed input may be bounded in what it decompresses to
+/// ([`Options::max_inflated_bytes`]). Data lines are annotated on [`Options::threads`] threads; output
 /// order is input order. Output goes through an internal buffer that is
 /// flushed before returning `Ok`. `progress` receives the number of input
 /// bytes (compressed bytes for gzip input) read so far: after the header,
@@ -46,8 +53,10 @@ const INPUT_BUFFER_BYTES: usize = 256 << 10;
 /// # Errors
 /// [`AnnotateError::Malformed`], [`AnnotateError::UnsupportedVersion`] or
 /// [`AnnotateError::IncompleteHeader`] for invalid input (stopping at the
-/// first problem), [`AnnotateError::Io`] when reading (a corrupt gzip stream
-/// included) or writing fails. On error, `output` holds an incomplete prefix
+/// first problem), [`AnnotateError::BadCompression`] for a corrupt gzip
+/// stream, [`AnnotateError::InflatedTooLarge`] for compressed input past
+/// [`Options::max_inflated_bytes`], [`AnnotateError::Io`] when reading or
+/// writing fails. On error, `output` holds an incomplete prefix
 /// and should be discarded.
 pub fn annotate<R: BufRead, W: Write>(
     input: R,
@@ -58,7 +67,7 @@ pub fn annotate<R: BufRead, W: Write>(
     let started = Instant::now();
     let mut out = BufWriter::with_capacity(OUTPUT_BUFFER_BYTES, output);
     let mut encoder = options.bgzf_output.then(BgzfEncoder::new);
-    let mut tally = Tally::default();
+    let mut tally = Tally::for_run();
     tally.set_tracks(
         options
             .tracks
@@ -72,17 +81,26 @@ pub fn annotate<R: BufRead, W: Write>(
             .collect(),
     );
 
-    let mut reader = LineReader::new(Input::new(input)?, options.max_line_bytes);
+    let mut reader = LineReader::new(
+        Input::new(input, options.max_inflated_bytes)?,
+        options.max_line_bytes,
+    );
     let mut header = Vec::with_capacity(16 << 10);
-    let version = copy_header(&mut reader, &mut header, options, &mut tally)?;
-    match &mut encoder {
-        Some(encoder) => {
-            let mut compressed = Vec::new();
-            encoder.encode(&header, &mut compressed);
-            out.write_all(&compressed)?;
+    let mut compressed = Vec::new();
+    let mut emit = |header: &mut Vec<u8>| -> std::io::Result<()> {
+        match &mut encoder {
+            Some(encoder) => {
+                compressed.clear();
+                encoder.encode(header, &mut compressed);
+                out.write_all(&compressed)?;
+            }
+            None => out.write_all(header)?,
         }
-        None => out.write_all(&header)?,
-    }
+        header.clear();
+        Ok(())
+    };
+    let version = copy_header(&mut reader, &mut header, &mut emit, options, &mut tally)?;
+    emit(&mut header)?;
     let mut lines_before = reader.line_number();
     let mut chunker = Chunker::new(reader.into_inner(), options.max_line_bytes);
     progress(chunker.raw_bytes());
@@ -137,11 +155,13 @@ pub fn annotate_file(
 }
 
 /// Reads the header, up to and including `#CHROM`, and writes its
-/// annotated version to `out`; returns the input's version. Notes the
-/// samples and the assembly the header names in `tally`.
+/// annotated version to `out`, handing `out` to `emit` (which empties it)
+/// whenever it holds [`HEADER_FLUSH_BYTES`]; returns the input's version.
+/// Notes the samples and the assembly the header names in `tally`.
 fn copy_header<R: BufRead>(
     reader: &mut LineReader<R>,
     out: &mut Vec<u8>,
+    emit: &mut dyn FnMut(&mut Vec<u8>) -> std::io::Result<()>,
     options: &Options,
     tally: &mut Tally,
 ) -> Result<VcfVersion, AnnotateError> {
@@ -177,6 +197,9 @@ fn copy_header<R: BufRead>(
     let mut assembly = None;
 
     loop {
+        if out.len() >= HEADER_FLUSH_BYTES {
+            emit(out)?;
+        }
         if !reader.read_line(line)? {
             return Err(AnnotateError::IncompleteHeader {
                 lines: reader.line_number(),
@@ -598,6 +621,177 @@ mod tests {
             "{err:?}"
         );
         assert!(err.is_input_error());
+    }
+
+    /// `megabytes` MB of one repeated VCF line after a header, gzip- and
+    /// BGZF-compressed, each into a few hundred KB at most.
+    fn bombs(megabytes: usize) -> [Vec<u8>; 2] {
+        use std::io::Write as _;
+        let block = "1\t100\t.\tA\tG\t.\t.\t.\n".repeat((1 << 20) / 20);
+        let mut gzip = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        let mut bgzf = Vec::new();
+        let mut encoder = crate::bgzf::BgzfEncoder::new();
+        gzip.write_all(HEADER.as_bytes()).unwrap();
+        encoder.encode(HEADER.as_bytes(), &mut bgzf);
+        let mut written = HEADER.len();
+        while written < megabytes * 1_000_000 {
+            gzip.write_all(block.as_bytes()).unwrap();
+            encoder.encode(block.as_bytes(), &mut bgzf);
+            written += block.len();
+        }
+        bgzf.extend_from_slice(&crate::bgzf::EOF_BLOCK);
+        [gzip.finish().unwrap(), bgzf]
+    }
+
+    /// A gzip bomb (50 MB of VCF text in some KB) stops at the bound on
+    /// decompressed bytes, having written about that much and no more.
+    #[test]
+    fn compressed_input_stops_at_the_inflate_bound() {
+        let limit = 1_000_000;
+        let options = Options {
+            max_inflated_bytes: Some(limit),
+            ..Options::default()
+        };
+        for (bomb, kind) in bombs(50).iter().zip(["gzip", "BGZF"]) {
+            assert!(bomb.len() < 400_000, "{kind}: {} bytes", bomb.len());
+            let mut out = Vec::new();
+            let err = annotate(&bomb[..], &mut out, &options, &mut |_| {}).unwrap_err();
+            assert!(
+                matches!(err, AnnotateError::InflatedTooLarge { limit: 1_000_000 }),
+                "{kind}: {err:?}"
+            );
+            assert!(err.is_input_error());
+            assert!(err.to_string().contains("1000000 bytes"), "{err}");
+            // Annotated lines are longer than the input's; the run stopped
+            // within a chunk or so of the bound.
+            assert!(
+                out.len() < 4 * limit as usize,
+                "{kind}: wrote {}",
+                out.len()
+            );
+        }
+    }
+
+    /// The bound is on the decompressed bytes, exactly: input that
+    /// decompresses to the bound runs; one byte more does not. Plain input
+    /// is not counted.
+    #[test]
+    fn the_inflate_bound_is_exact_and_only_for_compressed_input() {
+        use std::io::Write as _;
+        let text = format!("{HEADER}1\t10\t.\tA\tG\t.\t.\t.\n");
+        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), Default::default());
+        encoder.write_all(text.as_bytes()).unwrap();
+        let gz = encoder.finish().unwrap();
+        let mut bgzf = Vec::new();
+        crate::bgzf::BgzfEncoder::new().encode(text.as_bytes(), &mut bgzf);
+        bgzf.extend_from_slice(&crate::bgzf::EOF_BLOCK);
+        let bounded = |limit: u64| Options {
+            max_inflated_bytes: Some(limit),
+            ..Options::default()
+        };
+        let size = text.len() as u64;
+        for input in [&gz, &bgzf] {
+            let stats = annotate(&input[..], io::sink(), &bounded(size), &mut |_| {}).unwrap();
+            assert_eq!(stats.variants, 1);
+            let err =
+                annotate(&input[..], io::sink(), &bounded(size - 1), &mut |_| {}).unwrap_err();
+            assert!(
+                matches!(err, AnnotateError::InflatedTooLarge { .. }),
+                "{err:?}"
+            );
+        }
+        let stats = annotate(text.as_bytes(), io::sink(), &bounded(10), &mut |_| {}).unwrap();
+        assert_eq!(stats.variants, 1, "plain input is not bounded by it");
+    }
+
+    /// A new CHROM on every line: the statistics keep rows for the first
+    /// contigs only and count the rest in one `other` row, with how many
+    /// there were; the log says so. Whatever the threads.
+    #[test]
+    fn contigs_beyond_the_cap_fold_into_one_row() {
+        let mut input = HEADER.to_string();
+        for i in 0..100_000 {
+            input.push_str(&format!("c{i}\t1\t.\tA\tG\t.\t.\t.\n"));
+        }
+        // Seen again: a kept contig, and a folded one (counted once).
+        input.push_str("c0\t2\t.\tA\tG\t.\t.\t.\n");
+        input.push_str("c99999\t2\t.\tA\tG\t.\t.\t.\n");
+        // A name too long for a row of its own, early on.
+        let long = "x".repeat(Stats::MAX_CONTIG_NAME_BYTES + 1);
+        input.insert_str(HEADER.len(), &format!("{long}\t1\t.\tA\tG\t.\t.\t.\n"));
+        for threads in [1, 3] {
+            let options = Options {
+                threads,
+                ..Options::default()
+            };
+            let stats = annotate(input.as_bytes(), io::sink(), &options, &mut |_| {}).unwrap();
+            assert_eq!(stats.variants, 100_003);
+            assert_eq!(stats.contigs.len(), Stats::MAX_CONTIGS, "{threads} threads");
+            assert_eq!(
+                (stats.contigs[0].name.as_str(), stats.contigs[0].variants),
+                ("c0", 2)
+            );
+            assert_eq!(stats.contigs[999].name, "c999");
+            let other = stats.other_contigs.clone().expect("an other row");
+            assert_eq!(other.name, "other");
+            assert_eq!(other.variants, 99_000 + 1 + 1, "{threads} threads");
+            assert_eq!(stats.contigs_folded, 99_001, "{threads} threads");
+            let log = stats.render_log("in.vcf");
+            assert!(
+                log.contains(
+                    "Variants per contig (1000 listed; 99001 more contigs counted as other):"
+                ),
+                "{}",
+                &log[..log.len().min(2000)]
+            );
+            assert!(
+                log.contains("\n  other             99002\n"),
+                "{}",
+                &log[log.len() - 300..]
+            );
+        }
+    }
+
+    /// A writer that keeps only the size of the largest write it was given.
+    struct LargestWrite(usize);
+
+    impl Write for LargestWrite {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            self.0 = self.0.max(buf.len());
+            Ok(buf.len())
+        }
+
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// A header of many `##contig` lines is written as it is read, not
+    /// gathered whole first.
+    #[test]
+    fn long_headers_stream() {
+        let mut input = String::from("##fileformat=VCFv4.2\n");
+        for i in 0..300_000 {
+            input.push_str(&format!("##contig=<ID=scaffold_{i},length=1000>\n"));
+        }
+        assert!(input.len() > 10_000_000);
+        input.push_str(&HEADER["##fileformat=VCFv4.2\n".len()..]);
+        input.push_str("scaffold_1\t10\t.\tA\tG\t.\t.\t.\n");
+        for bgzf in [false, true] {
+            let options = Options {
+                bgzf_output: bgzf,
+                ..Options::default()
+            };
+            let mut out = LargestWrite(0);
+            let stats = annotate(input.as_bytes(), &mut out, &options, &mut |_| {}).unwrap();
+            assert_eq!(stats.variants, 1);
+            assert!(out.0 < 2 << 20, "bgzf {bgzf}: one write of {} bytes", out.0);
+        }
+        let mut out = Vec::new();
+        annotate(input.as_bytes(), &mut out, &Options::default(), &mut |_| {}).unwrap();
+        let out = String::from_utf8(out).unwrap();
+        assert_eq!(out.matches("##contig=").count(), 300_000);
+        assert!(out.ends_with("VC=SNV;TITV=ts\n"));
     }
 
     #[test]

@@ -21,6 +21,14 @@ pub enum AnnotateError {
         message: String,
     },
 
+    /// The input is compressed and decompresses to more than
+    /// [`crate::Options::max_inflated_bytes`].
+    #[error("the compressed input decompresses to more than {limit} bytes, the most allowed")]
+    InflatedTooLarge {
+        /// The bound, in decompressed bytes.
+        limit: u64,
+    },
+
     /// A line of the input is not valid VCF. `line` is 1-based.
     #[error("line {line}: {message}")]
     Malformed {
@@ -58,6 +66,7 @@ impl AnnotateError {
             | AnnotateError::UnsupportedVersion { line, .. } => Some(*line),
             AnnotateError::Io(_)
             | AnnotateError::BadCompression { .. }
+            | AnnotateError::InflatedTooLarge { .. }
             | AnnotateError::IncompleteHeader { .. } => None,
         }
     }
@@ -77,9 +86,16 @@ impl AnnotateError {
 
 impl From<io::Error> for AnnotateError {
     /// [`AnnotateError::BadCompression`] for errors the gzip decoder raised
-    /// about the data, [`AnnotateError::Io`] for the rest.
+    /// about the data, [`AnnotateError::InflatedTooLarge`] when it inflated
+    /// past the bound, [`AnnotateError::Io`] for the rest.
     fn from(e: io::Error) -> Self {
-        if e.get_ref()
+        if let Some(limit) = e
+            .get_ref()
+            .and_then(|inner| inner.downcast_ref::<crate::input::InflateLimit>())
+        {
+            AnnotateError::InflatedTooLarge { limit: limit.0 }
+        } else if e
+            .get_ref()
             .is_some_and(|inner| inner.is::<crate::input::CorruptInput>())
         {
             AnnotateError::BadCompression {

@@ -10,7 +10,8 @@
 //!
 //! # Input
 //! Plain text, or gzip-compressed (BGZF included), recognised by its first
-//! byte. VCF versions 3.3 and 4.0 to 4.4, declared by a first line
+//! byte. What compressed input decompresses to can be bounded
+//! ([`Options::max_inflated_bytes`]; the runner bounds it, the CLI need not). VCF versions 3.3 and 4.0 to 4.4, declared by a first line
 //! `##fileformat=VCFv<x>.<y>`; then `##` meta lines, the tab-separated
 //! `#CHROM` column header, and data lines of at least 8 tab-separated columns.
 //! Lines end in `\n` or `\r\n`; blank lines are skipped. Each data line is

@@ -26,6 +26,13 @@ pub struct Options {
     /// Write the output BGZF-compressed (as `bgzip` does; `tabix` can index
     /// it) instead of plain text. Default: false.
     pub bgzf_output: bool,
+    /// The most bytes gzip or BGZF input may decompress to. Past it the run
+    /// stops with [`crate::AnnotateError::InflatedTooLarge`]: a few KB of
+    /// compressed input can stand for gigabytes of text (a "gzip bomb"), so
+    /// the size of what was uploaded says little about the work it asks
+    /// for. Plain input is not counted (its size is its caller's to bound).
+    /// Default: `None`, no bound.
+    pub max_inflated_bytes: Option<u64>,
 }
 
 impl Options {
@@ -59,6 +66,7 @@ impl Default for Options {
             tracks: Vec::new(),
             threads: 0,
             bgzf_output: false,
+            max_inflated_bytes: None,
         }
     }
 }

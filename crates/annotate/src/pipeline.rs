@@ -193,7 +193,7 @@ mod tests {
 
     fn chunks(text: &[u8], max_line_bytes: usize) -> Vec<Vec<u8>> {
         let reader = io::BufReader::with_capacity(1000, text);
-        let mut chunker = Chunker::new(Input::new(reader).unwrap(), max_line_bytes);
+        let mut chunker = Chunker::new(Input::new(reader, None).unwrap(), max_line_bytes);
         let mut out = Vec::new();
         let mut buf = Vec::new();
         while chunker.next(&mut buf).unwrap() {

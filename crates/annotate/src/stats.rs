@@ -1,7 +1,8 @@
 //! Counts gathered while annotating, and the human-readable log.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fmt::Write as _;
+use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -33,8 +34,21 @@ pub struct Stats {
     pub transversions: u64,
     /// `transitions / transversions`; `None` when there are no transversions.
     pub ts_tv_ratio: Option<f64>,
-    /// Records per contig, in order of first appearance.
+    /// Records per contig, in order of first appearance: at most
+    /// [`Stats::MAX_CONTIGS`] contigs, each named at most
+    /// [`Stats::MAX_CONTIG_NAME_BYTES`] long. The rest are counted together
+    /// in `other_contigs`, so that an input with a new CHROM on every line
+    /// cannot grow them without bound.
     pub contigs: Vec<ContigCount>,
+    /// The records of every contig not in `contigs`, as one row named
+    /// `other`; `None` when every contig has its own row.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub other_contigs: Option<ContigCount>,
+    /// How many distinct contigs were counted in `other_contigs`. Counted
+    /// exactly up to [`Stats::MAX_FOLDED_COUNTED`]; at that value it means
+    /// "at least that many".
+    #[serde(skip_serializing_if = "is_zero")]
+    pub contigs_folded: u64,
     /// The reference tracks used, in order.
     pub tracks: Vec<TrackSummary>,
     /// Records whose ID column was filled from a VCF track (dbSNP).
@@ -131,6 +145,15 @@ pub struct TrackSummary {
 }
 
 impl Stats {
+    /// The most contigs with a row of their own.
+    pub const MAX_CONTIGS: usize = 1000;
+    /// The longest contig name with a row of its own, in bytes (real ones
+    /// are a few dozen; a line may be megabytes).
+    pub const MAX_CONTIG_NAME_BYTES: usize = 255;
+    /// Up to how many folded contigs are told apart for `contigs_folded`
+    /// (one 64-bit hash each, about 2 MB at most).
+    pub const MAX_FOLDED_COUNTED: u64 = 100_000;
+
     /// A plain-text log of the run for people, one fact per line, naming
     /// `input_name` as the input.
     pub fn render_log(&self, input_name: &str) -> String {
@@ -224,7 +247,22 @@ impl Stats {
             None => writeln!(log, "Ts/Tv ratio: n/a (no transversions)")?,
         }
         writeln!(log)?;
-        writeln!(log, "Variants per contig ({}):", self.contigs.len())?;
+        match &self.other_contigs {
+            None => writeln!(log, "Variants per contig ({}):", self.contigs.len())?,
+            Some(_) => {
+                let at_least = if self.contigs_folded >= Self::MAX_FOLDED_COUNTED {
+                    "at least "
+                } else {
+                    ""
+                };
+                writeln!(
+                    log,
+                    "Variants per contig ({} listed; {at_least}{} more contigs counted as {OTHER}):",
+                    self.contigs.len(),
+                    self.contigs_folded
+                )?
+            }
+        }
         write!(log, "  {:<12} {:>10}", "contig", "variants")?;
         if vcf_track {
             write!(log, " {:>10}", "with ID")?;
@@ -233,7 +271,7 @@ impl Stats {
             write!(log, " {:>10}", "in genes")?;
         }
         writeln!(log)?;
-        for contig in &self.contigs {
+        for contig in self.contigs.iter().chain(&self.other_contigs) {
             write!(log, "  {:<12} {:>10}", contig.name, contig.variants)?;
             if vcf_track {
                 write!(log, " {:>10}", contig.with_id)?;
@@ -252,17 +290,62 @@ impl Stats {
     }
 }
 
+/// The name of the row that counts the contigs without one of their own.
+const OTHER: &str = "other";
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+/// The `other` row, made when first needed.
+fn other_row(other: &mut Option<ContigCount>) -> &mut ContigCount {
+    other.get_or_insert_with(|| ContigCount {
+        name: OTHER.to_string(),
+        variants: 0,
+        with_id: 0,
+        in_genes: 0,
+    })
+}
+
+/// Where a record's contig is counted.
+#[derive(Clone, Copy)]
+enum Slot {
+    Row(usize),
+    Other,
+}
+
 /// Accumulates [`Stats`] record by record without allocating for records on
 /// a contig already seen. Tallies of consecutive parts of the input
 /// [`merge`](Tally::merge) into the tally of the whole.
+///
+/// The tally of a whole run ([`Tally::for_run`]) keeps rows for at most
+/// [`Stats::MAX_CONTIGS`] contigs (in order of first appearance) and folds
+/// the rest into `other_contigs`, so that its memory does not grow with the
+/// number of distinct CHROM values. The tally of one chunk keeps a row for
+/// each of its contigs, which the chunk's own size bounds; the run's tally
+/// decides on merging which of them get rows, so the choice does not depend
+/// on how the input was cut.
 #[derive(Debug, Default)]
 pub(crate) struct Tally {
     stats: Stats,
     contig_index: HashMap<String, usize>,
     last_contig: Option<usize>,
+    /// Whether contigs past the caps fold into `other_contigs`.
+    capped: bool,
+    /// Hashes of the folded contigs' names (at most
+    /// [`Stats::MAX_FOLDED_COUNTED`]), to count each once.
+    folded: HashSet<u64, BuildHasherDefault<DefaultHasher>>,
 }
 
 impl Tally {
+    /// The tally of a whole run: contig rows capped (see [`Tally`]).
+    pub(crate) fn for_run() -> Self {
+        Tally {
+            capped: true,
+            ..Tally::default()
+        }
+    }
+
     pub(crate) fn set_formats(&mut self, input: String, output: String) {
         self.stats.input_fileformat = input;
         self.stats.output_fileformat = output;
@@ -287,19 +370,33 @@ impl Tally {
         s.variants += 1;
         s.with_id += u64::from(with_id);
         s.in_genes += u64::from(in_genes);
-        let index = self.contig(chrom);
-        let contig = &mut self.stats.contigs[index];
+        let contig = self.contig(chrom);
         contig.variants += 1;
         contig.with_id += u64::from(with_id);
         contig.in_genes += u64::from(in_genes);
     }
 
-    fn contig(&mut self, chrom: &str) -> usize {
+    /// The row that counts `chrom`'s records.
+    fn contig(&mut self, chrom: &str) -> &mut ContigCount {
+        match self.slot(chrom) {
+            Slot::Row(index) => &mut self.stats.contigs[index],
+            Slot::Other => other_row(&mut self.stats.other_contigs),
+        }
+    }
+
+    fn slot(&mut self, chrom: &str) -> Slot {
         let contigs = &mut self.stats.contigs;
         let index = match self.last_contig {
             Some(i) if contigs[i].name == chrom => i,
             _ => match self.contig_index.get(chrom) {
                 Some(&i) => i,
+                None if self.capped
+                    && (contigs.len() >= Stats::MAX_CONTIGS
+                        || chrom.len() > Stats::MAX_CONTIG_NAME_BYTES) =>
+                {
+                    self.fold(chrom);
+                    return Slot::Other;
+                }
                 None => {
                     contigs.push(ContigCount {
                         name: chrom.to_string(),
@@ -314,7 +411,15 @@ impl Tally {
             },
         };
         self.last_contig = Some(index);
-        index
+        Slot::Row(index)
+    }
+
+    /// Notes that `chrom` is counted in `other_contigs`.
+    fn fold(&mut self, chrom: &str) {
+        if (self.folded.len() as u64) < Stats::MAX_FOLDED_COUNTED {
+            let hash = self.folded.hasher().hash_one(chrom);
+            self.folded.insert(hash);
+        }
     }
 
     /// Counts one ALT allele.
@@ -349,11 +454,24 @@ impl Tally {
         s.ref_checked += o.ref_checked;
         s.ref_mismatches += o.ref_mismatches;
         for contig in o.contigs {
-            let index = self.contig(&contig.name);
-            let mine = &mut self.stats.contigs[index];
+            let mine = self.contig(&contig.name);
             mine.variants += contig.variants;
             mine.with_id += contig.with_id;
             mine.in_genes += contig.in_genes;
+        }
+        // Only a capped tally folds; a run's tally is not merged into
+        // another, but the counts stay right if one ever is.
+        if let Some(other) = o.other_contigs {
+            let mine = other_row(&mut self.stats.other_contigs);
+            mine.variants += other.variants;
+            mine.with_id += other.with_id;
+            mine.in_genes += other.in_genes;
+        }
+        for hash in later.folded {
+            if (self.folded.len() as u64) >= Stats::MAX_FOLDED_COUNTED {
+                break;
+            }
+            self.folded.insert(hash);
         }
     }
 
@@ -372,6 +490,7 @@ impl Tally {
         s.bytes_read = bytes_read;
         s.elapsed = elapsed;
         s.warnings = warnings;
+        s.contigs_folded = self.folded.len() as u64;
         s.ts_tv_ratio =
             (s.transversions > 0).then(|| s.transitions as f64 / s.transversions as f64);
         self.stats
@@ -475,6 +594,50 @@ mod tests {
             .map(|c| (c.name.as_str(), c.variants, c.with_id, c.in_genes))
             .collect();
         assert_eq!(contigs, [("2", 2, 2, 1), ("1", 1, 0, 1)]);
+    }
+
+    /// A run's tally keeps [`Stats::MAX_CONTIGS`] rows however many contigs
+    /// it sees, counts the folded ones once each up to
+    /// [`Stats::MAX_FOLDED_COUNTED`] (the log then says "at least"), and
+    /// stats without folding serialize as before.
+    #[test]
+    fn folding_is_bounded() {
+        let mut t = Tally::for_run();
+        let total = Stats::MAX_CONTIGS + Stats::MAX_FOLDED_COUNTED as usize + 5;
+        for i in 0..total {
+            t.record(&format!("c{i}"), false, i % 2 == 0);
+        }
+        t.record("c5", false, false);
+        assert_eq!(t.contig_index.len(), Stats::MAX_CONTIGS);
+        assert_eq!(t.folded.len() as u64, Stats::MAX_FOLDED_COUNTED);
+        let s = t.finish(0, Duration::ZERO, Vec::new());
+        assert_eq!(s.contigs.len(), Stats::MAX_CONTIGS);
+        assert_eq!(s.contigs[5].variants, 2);
+        let other = s.other_contigs.as_ref().unwrap();
+        assert_eq!(other.variants as usize, total - Stats::MAX_CONTIGS);
+        assert_eq!(
+            other.in_genes as usize,
+            (total - Stats::MAX_CONTIGS).div_ceil(2)
+        );
+        assert_eq!(s.contigs_folded, Stats::MAX_FOLDED_COUNTED);
+        assert!(s
+            .render_log("in.vcf")
+            .contains("(1000 listed; at least 100000 more contigs counted as other)"));
+        let json = serde_json::to_value(&s).unwrap();
+        assert_eq!(json["other_contigs"]["variants"], other.variants);
+        assert_eq!(json["contigs_folded"], Stats::MAX_FOLDED_COUNTED);
+        let back: Stats = serde_json::from_value(json).unwrap();
+        assert_eq!(back.other_contigs, s.other_contigs);
+
+        let plain = serde_json::to_value(sample()).unwrap();
+        assert!(plain.get("other_contigs").is_none(), "{plain}");
+        assert!(plain.get("contigs_folded").is_none(), "{plain}");
+        // A chunk's tally keeps every contig: the run's decides.
+        let mut chunk = Tally::default();
+        for i in 0..Stats::MAX_CONTIGS + 1 {
+            chunk.record(&format!("c{i}"), false, false);
+        }
+        assert_eq!(chunk.stats.contigs.len(), Stats::MAX_CONTIGS + 1);
     }
 
     #[test]

@@ -58,6 +58,12 @@ enum Command {
         /// Annotation threads (0: one per core).
         #[arg(long, default_value_t = 0)]
         threads: usize,
+        /// Stop with an error when gzip or BGZF input decompresses to more
+        /// than this many bytes (unbounded when absent; the runner service
+        /// bounds every job by its plan's upload limit times
+        /// `max_inflate_ratio`).
+        #[arg(long, value_name = "BYTES")]
+        max_inflated_bytes: Option<u64>,
     },
 }
 
@@ -186,6 +192,7 @@ async fn main() -> Result<()> {
             output,
             bgzip,
             threads,
+            max_inflated_bytes,
         } => {
             let mut options = gas_annotate::Options::default();
             options.tracks =
@@ -195,6 +202,7 @@ async fn main() -> Result<()> {
                     .as_deref()
                     .is_some_and(|o| o.extension().is_some_and(|e| e == "gz"));
             options.threads = threads;
+            options.max_inflated_bytes = max_inflated_bytes;
             annotate(&input, output.as_deref(), &options)
         }
     }

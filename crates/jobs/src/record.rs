@@ -93,6 +93,18 @@ pub struct Job {
     /// been lost to a crash between recording the job and queueing it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub requeued_at: Option<i64>,
+    /// The version of the input that was checked when the job was
+    /// submitted (the object's etag, as the inputs store's `stat` gave it):
+    /// the runner reads only that version, so an input replaced after its
+    /// check (a browser's upload form can be posted again while it is
+    /// valid) fails the job instead of running unchecked bytes. `None`: the
+    /// input never left the service's hands before the job existed (an
+    /// upload streamed through the web service), so there is nothing to pin.
+    ///
+    /// Not in the record's JSON, which is what the API shows: this is
+    /// bookkeeping between the stores, the web service and the runner.
+    #[serde(skip)]
+    pub input_etag: Option<String>,
 }
 
 impl Job {
@@ -126,6 +138,7 @@ impl Job {
             lease_expires: None,
             window_started: None,
             requeued_at: None,
+            input_etag: None,
         }
     }
 

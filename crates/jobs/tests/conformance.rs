@@ -61,6 +61,7 @@ job_checks!(
     list_bad_cursor,
     list_clamps_limit,
     restart_window_conditions,
+    input_etag_is_kept,
 );
 
 user_checks!(
@@ -199,5 +200,42 @@ async fn an_older_file_gains_the_window_column() {
         .expect("restart_window");
     assert_eq!(restarted.window_started, Some(50));
     // Opening again (the column now there) is fine too.
+    SqliteJobStore::open(&db.path).expect("reopen");
+}
+
+/// A file made before `input_etag` existed (with every column before it)
+/// gets the column when a store opens it: its jobs read back without an
+/// etag, run their transitions, and new jobs keep theirs.
+#[tokio::test]
+async fn an_older_file_gains_the_input_etag_column() {
+    let db = temp_db();
+    {
+        let conn = gas_sqlite::rusqlite::Connection::open(&db.path).expect("open");
+        conn.execute_batch(
+            "CREATE TABLE jobs (
+                job_id TEXT PRIMARY KEY NOT NULL, user_id TEXT NOT NULL,
+                input_file_name TEXT NOT NULL, s3_inputs_bucket TEXT NOT NULL,
+                s3_key_input_file TEXT NOT NULL, submit_time INTEGER NOT NULL,
+                job_status TEXT NOT NULL, s3_results_bucket TEXT, s3_key_result_file TEXT,
+                s3_key_log_file TEXT, complete_time INTEGER, results_file_archive_id TEXT,
+                archive_execution_id TEXT, retrieval_job_id TEXT, failure_reason TEXT,
+                progress REAL NOT NULL DEFAULT 0, lease_expires INTEGER, annotation_warnings TEXT,
+                window_started INTEGER, requeued_at INTEGER);
+             INSERT INTO jobs (job_id, user_id, input_file_name, s3_inputs_bucket,
+                s3_key_input_file, submit_time, job_status)
+             VALUES ('old-pending', 'u1', 'in.vcf', 'inputs', 'k', 1, 'PENDING');",
+        )
+        .expect("an older schema");
+    }
+    let store = SqliteJobStore::open(&db.path).expect("open an older file");
+    let job = store.get("old-pending").await.expect("get").expect("job");
+    assert_eq!(job.input_etag, None);
+    let claimed = store.claim("old-pending", 2, 100).await.expect("claim");
+    assert_eq!(claimed.input_etag, None);
+
+    let mut new = Job::new_pending("new-job", "u1", "in.vcf", "inputs", "k2", 3);
+    new.input_etag = Some("\"abc\"".into());
+    store.create(&new).await.expect("create");
+    assert_eq!(store.get("new-job").await.expect("get"), Some(new));
     SqliteJobStore::open(&db.path).expect("reopen");
 }

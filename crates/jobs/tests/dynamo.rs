@@ -105,6 +105,7 @@ job_checks!(
     list_bad_cursor,
     list_clamps_limit,
     restart_window_conditions,
+    input_etag_is_kept,
 );
 
 user_checks!(

@@ -15,6 +15,10 @@ pub enum BlobError {
     /// The body stream itself failed (e.g. a client disconnected mid-upload).
     #[error("reading the object body failed")]
     Body(#[source] std::io::Error),
+    /// A conditional read found another version of the object than the one
+    /// asked for: it was replaced since its [`ObjectInfo`] was taken.
+    #[error("the object at {0} changed since it was checked")]
+    Changed(String),
     #[error("object store backend failed")]
     Backend(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
@@ -23,6 +27,16 @@ impl BlobError {
     pub fn backend(e: impl std::error::Error + Send + Sync + 'static) -> Self {
         BlobError::Backend(Box::new(e))
     }
+}
+
+/// What [`BlobStore::stat`] tells of an object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectInfo {
+    pub size: u64,
+    /// The object's version: it changes whenever the object is replaced
+    /// with other bytes (S3's ETag; see each adapter). Opaque: compare it
+    /// for equality, or hand it to [`BlobStore::get_if_match`].
+    pub etag: String,
 }
 
 /// One bucket of objects (S3 bucket, or a directory).
@@ -35,6 +49,13 @@ impl BlobError {
 ///   replaces an existing object.
 /// - `get` of a missing key is [`BlobError::NotFound`]; `delete` of a missing
 ///   key succeeds (idempotent).
+/// - `stat` names the object's version (its etag): two stats of an object
+///   nobody replaced agree, and a put of other bytes (even as many) gives a
+///   new etag. `get_if_match` serves exactly the version an etag names, as
+///   one whole body even if the object is replaced while it is read; when
+///   the object is another version by then it is [`BlobError::Changed`].
+///   Why: a check of an object (size, first bytes) and a later use of it
+///   must be about the same bytes, whoever can write the key meanwhile.
 /// - `download_url` gives a URL that serves the object without further
 ///   credentials until `ttl` has passed, and is refused after that or if
 ///   altered.
@@ -50,6 +71,29 @@ pub trait BlobStore: Send + Sync {
 
     /// The object's size, or `None` if there is none.
     async fn head(&self, key: &str) -> Result<Option<u64>, BlobError>;
+
+    /// The object's size and version, or `None` if there is none.
+    ///
+    /// Every adapter of this crate implements it (the conformance suite
+    /// checks); the default refuses, so a store that cannot name versions
+    /// (a test double) never passes for one that can.
+    async fn stat(&self, key: &str) -> Result<Option<ObjectInfo>, BlobError> {
+        let _ = key;
+        Err(BlobError::Backend(
+            "this object store does not report versions".into(),
+        ))
+    }
+
+    /// The object's body if it is still the version `etag` names (from
+    /// [`BlobStore::stat`]); [`BlobError::Changed`] if it is another one,
+    /// [`BlobError::NotFound`] if there is none. The default refuses, as
+    /// `stat`'s does.
+    async fn get_if_match(&self, key: &str, etag: &str) -> Result<ByteStream, BlobError> {
+        let _ = (key, etag);
+        Err(BlobError::Backend(
+            "this object store does not read by version".into(),
+        ))
+    }
 
     async fn delete(&self, key: &str) -> Result<(), BlobError>;
 

@@ -18,7 +18,7 @@ use sha2::{Digest, Sha256};
 
 use crate::{
     bytes_stream, collect, ArchiveError, ArchiveStore, BlobError, BlobStore, ByteStream,
-    RetrievalStatus, Tier,
+    ObjectInfo, RetrievalStatus, Tier,
 };
 
 /// Size of the large body the suites stream (several MiB, many chunks).
@@ -106,6 +106,8 @@ pub async fn blob_suite(store: &dyn BlobStore) {
     blob_empty(store).await;
     blob_overwrite(store).await;
     blob_head(store).await;
+    blob_versions(store).await;
+    blob_conditional_get_reads_one_version(store).await;
     blob_delete_idempotent(store).await;
     blob_not_found(store).await;
     blob_invalid_keys(store).await;
@@ -189,6 +191,111 @@ pub async fn blob_head(store: &dyn BlobStore) {
     store.delete(&key).await.expect("delete");
 }
 
+async fn stat(store: &dyn BlobStore, key: &str) -> Option<ObjectInfo> {
+    store
+        .stat(key)
+        .await
+        .unwrap_or_else(|e| panic!("stat {key}: {e:?}"))
+}
+
+async fn read_version(store: &dyn BlobStore, key: &str, etag: &str) -> Vec<u8> {
+    let body = store
+        .get_if_match(key, etag)
+        .await
+        .unwrap_or_else(|e| panic!("get_if_match {key} {etag:?}: {e:?}"));
+    collect(body)
+        .await
+        .unwrap_or_else(|e| panic!("reading {key} {etag:?}: {e:?}"))
+}
+
+/// stat names the object's version: the same while nobody replaces it, a
+/// new one for every put of other bytes (as many, one right after the
+/// other); get_if_match serves the version named and refuses a replaced
+/// one with Changed, a missing one with NotFound.
+pub async fn blob_versions(store: &dyn BlobStore) {
+    let key = unique_key();
+    assert_eq!(stat(store, &key).await, None, "stat of a missing key");
+    match store.get_if_match(&key, "\"0123\"").await {
+        Err(BlobError::NotFound(_)) => {}
+        Err(e) => panic!("get_if_match of a missing key: expected NotFound, got {e:?}"),
+        Ok(_) => panic!("get_if_match of a missing key returned a body"),
+    }
+    put(store, &key, bytes_stream("version 00")).await;
+    let first = stat(store, &key).await.expect("stat of a stored object");
+    assert_eq!(first.size, 10, "stat's size");
+    assert!(!first.etag.is_empty(), "stat gave an empty etag");
+    assert_eq!(
+        stat(store, &key).await.as_ref(),
+        Some(&first),
+        "two stats of an unchanged object disagree"
+    );
+    assert_eq!(read_version(store, &key, &first.etag).await, b"version 00");
+
+    // Replacements of the same size, at once: a version that only a clock
+    // or a size tells apart would repeat here.
+    let mut seen = vec![first.etag.clone()];
+    for i in 1..10 {
+        let body = format!("version {i:02}");
+        put(store, &key, bytes_stream(body.clone())).await;
+        let now = stat(store, &key).await.expect("stat of a replaced object");
+        assert_eq!(now.size, 10);
+        assert!(
+            !seen.contains(&now.etag),
+            "put #{i} of other bytes gave an etag seen before: {:?} in {seen:?}",
+            now.etag
+        );
+        assert_eq!(read_version(store, &key, &now.etag).await, body.as_bytes());
+        for old in &seen {
+            match store.get_if_match(&key, old).await {
+                Err(BlobError::Changed(_)) => {}
+                Err(e) => panic!("get_if_match of a replaced version: expected Changed, got {e:?}"),
+                Ok(_) => panic!("get_if_match of a replaced version {old:?} returned a body"),
+            }
+        }
+        seen.push(now.etag);
+    }
+
+    // A "folder" of other keys is not an object.
+    let folder = key
+        .rsplit_once('/')
+        .map(|(dir, _)| dir.to_string())
+        .unwrap_or_default();
+    assert_eq!(stat(store, &folder).await, None, "stat of a key prefix");
+    store.delete(&key).await.expect("delete");
+    assert_eq!(stat(store, &key).await, None, "stat after delete");
+    match store.get_if_match(&key, seen.last().unwrap()).await {
+        Err(BlobError::NotFound(_)) => {}
+        Err(e) => panic!("get_if_match after delete: expected NotFound, got {e:?}"),
+        Ok(_) => panic!("get_if_match after delete returned a body"),
+    }
+}
+
+/// A body get_if_match opened is all of that version, even when the object
+/// is replaced before the body is read: a check and a use never see a mix.
+pub async fn blob_conditional_get_reads_one_version(store: &dyn BlobStore) {
+    let key = unique_key();
+    let len = 3 * CHUNK + 5;
+    put(store, &key, patterned_stream(len)).await;
+    let info = stat(store, &key).await.expect("stat of a stored object");
+    let body = store
+        .get_if_match(&key, &info.etag)
+        .await
+        .expect("get_if_match of the current version");
+    put(store, &key, bytes_stream("the replacement")).await;
+    let (read, sha) = digest(body).await.expect("reading the opened version");
+    assert_eq!(read, len, "the opened version's length");
+    assert!(
+        sha == patterned_digest(len),
+        "the opened version's bytes changed under the reader"
+    );
+    match store.get_if_match(&key, &info.etag).await {
+        Err(BlobError::Changed(_)) => {}
+        Err(e) => panic!("get_if_match after a replacement: expected Changed, got {e:?}"),
+        Ok(_) => panic!("get_if_match after a replacement returned a body"),
+    }
+    store.delete(&key).await.expect("delete");
+}
+
 /// delete removes the object; deleting again (or a key never written) works.
 pub async fn blob_delete_idempotent(store: &dyn BlobStore) {
     let key = unique_key();
@@ -251,6 +358,15 @@ pub async fn blob_invalid_keys(store: &dyn BlobStore) {
         match store.head(key).await {
             Err(BlobError::InvalidKey(_)) => {}
             r => panic!("{}: expected InvalidKey, got {r:?}", what("head")),
+        }
+        match store.stat(key).await {
+            Err(BlobError::InvalidKey(_)) => {}
+            r => panic!("{}: expected InvalidKey, got {r:?}", what("stat")),
+        }
+        match store.get_if_match(key, "\"0123\"").await {
+            Err(BlobError::InvalidKey(_)) => {}
+            Err(e) => panic!("{}: expected InvalidKey, got {e:?}", what("get_if_match")),
+            Ok(_) => panic!("{}: returned a body", what("get_if_match")),
         }
         match store.delete(key).await {
             Err(BlobError::InvalidKey(_)) => {}

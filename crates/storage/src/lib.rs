@@ -18,6 +18,6 @@ mod stream;
 pub mod treehash;
 
 pub use archive::{ArchiveError, ArchiveStore, RetrievalStatus, Tier};
-pub use blob::{validate_key, BlobError, BlobStore, BrowserUpload, PresignedPost};
+pub use blob::{validate_key, BlobError, BlobStore, BrowserUpload, ObjectInfo, PresignedPost};
 pub use sdk::AwsError;
 pub use stream::{bytes_stream, collect, file_stream, into_async_read, ByteStream};

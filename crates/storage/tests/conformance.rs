@@ -60,6 +60,8 @@ blob_checks!(
     blob_empty,
     blob_overwrite,
     blob_head,
+    blob_versions,
+    blob_conditional_get_reads_one_version,
     blob_delete_idempotent,
     blob_not_found,
     blob_invalid_keys,

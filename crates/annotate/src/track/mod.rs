@@ -189,7 +189,8 @@ impl Track {
             path: path.to_path_buf(),
             source,
         };
-        let input = Input::new(reader).map_err(io_error)?;
+        // Tracks are the operator's files, read once: no bound.
+        let input = Input::new(reader, None).map_err(io_error)?;
         let mut reader = LineReader::new(input, MAX_TRACK_LINE_BYTES);
         let malformed = |line, message| TrackError::Malformed {
             path: path.to_path_buf(),

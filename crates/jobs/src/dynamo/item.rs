@@ -61,6 +61,7 @@ pub(crate) fn job_to_item(job: &Job) -> Result<Item, DynamoError> {
         ("retrieval_job_id", &job.retrieval_job_id),
         ("failure_reason", &job.failure_reason),
         ("annotation_warnings", &job.annotation_warnings),
+        ("input_etag", &job.input_etag),
     ];
     for (name, value) in strings {
         if let Some(v) = value {
@@ -110,6 +111,7 @@ pub(crate) fn job_from_item(item: &Item) -> Result<Job, DynamoError> {
         annotation_warnings: r.opt_string("annotation_warnings")?,
         window_started: r.opt_integer("window_started")?,
         requeued_at: r.opt_integer("requeued_at")?,
+        input_etag: r.opt_string("input_etag")?,
     })
 }
 

@@ -14,7 +14,8 @@ use crate::{Completion, Job, JobStatus, JobStore, Page, StoreError};
 const COLUMNS: &str = "job_id, user_id, input_file_name, s3_inputs_bucket, s3_key_input_file, \
      submit_time, job_status, s3_results_bucket, s3_key_result_file, s3_key_log_file, \
      complete_time, results_file_archive_id, archive_execution_id, retrieval_job_id, \
-     failure_reason, progress, lease_expires, annotation_warnings, window_started, requeued_at";
+     failure_reason, progress, lease_expires, annotation_warnings, window_started, requeued_at, \
+     input_etag";
 
 /// Largest page `list_for_user` returns.
 const MAX_PAGE: usize = 100;
@@ -105,7 +106,7 @@ impl JobStore for SqliteJobStore {
             .call(move |conn| {
                 let sql = format!(
                     "INSERT INTO jobs ({COLUMNS}) VALUES \
-                     (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)"
+                     (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)"
                 );
                 let inserted = conn.execute(
                     &sql,
@@ -130,6 +131,7 @@ impl JobStore for SqliteJobStore {
                         job.annotation_warnings,
                         job.window_started,
                         job.requeued_at,
+                        job.input_etag,
                     ],
                 );
                 match inserted {
@@ -448,5 +450,6 @@ fn job_from_row(row: &Row<'_>) -> rusqlite::Result<Job> {
         annotation_warnings: row.get(17)?,
         window_started: row.get(18)?,
         requeued_at: row.get(19)?,
+        input_etag: row.get(20)?,
     })
 }

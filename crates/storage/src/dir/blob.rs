@@ -2,6 +2,7 @@
 //! the web service needs to serve its signed download URLs.
 
 use std::collections::HashMap;
+use std::fs::Metadata;
 use std::io;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -12,9 +13,18 @@ use async_trait::async_trait;
 use super::fsutil::{self, WriteError, TEMP_PREFIX};
 use super::signer::{DownloadParams, UrlError, UrlSigner};
 use crate::blob::validate_key;
-use crate::{file_stream, BlobError, BlobStore, ByteStream};
+use crate::{file_stream, BlobError, BlobStore, ByteStream, ObjectInfo};
 
 /// Objects of one bucket as files under `root/<bucket>/<key>`.
+///
+/// An object's version ([`ObjectInfo::etag`]) is its file's device, inode,
+/// modification time (to the nanosecond) and size. Every put writes a new
+/// file and renames it into place, stamped with the precise time of the
+/// write (see `fsutil::write_atomic`): a replacement changes the inode, and
+/// where a file system hands a freed inode number out again, the time
+/// still differs. A read by version opens the file and compares the open
+/// file's own metadata, then streams from that open file, so a rename over
+/// it meanwhile changes nothing it serves.
 ///
 /// Keys map to relative paths, so a key cannot be both an object and a
 /// "folder" of others (`a` and `a/b`): the second put fails with
@@ -57,6 +67,12 @@ impl DirBlobStore {
     /// Content-Length), both from the same open file, so a concurrent put
     /// cannot make them disagree.
     pub async fn open(&self, key: &str) -> Result<(ByteStream, u64), BlobError> {
+        let (file, meta) = self.open_file(key).await?;
+        Ok((file_stream(file), meta.len()))
+    }
+
+    /// The object's open file and that file's metadata.
+    async fn open_file(&self, key: &str) -> Result<(tokio::fs::File, Metadata), BlobError> {
         let path = self.path(key)?;
         let not_found = || BlobError::NotFound(format!("{}/{key}", self.bucket));
         let file = match tokio::fs::File::open(&path).await {
@@ -68,7 +84,7 @@ impl DirBlobStore {
         if !meta.is_file() {
             return Err(not_found());
         }
-        Ok((file_stream(file), meta.len()))
+        Ok((file, meta))
     }
 
     fn path(&self, key: &str) -> Result<PathBuf, BlobError> {
@@ -77,6 +93,31 @@ impl DirBlobStore {
             return Err(BlobError::InvalidKey(key.to_string()));
         }
         Ok(self.dir.join(key))
+    }
+}
+
+/// The version of a file, as [`DirBlobStore`] describes it.
+fn etag(meta: &Metadata) -> String {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        format!(
+            "{:x}-{:x}-{}.{:09}-{:x}",
+            meta.dev(),
+            meta.ino(),
+            meta.mtime(),
+            meta.mtime_nsec(),
+            meta.size()
+        )
+    }
+    #[cfg(not(unix))]
+    {
+        let modified = meta
+            .modified()
+            .ok()
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .unwrap_or_default();
+        format!("{}-{:x}", modified.as_nanos(), meta.len())
     }
 }
 
@@ -121,6 +162,27 @@ impl BlobStore for DirBlobStore {
             Err(e) if is_missing(&e) => Ok(None),
             Err(e) => Err(BlobError::backend(e)),
         }
+    }
+
+    async fn stat(&self, key: &str) -> Result<Option<ObjectInfo>, BlobError> {
+        let path = self.path(key)?;
+        match tokio::fs::metadata(&path).await {
+            Ok(meta) if meta.is_file() => Ok(Some(ObjectInfo {
+                size: meta.len(),
+                etag: etag(&meta),
+            })),
+            Ok(_) => Ok(None),
+            Err(e) if is_missing(&e) => Ok(None),
+            Err(e) => Err(BlobError::backend(e)),
+        }
+    }
+
+    async fn get_if_match(&self, key: &str, version: &str) -> Result<ByteStream, BlobError> {
+        let (file, meta) = self.open_file(key).await?;
+        if etag(&meta) != version {
+            return Err(BlobError::Changed(format!("{}/{key}", self.bucket)));
+        }
+        Ok(file_stream(file))
     }
 
     async fn delete(&self, key: &str) -> Result<(), BlobError> {

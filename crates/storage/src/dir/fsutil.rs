@@ -129,8 +129,19 @@ pub(crate) async fn write_atomic(target: &Path, mut body: ByteStream) -> Result<
         written += chunk.len() as u64;
     }
     file.flush().await.map_err(WriteError::Io)?;
-    file.sync_all().await.map_err(WriteError::Io)?;
-    drop(file);
+    // The file system's own stamp comes from a clock that ticks every few
+    // milliseconds; the precise time makes the new file's modification time
+    // differ from any earlier file's at this path, even one whose inode
+    // number this file was given again, so a blob's version (inode, time,
+    // size) changes with every put.
+    let file = file.into_std().await;
+    tokio::task::spawn_blocking(move || {
+        file.set_modified(SystemTime::now())?;
+        file.sync_all()
+    })
+    .await
+    .map_err(|e| WriteError::Io(io::Error::other(e)))?
+    .map_err(WriteError::Io)?;
     tokio::fs::rename(&temp.path, target)
         .await
         .map_err(WriteError::Io)?;

@@ -16,6 +16,11 @@
 //!   `checksum.rs` for multipart objects); `NoSuchKey` (or a 404) is
 //!   [`BlobError::NotFound`];
 //! - `head`: HeadObject's Content-Length; a 404 is `None`;
+//! - `stat`: HeadObject's Content-Length and ETag (S3 gives every object a
+//!   new ETag when it is written with other bytes); `get_if_match`:
+//!   GetObject with `If-Match: <etag>`, which S3 answers with 412
+//!   PreconditionFailed ([`BlobError::Changed`]) when the object is another
+//!   version, and otherwise serves that version whole;
 //! - `delete`: DeleteObject, which S3 answers with success for a missing
 //!   key too;
 //! - `download_url`: a presigned GetObject URL (SigV4 query signature,
@@ -34,6 +39,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use aws_sdk_s3::config::{ProvideCredentials, Region, SharedCredentialsProvider};
+use aws_sdk_s3::operation::head_object::HeadObjectOutput;
 use aws_sdk_s3::presigning::PresigningConfig;
 use aws_sdk_s3::types::{
     AbortIncompleteMultipartUpload, BucketLifecycleConfiguration, BucketLocationConstraint,
@@ -49,7 +55,7 @@ pub(crate) use upload::{ObjectUpload, UploadError};
 pub use upload::{DEFAULT_CONCURRENCY, DEFAULT_PART_SIZE, MIN_PART_SIZE};
 
 use crate::sdk::{body_stream, http_status, AwsError};
-use crate::{validate_key, BlobError, BlobStore, ByteStream};
+use crate::{validate_key, BlobError, BlobStore, ByteStream, ObjectInfo};
 
 /// An S3 bucket as a [`BlobStore`]. See the module documentation.
 #[derive(Debug, Clone)]
@@ -98,6 +104,28 @@ impl S3BlobStore {
 
     pub fn client(&self) -> &Client {
         &self.client
+    }
+
+    /// HeadObject of `key`; `None` when there is no such object.
+    async fn head_object(&self, key: &str) -> Result<Option<HeadObjectOutput>, BlobError> {
+        validate_key(key)?;
+        match self
+            .client
+            .head_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+        {
+            Ok(out) => Ok(Some(out)),
+            Err(e)
+                if e.as_service_error().is_some_and(|s| s.is_not_found())
+                    || http_status(&e) == Some(404) =>
+            {
+                Ok(None)
+            }
+            Err(e) => Err(BlobError::backend(AwsError::new("s3:HeadObject", e))),
+        }
     }
 
     /// A form for a browser to upload one object directly into the bucket,
@@ -243,25 +271,50 @@ impl BlobStore for S3BlobStore {
     }
 
     async fn head(&self, key: &str) -> Result<Option<u64>, BlobError> {
+        Ok(self
+            .head_object(key)
+            .await?
+            .map(|out| out.content_length().unwrap_or(0).try_into().unwrap_or(0)))
+    }
+
+    async fn stat(&self, key: &str) -> Result<Option<ObjectInfo>, BlobError> {
+        let Some(out) = self.head_object(key).await? else {
+            return Ok(None);
+        };
+        let etag = out.e_tag().filter(|e| !e.is_empty()).ok_or_else(|| {
+            BlobError::backend(AwsError::message(
+                "s3:HeadObject",
+                format!("no ETag for {key}"),
+            ))
+        })?;
+        Ok(Some(ObjectInfo {
+            size: out.content_length().unwrap_or(0).try_into().unwrap_or(0),
+            etag: etag.to_string(),
+        }))
+    }
+
+    async fn get_if_match(&self, key: &str, etag: &str) -> Result<ByteStream, BlobError> {
         validate_key(key)?;
         match self
             .client
-            .head_object()
+            .get_object()
             .bucket(&self.bucket)
             .key(key)
+            .if_match(etag)
             .send()
             .await
         {
-            Ok(out) => Ok(Some(
-                out.content_length().unwrap_or(0).try_into().unwrap_or(0),
-            )),
+            Ok(out) => Ok(body_stream(out.body)),
             Err(e)
-                if e.as_service_error().is_some_and(|s| s.is_not_found())
+                if e.as_service_error().is_some_and(|s| s.is_no_such_key())
                     || http_status(&e) == Some(404) =>
             {
-                Ok(None)
+                Err(BlobError::NotFound(key.to_string()))
             }
-            Err(e) => Err(BlobError::backend(AwsError::new("s3:HeadObject", e))),
+            Err(e) if http_status(&e) == Some(412) || e.code() == Some("PreconditionFailed") => {
+                Err(BlobError::Changed(key.to_string()))
+            }
+            Err(e) => Err(BlobError::backend(AwsError::new("s3:GetObject", e))),
         }
     }
 
