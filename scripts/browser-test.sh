@@ -53,7 +53,10 @@ if [ ! -d "$tests/node_modules/playwright-core" ] || [ ! -d "$tests/node_modules
 fi
 
 # --- the gas binary (debug) ------------------------------------------------
-cargo build -p gas --locked >&2 || give_up "cargo build -p gas failed"
+# Built as `cargo test --workspace` builds it (the test command has just
+# run that, so this compiles nothing): `cargo build -p gas` alone would
+# resolve other features and compile the dependency tree a second time.
+cargo test --workspace --locked --no-run >&2 || give_up "building the workspace's tests failed"
 
 # --- moto, for the aws flow ------------------------------------------------
 moto_pid=""

@@ -37,8 +37,11 @@ if ! "$venv/bin/schemathesis" --version 2>/dev/null | grep -qx "schemathesis, ve
     give_up "pip install schemathesis failed"
 fi
 
-# --- the gas binary (debug) ---------------------------------------------------
-cargo build -p gas --locked >&2 || give_up "cargo build -p gas failed"
+# --- the gas binary (debug) ------------------------------------------------
+# Built as `cargo test --workspace` builds it (the test command has just
+# run that, so this compiles nothing): `cargo build -p gas` alone would
+# resolve other features and compile the dependency tree a second time.
+cargo test --workspace --locked --no-run >&2 || give_up "building the workspace's tests failed"
 gas=target/debug/gas
 
 # --- the service: embedded backend, its own data and ports -------------------

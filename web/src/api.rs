@@ -15,6 +15,8 @@ use tracing::{info_span, Instrument};
 
 use crate::auth::CurrentUser;
 use crate::error::ApiError;
+use crate::payment::PaymentError;
+use crate::upgrade::{SubscribeError, Subscription};
 use crate::view::job_json;
 use crate::WebState;
 
@@ -217,21 +219,67 @@ async fn get_log(
         .into_response())
 }
 
+/// What `POST /api/v1/me/upgrade` may carry: for a provider that takes a
+/// card, the payment method its script made (Stripe: `pm_...`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UpgradeBody {
+    #[serde(default)]
+    payment_method: Option<String>,
+}
+
+/// Premium through the API, behind the same paywall as the subscribe page
+/// (`crate::upgrade::subscribe`): the payment provider decides.
 async fn upgrade(
     State(state): AppState,
     CurrentUser(user): CurrentUser,
+    body: axum::body::Bytes,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let ports = &state.ports;
-    let user = crate::upgrade_user(
-        ports.jobs.as_ref(),
-        ports.users.as_ref(),
-        ports.archive_timer.as_ref(),
-        ports.restore_topic.as_ref(),
-        &user.user_id,
-    )
-    .instrument(info_span!("upgrade", user_id = %user.user_id))
-    .await?;
-    Ok(Json(profile(&user)))
+    let body: UpgradeBody = if body.iter().all(u8::is_ascii_whitespace) {
+        UpgradeBody::default()
+    } else {
+        serde_json::from_slice(&body).map_err(|e| {
+            ApiError::BadRequest(format!(
+                "the body must be empty or a JSON object {{\"payment_method\": \"...\"}}: {e}"
+            ))
+        })?
+    };
+    let form = crate::payment::SubscribeForm {
+        payment_method: body.payment_method,
+    };
+    let span =
+        info_span!("upgrade", user_id = %user.user_id, provider = state.ports.payments.name());
+    let outcome = crate::upgrade::subscribe(&state.ports, &user, &form)
+        .instrument(span)
+        .await;
+    match outcome {
+        Ok(Subscription::Upgraded(user) | Subscription::AlreadyPremium(user)) => {
+            Ok(Json(profile(&user)))
+        }
+        Ok(Subscription::Checkout(url)) => Err(ApiError::refused(
+            StatusCode::PAYMENT_REQUIRED,
+            "payment_required",
+            format!("Premium is paid for first: finish at {url}"),
+        )),
+        Err(SubscribeError::Payment(PaymentError::Refused(why))) => Err(ApiError::refused(
+            StatusCode::PAYMENT_REQUIRED,
+            "payment_required",
+            format!(
+                "Premium is paid for first; the payment provider refused ({why}). \
+                 Subscribe on the web app's /subscribe page, or send the payment_method \
+                 your provider's script made. Nothing was charged."
+            ),
+        )),
+        Err(SubscribeError::Payment(e @ PaymentError::Backend(_))) => {
+            tracing::warn!(error = %e, "the payment provider failed");
+            Err(ApiError::refused(
+                StatusCode::BAD_GATEWAY,
+                "payment_unavailable",
+                "the payment provider could not be reached; nothing was charged, try again",
+            ))
+        }
+        Err(SubscribeError::Upgrade(e)) => Err(ApiError::Internal(e)),
+    }
 }
 
 async fn create_job(

@@ -83,20 +83,69 @@ pub struct WebSettings {
     /// How long a job may stay PENDING before its owner's next look at it
     /// publishes its request again (zero: never). See `requeue.rs`.
     pub requeue_after: Duration,
+    /// Password hashes run at once (0: twice the available cores); see
+    /// [`accounts::PasswordGate`].
+    pub password_hash_concurrency: usize,
+    /// The client's address is the right-most `X-Forwarded-For` entry (set
+    /// behind a load balancer that appends it), not the TCP peer.
+    pub trust_forwarded_for: bool,
 }
 
 /// Shared state of every handler.
 pub struct WebState {
     pub ports: WebPorts,
     pub settings: WebSettings,
+    /// What bounds password work and guessing in this process (sized from
+    /// the settings by [`WebState::new`]).
+    pub sign_in: accounts::SignInGuards,
+}
+
+impl WebState {
+    pub fn new(ports: WebPorts, settings: WebSettings) -> Self {
+        let sign_in = accounts::SignInGuards::new(settings.password_hash_concurrency);
+        WebState {
+            ports,
+            settings,
+            sign_in,
+        }
+    }
 }
 
 /// The pages and the API (without `/healthz` and `/metrics`, which the
 /// binary adds to every service alike).
 pub fn router(state: WebState) -> Router {
     let state = Arc::new(state);
+    let hsts = state.settings.public_url.starts_with("https://");
     api::routes(state.settings.max_upload)
         .merge(pages::routes(Arc::clone(&state)))
         .merge(stripe::routes())
         .with_state(state)
+        .layer(axum::middleware::from_fn(move |request, next| {
+            transport_headers(hsts, request, next)
+        }))
+}
+
+/// Headers every answer gets, JSON as well as pages: no MIME sniffing (a
+/// JSON error echoing user input must never be read as HTML), and, when
+/// the service is reached over https, Strict-Transport-Security so that a
+/// browser never falls back to plain http for it.
+async fn transport_headers(
+    hsts: bool,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::http::{header, HeaderValue};
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    headers
+        .entry(header::X_CONTENT_TYPE_OPTIONS)
+        .or_insert(HeaderValue::from_static("nosniff"));
+    if hsts {
+        // A year, the span browsers' preload lists ask for; subdomains are
+        // the operator's to vouch for, so they are not included.
+        headers
+            .entry(header::STRICT_TRANSPORT_SECURITY)
+            .or_insert(HeaderValue::from_static("max-age=31536000"));
+    }
+    response
 }

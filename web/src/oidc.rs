@@ -1,7 +1,8 @@
 //! Signing in with an OpenID Connect provider (Globus Auth, or any
 //! compliant one): discovery from the issuer URL, the authorization code
 //! flow with PKCE, `state` and `nonce`, and the ID token checked against
-//! the provider's JWKS (signature, `iss`, `aud`, `exp`, `nonce`). An ID
+//! the provider's JWKS (signature, `iss`, `aud`, `exp`, `nbf`, `iat`,
+//! `nonce`). An ID
 //! token signed with a key the cached JWKS lacks makes one refetch, so key
 //! rotation at the provider needs nothing here.
 
@@ -47,6 +48,12 @@ pub enum TokenError {
     Audience,
     #[error("expired")]
     Expired,
+    #[error("not valid yet")]
+    NotYetValid,
+    /// No `iat`, or one in the future or before this sign-in began: a
+    /// token issued for another sign-in, or by a clock far off.
+    #[error("issued at the wrong time")]
+    IssuedAt,
     #[error("nonce does not match")]
     Nonce,
 }
@@ -121,6 +128,10 @@ struct Claims {
     aud: Vec<String>,
     exp: i64,
     #[serde(default)]
+    iat: Option<i64>,
+    #[serde(default)]
+    nbf: Option<i64>,
+    #[serde(default)]
     nonce: Option<String>,
     #[serde(default)]
     azp: Option<String>,
@@ -143,8 +154,11 @@ fn one_or_many<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D:
     })
 }
 
-/// How far a provider's clock may be ahead of ours.
+/// How far a provider's clock may be off from ours.
 const LEEWAY: i64 = 60;
+/// How long a sign-in at a provider may take, from its start here to the
+/// callback (the sealed cookie carrying it lasts as long).
+pub const SIGN_IN_TTL: i64 = 600;
 /// A JWKS refetch for an unknown key waits at least this long after the
 /// last one, so forged tokens with random key ids cannot make us hammer
 /// the provider.
@@ -175,6 +189,10 @@ pub struct Pending {
     pub nonce: String,
     pub verifier: String,
     pub next: String,
+    /// When the sign-in began here (epoch seconds); its ID token must be
+    /// issued after. 0 in cookies sealed before this was recorded.
+    #[serde(default)]
+    pub started_at: i64,
 }
 
 fn random_token() -> String {
@@ -238,6 +256,7 @@ impl Provider {
             nonce: random_token(),
             verifier: random_token(),
             next: next.to_string(),
+            started_at: gas_jobs::now_epoch(),
         };
         let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(pending.verifier.as_bytes()));
         let mut url = url::Url::parse(&discovery.authorization_endpoint)
@@ -297,7 +316,15 @@ impl Provider {
         let id_token = tokens.id_token.ok_or_else(|| {
             OidcError::Exchange("no id_token in the answer (is the openid scope granted?)".into())
         })?;
-        let mut identity = self.check_id_token(&id_token, &pending.nonce, now).await?;
+        // A cookie from before `started_at` was recorded: the oldest start
+        // its lifetime allows.
+        let started_at = match pending.started_at {
+            0 => now - SIGN_IN_TTL,
+            at => at,
+        };
+        let mut identity = self
+            .check_id_token(&id_token, &pending.nonce, started_at, now)
+            .await?;
         // With the code flow, providers may keep the email out of the ID
         // token and hand it out at the userinfo endpoint (OpenID Connect
         // Core 5.4): ask there, for the same subject only.
@@ -348,11 +375,13 @@ impl Provider {
     }
 
     /// The checks of OpenID Connect Core 3.1.3.7 that apply to a
-    /// confidential client using the code flow.
+    /// confidential client using the code flow, for a sign-in that began
+    /// at `started_at`.
     pub async fn check_id_token(
         &self,
         token: &str,
         nonce: &str,
+        started_at: i64,
         now: i64,
     ) -> Result<Identity, OidcError> {
         let mut parts = token.split('.');
@@ -386,6 +415,18 @@ impl Provider {
         }
         if now >= claims.exp + LEEWAY {
             return Err(TokenError::Expired.into());
+        }
+        if claims.nbf.is_some_and(|nbf| nbf > now + LEEWAY) {
+            return Err(TokenError::NotYetValid.into());
+        }
+        // `iat` is required (Core 2): a token issued before this sign-in
+        // began (or longer ago than any sign-in lasts) answers another
+        // sign-in, and one issued in the future comes from a clock too far
+        // off to trust its `exp`.
+        let earliest = started_at.max(now - SIGN_IN_TTL) - LEEWAY;
+        match claims.iat {
+            Some(iat) if (earliest..=now + LEEWAY).contains(&iat) => {}
+            _ => return Err(TokenError::IssuedAt.into()),
         }
         let nonce_ok = claims
             .nonce

@@ -72,7 +72,7 @@ fn job_links(pointer: &str) -> Value {
 
 /// The whole document.
 pub fn document() -> Value {
-    json!({
+    let mut doc = json!({
         "openapi": "3.0.3",
         "info": {
             "title": "GAS — the Genomics Annotation Service",
@@ -87,7 +87,52 @@ pub fn document() -> Value {
         "security": [{ "bearer": [] }, { "session": [] }],
         "paths": paths(),
         "components": components()
-    })
+    });
+    with_security_headers(&mut doc);
+    doc
+}
+
+/// The headers every answer carries (`crate::transport_headers`), added to
+/// each response the document defines in place (a `$ref` response gets them
+/// where it is defined).
+fn with_security_headers(doc: &mut Value) {
+    fn add(response: &mut Value) {
+        if response.get("$ref").is_some() {
+            return;
+        }
+        let headers = response
+            .as_object_mut()
+            .expect("a response is an object")
+            .entry("headers")
+            .or_insert_with(|| json!({}));
+        let headers = headers.as_object_mut().expect("headers are an object");
+        headers.insert(
+            "X-Content-Type-Options".into(),
+            json!({ "$ref": "#/components/headers/NoSniff" }),
+        );
+        headers.insert(
+            "Strict-Transport-Security".into(),
+            json!({ "$ref": "#/components/headers/Hsts" }),
+        );
+    }
+    for item in doc["paths"].as_object_mut().expect("paths").values_mut() {
+        for op in item.as_object_mut().expect("a path item").values_mut() {
+            for response in op["responses"]
+                .as_object_mut()
+                .expect("responses")
+                .values_mut()
+            {
+                add(response);
+            }
+        }
+    }
+    for response in doc["components"]["responses"]
+        .as_object_mut()
+        .expect("shared responses")
+        .values_mut()
+    {
+        add(response);
+    }
 }
 
 /// The operations on jobs.
@@ -239,13 +284,29 @@ fn paths() -> Value {
         "/api/v1/me/upgrade": {
             "post": {
                 "operationId": "upgradeMe",
-                "summary": "Become premium",
-                "description": "Stops the archive timers of the caller's results and restores the archived ones. Idempotent.",
+                "summary": "Become premium (paid)",
+                "description": "Premium is paid for: the configured payment provider is asked first, and \
+                    only its answer that the subscription is paid makes the caller premium (as the web \
+                    app's subscribe page does; a role otherwise changes only by the provider's signed \
+                    notification or an operator's `gas user set-role`). With Stripe, send the \
+                    `payment_method` that Stripe.js made; without it the answer is 402. The embedded \
+                    default provider (no payment configured) upgrades at once. Then the archive timers \
+                    of the caller's results stop and archived results are restored. Idempotent: a \
+                    premium caller gets the profile back and nothing is charged.",
+                "requestBody": {
+                    "required": false,
+                    "content": {
+                        "application/json": { "schema": schema("UpgradeRequest") }
+                    }
+                },
                 "responses": {
                     "200": ok("The profile, premium.", schema("Profile")),
+                    "400": error("The body is neither empty nor the documented object (`bad_request`)."),
                     "401": response("Unauthorized"),
+                    "402": error("The payment provider did not take a payment: none was given, the card was declined, or the payment must be finished elsewhere (`payment_required`). Nothing changed."),
                     "403": error("Signed in with the session cookie without the page's `X-CSRF-Token` (`csrf`)."),
-                    "500": response("Internal")
+                    "500": response("Internal"),
+                    "502": error("The payment provider could not be reached (`payment_unavailable`). Nothing changed.")
                 }
             }
         },
@@ -281,6 +342,18 @@ fn components() -> Value {
                 "description": "The web app's session; calls that change something also need `X-CSRF-Token`."
             }
         },
+        "headers": {
+            "NoSniff": {
+                "description": "Every answer: never sniff the content type (a JSON error is never taken for a page).",
+                "required": true,
+                "schema": { "type": "string", "enum": ["nosniff"] }
+            },
+            "Hsts": {
+                "description": "Every answer when the service's public URL is https: browsers use https only, for a year.",
+                "required": false,
+                "schema": { "type": "string", "enum": ["max-age=31536000"] }
+            }
+        },
         "responses": {
             "Unauthorized": {
                 "description": "No valid token or session (`unauthorized`).",
@@ -311,7 +384,17 @@ fn schemas() -> Value {
                 "error": { "type": "string", "description": "What went wrong, for people." },
                 "reason": {
                     "type": "string",
-                    "description": "A stable code to act on: `unauthorized`, `not_found`, `bad_request`, `too_large`, `csrf`, `duplicate`, `upgrade`, `restoring`, `not_ready`, `unavailable`, `internal`."
+                    "description": "A stable code to act on: `unauthorized`, `not_found`, `bad_request`, `too_large`, `csrf`, `duplicate`, `upgrade`, `restoring`, `not_ready`, `payment_required`, `payment_unavailable`, `unavailable`, `internal`."
+                }
+            }
+        },
+        "UpgradeRequest": {
+            "type": "object",
+            "additionalProperties": false,
+            "properties": {
+                "payment_method": {
+                    "type": "string",
+                    "description": "The payment method the provider's script made in the browser (Stripe: `pm_...`); the card never reaches GAS."
                 }
             }
         },

@@ -51,3 +51,53 @@ pub async fn upgrade_user(
     metrics::counter!("gas_web_upgrades_total").increment(1);
     Ok(user)
 }
+
+/// What asking for Premium led to.
+#[derive(Debug)]
+pub enum Subscription {
+    /// The provider took the payment: the user is premium now.
+    Upgraded(User),
+    /// Nothing to do: the user is premium already.
+    AlreadyPremium(User),
+    /// The user must finish paying at this URL; the provider's notification
+    /// makes them premium once they have.
+    Checkout(String),
+}
+
+/// Why asking for Premium changed nothing.
+#[derive(Debug, thiserror::Error)]
+pub enum SubscribeError {
+    #[error(transparent)]
+    Payment(#[from] crate::payment::PaymentError),
+    #[error("the upgrade failed after the payment")]
+    Upgrade(#[source] anyhow::Error),
+}
+
+/// The paywall: the one way a person (rather than an operator with
+/// `gas user set-role`, or the provider's signed notification) becomes
+/// premium. The payment provider is always asked first, and only its
+/// answer that the subscription is paid upgrades the user. Both the
+/// subscribe page and `POST /api/v1/me/upgrade` come through here, so
+/// neither can grant what the other would charge for.
+pub async fn subscribe(
+    ports: &crate::WebPorts,
+    user: &User,
+    form: &crate::payment::SubscribeForm,
+) -> Result<Subscription, SubscribeError> {
+    if user.role == Role::Premium {
+        return Ok(Subscription::AlreadyPremium(user.clone()));
+    }
+    match ports.payments.start_subscription(user, form).await? {
+        crate::payment::Checkout::Paid => upgrade_user(
+            ports.jobs.as_ref(),
+            ports.users.as_ref(),
+            ports.archive_timer.as_ref(),
+            ports.restore_topic.as_ref(),
+            &user.user_id,
+        )
+        .await
+        .map(Subscription::Upgraded)
+        .map_err(SubscribeError::Upgrade),
+        crate::payment::Checkout::Redirect(url) => Ok(Subscription::Checkout(url)),
+    }
+}

@@ -50,6 +50,14 @@ pub struct Config {
     pub free_upload_limit: u64,
     /// Largest upload of anyone, bytes.
     pub max_upload: u64,
+    /// How many times its owner's upload limit a job's compressed (gzip,
+    /// BGZF) input may decompress to before the runner fails the job: a few
+    /// KB of gzip can stand for gigabytes of text. Plain input needs no such
+    /// bound (the upload limit is one). 20 by default: VCF text with few
+    /// samples compresses 5 to 15 times, so real files pass, while a bomb
+    /// costs at most 20 plain uploads' work; cohort files of thousands of
+    /// samples compress further (50 times and more) and need a higher one.
+    pub max_inflate_ratio: u64,
     /// Seconds a download URL stays valid.
     pub download_url_ttl: u64,
     /// Seconds a web sign-in lasts.
@@ -60,6 +68,14 @@ pub struct Config {
     pub requeue_after: u64,
     /// First segment of every object key.
     pub key_prefix: String,
+    /// Password hashes (argon2, ~19 MiB and tens of milliseconds each) one
+    /// web process runs at once; a sign-in or sign-up that cannot start
+    /// one within a second answers 503. 0: twice the available cores.
+    pub password_hash_concurrency: usize,
+    /// Take the client's address from the right-most `X-Forwarded-For`
+    /// entry (the one the load balancer appended) instead of the TCP peer.
+    /// Only behind a proxy that appends it: otherwise clients choose it.
+    pub trust_forwarded_for: bool,
 
     /// Annotation jobs run at once by one runner process.
     pub ann_workers: usize,
@@ -190,10 +206,13 @@ impl Default for Config {
             free_access_window: 300,
             free_upload_limit: 150 * 1024,
             max_upload: 1024 * 1024 * 1024,
+            max_inflate_ratio: 20,
             download_url_ttl: 60,
             session_ttl: 14 * 24 * 3600,
             requeue_after: 600,
             key_prefix: "gas".into(),
+            password_hash_concurrency: 0,
+            trust_forwarded_for: false,
             ann_workers: 2,
             annotation_tracks: vec!["builtin".into()],
             drain_interval: 30,
@@ -251,6 +270,10 @@ impl Config {
     fn validate(&self) -> Result<()> {
         anyhow::ensure!(self.ann_workers >= 1, "ann_workers must be at least 1");
         anyhow::ensure!(self.max_receives >= 1, "max_receives must be at least 1");
+        anyhow::ensure!(
+            self.max_inflate_ratio >= 1,
+            "max_inflate_ratio must be at least 1"
+        );
         anyhow::ensure!(
             self.visibility_timeout >= 1,
             "visibility_timeout must be at least 1 s"

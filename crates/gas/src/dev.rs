@@ -2,6 +2,7 @@
 //! (`gas web|ann|util`), from the same configuration and wiring.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use anyhow::Result;
 use tokio::sync::watch;
@@ -120,7 +121,8 @@ pub async fn start(mut config: Config, services: Services) -> Result<Running> {
         running.ann_addr = Some(listener.local_addr()?);
         let runner = system::runner(&config, &ports)?;
         system::spawn_runners(&config, &runner, tasks, &shutdown_rx);
-        let router = crate::serve::with_ops_routes(axum::Router::new(), "ann");
+        let router =
+            crate::serve::with_ops_routes(axum::Router::new(), "ann", Arc::clone(&ports.jobs));
         let rx = shutdown_rx.clone();
         tasks.spawn(async move { log_exit("ann", serve(listener, router, rx).await) });
     }

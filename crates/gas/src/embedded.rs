@@ -250,6 +250,9 @@ async fn download(
                     ),
                     (header::CONTENT_LENGTH, download.size.to_string()),
                     (header::CONTENT_DISPOSITION, disposition),
+                    // A results file is text anyone's input shaped: never
+                    // let a browser take it for a page.
+                    (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_string()),
                 ],
                 Body::from_stream(download.body),
             )

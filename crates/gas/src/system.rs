@@ -200,8 +200,8 @@ pub fn payment_provider(config: &Config) -> Result<Arc<dyn gas_web::PaymentProvi
 pub fn web_router(config: &Config, ports: &Ports, extras: &dyn BackendExtras) -> Result<Router> {
     let identity_providers = identity_providers(config)?;
     let secret_key = web_secret(config, identity_providers.len())?;
-    let state = WebState {
-        ports: WebPorts {
+    let state = WebState::new(
+        WebPorts {
             jobs: Arc::clone(&ports.jobs),
             users: Arc::clone(&ports.users),
             inputs: Arc::clone(&ports.inputs),
@@ -213,7 +213,7 @@ pub fn web_router(config: &Config, ports: &Ports, extras: &dyn BackendExtras) ->
             browser_upload: ports.browser_upload.clone(),
             identity_providers,
         },
-        settings: WebSettings {
+        WebSettings {
             free_access_window: config.free_window(),
             free_upload_limit: config.free_upload_limit,
             max_upload: config.max_upload,
@@ -223,11 +223,14 @@ pub fn web_router(config: &Config, ports: &Ports, extras: &dyn BackendExtras) ->
             session_ttl: Duration::from_secs(config.session_ttl),
             secret_key,
             requeue_after: Duration::from_secs(config.requeue_after),
+            password_hash_concurrency: config.password_hash_concurrency,
+            trust_forwarded_for: config.trust_forwarded_for,
         },
-    };
+    );
     Ok(crate::serve::with_ops_routes(
         gas_web::router(state).merge(extras.web_routes()),
         "web",
+        Arc::clone(&ports.jobs),
     ))
 }
 
@@ -261,6 +264,11 @@ pub fn runner(config: &Config, ports: &Ports) -> Result<Arc<Runner>> {
     settings.annotate.tracks = annotation_tracks(config)?;
     settings.lease = config.visibility().max(Duration::from_secs(30)) * 2;
     settings.heartbeat = settings.lease / 4;
+    settings.input_limits = gas_ann::InputLimits {
+        free_upload_limit: config.free_upload_limit,
+        max_upload: config.max_upload,
+        max_inflate_ratio: config.max_inflate_ratio,
+    };
     Ok(Arc::new(Runner::new(
         RunnerPorts {
             jobs: Arc::clone(&ports.jobs),
@@ -332,7 +340,7 @@ pub fn util(config: &Config, ports: &Ports, extras: &dyn BackendExtras) -> Util 
     };
     let router = gas_util::router(state).merge(extras.util_routes());
     Util {
-        router: crate::serve::with_ops_routes(router, "util"),
+        router: crate::serve::with_ops_routes(router, "util", Arc::clone(&ports.jobs)),
         drainers: vec![archive, restore, thaw, notify],
     }
 }

@@ -275,3 +275,32 @@ async fn presigned_uploads_become_jobs_only_when_they_pass_the_checks() {
     let list = browser.get("/annotations").await.body;
     assert_eq!(list.matches("href=\"/annotations/").count(), 1, "{list}");
 }
+
+/// Finding 11 of the security review: a stack whose services cannot read
+/// their own tables (a missing KMS grant) kept `/healthz` green. `/readyz`,
+/// the load balancer's check, reads the job store: here the table goes
+/// away under a running web service, which then answers 503 there while
+/// `/healthz` still says the process serves.
+#[tokio::test]
+async fn readiness_fails_when_the_job_store_cannot_be_read() {
+    let Some(web) = start("readiness_fails_when_the_job_store_cannot_be_read").await else {
+        return;
+    };
+    let ready = reqwest::get(format!("{}/readyz", web.base)).await.unwrap();
+    assert_eq!(ready.status(), StatusCode::OK);
+
+    let sdk = gas_testkit::sdk_config(&web.endpoint).await;
+    aws_sdk_dynamodb::Client::new(&sdk)
+        .delete_table()
+        .table_name(format!("{}-annotations", web.prefix))
+        .send()
+        .await
+        .unwrap();
+    let ready = reqwest::get(format!("{}/readyz", web.base)).await.unwrap();
+    assert_eq!(ready.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let text = ready.text().await.unwrap();
+    assert!(text.contains("job store"), "{text}");
+    assert!(!text.contains("ResourceNotFound"), "no internals: {text}");
+    let health = reqwest::get(format!("{}/healthz", web.base)).await.unwrap();
+    assert_eq!(health.status(), StatusCode::OK);
+}

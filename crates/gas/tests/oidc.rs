@@ -1,11 +1,13 @@
 //! Signing in with an OpenID Connect provider, against a provider this test
 //! runs itself (discovery, JWKS, token endpoint checking the client secret
 //! and PKCE), so that it can hand GAS ID tokens that are wrong in exactly
-//! one way each: signature, audience, issuer, nonce, expiry. None of them
-//! signs anyone in or makes an account. Also: the first sign-in makes a
-//! free account and the next one finds it; a verified email that matches a
+//! one way each: signature, audience, issuer, nonce, expiry, not-before,
+//! issue time. None of them signs anyone in or makes an account. Also: the
+//! first sign-in makes a free account and the next one finds it, but only
+//! for an email the provider verified; a verified email that matches a
 //! password account is linked only after that password is used once; a
-//! rotated signing key is fetched when a token names it.
+//! rotated signing key is fetched when a token names it; `next` never
+//! leads off the site.
 //! The same sign-in through a certified provider (`oidc-provider`) in a
 //! real browser is in `scripts/browser-test.sh`.
 
@@ -399,6 +401,33 @@ async fn tampered_id_tokens_sign_no_one_in() {
             Box::new(|c| c["aud"] = json!([CLIENT_ID, "other"])),
             false,
         ),
+        (
+            "not valid yet",
+            Box::new(|c| c["nbf"] = json!(gas_jobs::now_epoch() + 3600)),
+            false,
+        ),
+        (
+            "issued in the future",
+            Box::new(|c| c["iat"] = json!(gas_jobs::now_epoch() + 3600)),
+            false,
+        ),
+        (
+            "issued before the sign-in began",
+            Box::new(|c| c["iat"] = json!(gas_jobs::now_epoch() - 300)),
+            false,
+        ),
+        (
+            "issued longer ago than a sign-in lasts",
+            Box::new(|c| c["iat"] = json!(gas_jobs::now_epoch() - 3600)),
+            false,
+        ),
+        (
+            "no iat",
+            Box::new(|c| {
+                c.as_object_mut().unwrap().remove("iat");
+            }),
+            false,
+        ),
     ];
     for (what, tamper, forged) in cases {
         let mut browser = Browser::new(&f.web);
@@ -605,5 +634,94 @@ async fn an_email_kept_out_of_the_id_token_comes_from_userinfo() {
         .await;
     assert_eq!(page.status, StatusCode::UNAUTHORIZED);
     assert_eq!(f.user_count("victim@uni.example").await, 0);
+    f.running.stop().await;
+}
+
+/// Finding 9: an email the provider does not vouch for never becomes an
+/// account's, and the refusal is the same whether or not someone has it.
+#[tokio::test]
+async fn an_unverified_email_makes_no_account() {
+    let f = fixture().await;
+    gas::users::add_user(
+        &f.running.ports,
+        "taken@uni.example",
+        Role::Free,
+        Some("a password"),
+    )
+    .await
+    .unwrap();
+    type Unverify = fn(&mut Value);
+    let unverified: [(&str, Unverify); 3] = [
+        ("false", |c| c["email_verified"] = json!(false)),
+        ("the string false", |c| c["email_verified"] = json!("false")),
+        ("absent", |c| {
+            c.as_object_mut().unwrap().remove("email_verified");
+        }),
+    ];
+    for (how, unverify) in unverified {
+        let mut pages = Vec::new();
+        for email in ["fresh@uni.example", "taken@uni.example"] {
+            let mut browser = Browser::new(&f.web);
+            let auth = f.begin(&mut browser).await;
+            let mut claims = f.claims(&auth, &format!("sub-{email}"), email);
+            unverify(&mut claims);
+            let page = f.callback(&mut browser, &auth, f.key.sign(&claims)).await;
+            assert_eq!(page.status, StatusCode::UNAUTHORIZED, "{how}, {email}");
+            assert!(!signed_in(&page), "{how}: {email} signed in");
+            assert!(page.body.contains("verif"), "{how}: {}", page.body);
+            assert!(f
+                .running
+                .ports
+                .users
+                .find_by_identity(&f.issuer, &format!("sub-{email}"))
+                .await
+                .unwrap()
+                .is_none());
+            pages.push(page.body.replace(email, "EMAIL"));
+        }
+        assert_eq!(pages[0], pages[1], "{how}: a taken email answers otherwise");
+        assert_eq!(f.user_count("fresh@uni.example").await, 0, "{how}");
+    }
+    f.running.stop().await;
+}
+
+/// Finding 2, for the provider's sign-in: the `next` it carries is checked
+/// like the form's.
+#[tokio::test]
+async fn a_provider_sign_in_never_leads_off_the_site() {
+    let f = fixture().await;
+    for (i, next) in [
+        "/%09/evil.example",
+        "/%2F/evil.example",
+        "/%5C/evil.example",
+        "/profile",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let mut browser = Browser::new(&f.web);
+        let page = browser.get(&format!("/login/oidc/test?next={next}")).await;
+        assert_eq!(page.status, StatusCode::SEE_OTHER);
+        let url = url::Url::parse(page.location.as_deref().unwrap()).unwrap();
+        let q: HashMap<String, String> = url.query_pairs().into_owned().collect();
+        let auth = Authorization {
+            state: q["state"].clone(),
+            nonce: q["nonce"].clone(),
+            challenge: q["code_challenge"].clone(),
+        };
+        let claims = f.claims(
+            &auth,
+            &format!("next-{i}"),
+            &format!("next-{i}@uni.example"),
+        );
+        let page = f.callback(&mut browser, &auth, f.key.sign(&claims)).await;
+        assert!(signed_in(&page), "{}", page.body);
+        let expected = if next == "/profile" {
+            "/profile"
+        } else {
+            "/annotations"
+        };
+        assert_eq!(page.location.as_deref(), Some(expected), "next={next}");
+    }
     f.running.stop().await;
 }

@@ -658,3 +658,88 @@ async fn forged_stale_unsigned_and_replayed_webhooks_change_nothing() {
     assert_eq!(system.role(&user_id).await, Role::Free);
     system.running.stop().await;
 }
+
+/// The paywall holds on the API too: with Stripe configured, a free user's
+/// `POST /api/v1/me/upgrade` (Bearer token, or session cookie with its
+/// CSRF header) answers 402 and the user stays free; only a card Stripe
+/// accepts makes them premium.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_api_grants_premium_only_for_a_payment() {
+    let Some(url) = stripe_url() else { return };
+    let stripe = Stripe::new(url);
+    let system = start(&stripe).await;
+    let http = reqwest::Client::new();
+    let upgrade = format!("{}/api/v1/me/upgrade", system.base);
+
+    // A Bearer token, no payment: 402, still free.
+    let email = format!("bea-{}@example.org", uuid::Uuid::new_v4().simple());
+    let users = system.running.ports.users.as_ref();
+    let user = gas_web::accounts::create_account(users, &email, Role::Free, None)
+        .await
+        .unwrap();
+    let (token, _) = gas_web::accounts::create_token(users, &user, "test")
+        .await
+        .unwrap();
+    let response = http
+        .post(&upgrade)
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::PAYMENT_REQUIRED);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["reason"], "payment_required", "{body}");
+    assert_eq!(system.role(&user.user_id).await, Role::Free);
+
+    // A body that is not the documented object: 400, still free.
+    let response = http
+        .post(&upgrade)
+        .bearer_auth(&token)
+        .header("content-type", "application/json")
+        .body(r#"{"role":"premium"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(system.role(&user.user_id).await, Role::Free);
+
+    // The browser's session cookie with the page's CSRF header: 402 too.
+    let cookie_email = format!("cid-{}@example.org", uuid::Uuid::new_v4().simple());
+    let mut browser = Browser::new(&system.base);
+    browser.sign_up(&cookie_email).await;
+    let cookie_user = system.user_id(&cookie_email).await;
+    let csrf = browser.get("/profile").await.csrf();
+    let response = http
+        .post(&upgrade)
+        .header("cookie", browser.cookie_header())
+        .header("x-csrf-token", &csrf)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::PAYMENT_REQUIRED);
+    assert_eq!(system.role(&cookie_user).await, Role::Free);
+
+    // A declined card: 402, still free; an accepted one: premium.
+    let declined = stripe.card("4000000000000341").await;
+    let response = http
+        .post(&upgrade)
+        .bearer_auth(&token)
+        .json(&json!({ "payment_method": declined }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::PAYMENT_REQUIRED);
+    assert_eq!(system.role(&user.user_id).await, Role::Free);
+    let card = stripe.card("4242424242424242").await;
+    let response = http
+        .post(&upgrade)
+        .bearer_auth(&token)
+        .json(&json!({ "payment_method": card }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["role"], "premium", "{body}");
+    assert_eq!(system.role(&user.user_id).await, Role::Premium);
+}

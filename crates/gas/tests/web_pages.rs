@@ -110,7 +110,9 @@ async fn sign_up_sets_a_safe_session_cookie_and_signs_in() {
     );
     assert_eq!(system.role_of("ada@example.org").await, Role::Free);
 
-    // The same email again is refused, whatever its case.
+    // The same email again, whatever its case, makes no second account
+    // and signs no one in; the answer does not say the email is taken
+    // (`sign_in.rs` compares it with a new email's).
     let mut other = Browser::new(&system.base);
     let page = other
         .submit(
@@ -122,8 +124,23 @@ async fn sign_up_sets_a_safe_session_cookie_and_signs_in() {
             ],
         )
         .await;
-    assert_eq!(page.status, StatusCode::CONFLICT);
-    assert!(page.body.contains("already exists"));
+    assert_eq!(page.status, StatusCode::SEE_OTHER);
+    assert!(!page
+        .set_cookies
+        .iter()
+        .any(|c| c.starts_with("gas_session=")));
+    assert!(!page.body.contains("already exists"));
+    let page = other
+        .submit(
+            "/login",
+            "/login",
+            &[
+                ("email", "ada@example.org"),
+                ("password", "another password"),
+            ],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::UNAUTHORIZED);
     // A short password is refused and makes no account.
     let page = other
         .submit(

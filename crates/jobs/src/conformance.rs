@@ -39,6 +39,7 @@ pub async fn job_store_suite(store: &dyn JobStore) {
     list_clamps_limit(store).await;
     restart_window_conditions(store).await;
     requeue_stalled_pending_jobs_once(store).await;
+    input_etag_is_kept(store).await;
 }
 
 /// Runs every user store check.
@@ -147,6 +148,7 @@ pub async fn create_and_get(store: &dyn JobStore) {
     job.s3_results_bucket = Some("gas-results".into());
     job.failure_reason = Some("none yet".into());
     job.progress = 0.25;
+    job.input_etag = Some("\"d41d8cd98f00b204e9800998ecf8427e\"".into());
     create(store, &job).await;
     assert_eq!(get(store, &job.job_id).await, job, "job read back differs");
 
@@ -1229,6 +1231,45 @@ pub async fn sign_in_failures_count_and_reset(store: &dyn UserStore) {
         store.sign_in_failures(id).await.expect("read"),
         crate::SignInFailures::default()
     );
+    sign_in_failures_take_any_key(store).await;
+}
+
+/// The key is the caller's throttle key, not a user: keys that name no
+/// user (a hash of an email and an address, as the web app passes) count
+/// apart from each other, and counting or clearing one never touches the
+/// user whose id another key happens to be.
+async fn sign_in_failures_take_any_key(store: &dyn UserStore) {
+    let user = new_user(&unique_email());
+    create_user(store, &user).await;
+    let a = format!("{:0>64}", unique("a"));
+    let b = format!("{:0>64}", unique("b"));
+    for (key, times) in [(&a, 3), (&b, 1)] {
+        for _ in 0..times {
+            store
+                .record_sign_in_failure(key, T0, 60)
+                .await
+                .expect("record");
+        }
+    }
+    assert_eq!(store.sign_in_failures(&a).await.expect("read").count, 3);
+    assert_eq!(store.sign_in_failures(&b).await.expect("read").count, 1);
+    store.clear_sign_in_failures(&b).await.expect("clear");
+    assert_eq!(store.sign_in_failures(&a).await.expect("read").count, 3);
+    assert_eq!(store.sign_in_failures(&b).await.expect("read").count, 0);
+
+    // A key that is a user's id: the user is untouched by either.
+    store
+        .record_sign_in_failure(&user.user_id, T0, 60)
+        .await
+        .expect("record under a user's id");
+    store
+        .clear_sign_in_failures(&user.user_id)
+        .await
+        .expect("clear");
+    assert_eq!(
+        store.get(&user.user_id).await.expect("get"),
+        Some(user.clone())
+    );
 }
 
 // --- identity links ---
@@ -1485,4 +1526,50 @@ pub async fn requeue_stalled_pending_jobs_once(store: &dyn JobStore) {
         Err(StoreError::NotFound(_)) => {}
         other => panic!("requeue of a missing job: {other:?}"),
     }
+}
+
+/// The input version recorded when a job is submitted reads back, and every
+/// transition keeps it (the runner reads it after its claim); a job made
+/// without one has none.
+pub async fn input_etag_is_kept(store: &dyn JobStore) {
+    let etag = Some("\"9b2cf535f27731c974343645a3985328-2\"".to_string());
+    let mut job = pending_job(&unique("user"), T0);
+    job.input_etag = etag.clone();
+    create(store, &job).await;
+    assert_eq!(
+        get(store, &job.job_id).await.input_etag,
+        etag,
+        "the input's etag did not read back"
+    );
+    let marked = store
+        .mark_requeued(&job.job_id, T0 + 600, T0 + 600)
+        .await
+        .expect("mark_requeued of a stalled job");
+    assert_eq!(
+        marked.input_etag, etag,
+        "mark_requeued lost the input's etag"
+    );
+    let claimed = store
+        .claim(&job.job_id, T0, T0 + 600)
+        .await
+        .expect("claim of a PENDING job");
+    assert_eq!(claimed.input_etag, etag, "claim lost the input's etag");
+    let progressed = store
+        .record_progress(&job.job_id, 0.5, T0 + 900)
+        .await
+        .expect("record_progress while RUNNING");
+    assert_eq!(progressed.input_etag, etag);
+    let failed = store
+        .fail(&job.job_id, "the input file changed", None, T0 + 60)
+        .await
+        .expect("fail of a RUNNING job");
+    assert_eq!(failed.input_etag, etag, "fail lost the input's etag");
+    assert_eq!(get(store, &job.job_id).await.input_etag, etag);
+
+    let completed = completed_job(store).await;
+    assert_eq!(
+        completed.input_etag, None,
+        "a job made without an etag has one"
+    );
+    assert_eq!(get(store, &completed.job_id).await.input_etag, None);
 }

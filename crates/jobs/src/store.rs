@@ -151,7 +151,7 @@ pub trait JobStore: Send + Sync {
 }
 
 /// User profiles, with what signing in needs: browser sessions, API tokens
-/// and the count of recent failed sign-ins.
+/// and the counts of recent failed sign-ins (under the caller's keys).
 ///
 /// Contract: emails are unique (compared case-insensitively), and so are API
 /// token hashes (a user's legacy `api_token_sha256` and every [`ApiToken`]
@@ -201,23 +201,31 @@ pub trait UserStore: Send + Sync {
     /// left alone). Idempotent.
     async fn revoke_token(&self, user_id: &str, token_id: &str) -> Result<bool, StoreError>;
 
-    /// The user's failed sign-ins since the last success (zero for a user
-    /// with none, or an unknown user).
-    async fn sign_in_failures(&self, user_id: &str) -> Result<SignInFailures, StoreError>;
+    /// The failed sign-ins counted under `key` since the last success (zero
+    /// for a key with none). `key` is the caller's throttle key, any string
+    /// (the web app's is a hash of an email and a client address); it need
+    /// not name a user, and keys are independent of each other and of users.
+    async fn sign_in_failures(&self, key: &str) -> Result<SignInFailures, StoreError>;
 
-    /// Counts one failed sign-in at `now`: the count goes up by one when the
-    /// previous failure was at or after `now - window_secs`, else starts
-    /// again at one. Returns the counts after it. Concurrent calls each
-    /// count (none is lost).
+    /// Counts one failed sign-in under the throttle key `key` at `now`: the
+    /// count goes up by one when the previous failure was at or after
+    /// `now - window_secs`, else starts again at one. Returns the counts
+    /// after it, from the same atomic write, so that a caller may count an
+    /// attempt first and let the count decide whether to check it.
+    /// Concurrent calls each count (none is lost). A record whose last
+    /// failure is more than `window_secs` old is worth nothing, and the
+    /// adapter removes it in time (an expiry on the item, or a prune when
+    /// failures are recorded), so records do not pile up.
     async fn record_sign_in_failure(
         &self,
-        user_id: &str,
+        key: &str,
         now: i64,
         window_secs: i64,
     ) -> Result<SignInFailures, StoreError>;
 
-    /// Forgets the failed sign-ins (after a successful one); idempotent.
-    async fn clear_sign_in_failures(&self, user_id: &str) -> Result<(), StoreError>;
+    /// Forgets the failed sign-ins under `key` (after a successful one);
+    /// idempotent.
+    async fn clear_sign_in_failures(&self, key: &str) -> Result<(), StoreError>;
 
     // --- identity links (OpenID Connect sign-in) ---
 

@@ -1,6 +1,7 @@
 //! Sign-up, sign-in and sign-out pages.
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use askama::Template;
 use axum::extract::{Query, State};
@@ -11,7 +12,7 @@ use gas_jobs::Role;
 use serde::Deserialize;
 
 use super::{render, Layout, PageError};
-use crate::accounts::{self, AccountError, MIN_PASSWORD};
+use crate::accounts::{self, AccountError, ClientAddr, MIN_PASSWORD};
 use crate::csrf::CsrfToken;
 use crate::session::{self, Viewer};
 use crate::WebState;
@@ -38,6 +39,8 @@ struct LoginPage {
     providers: Vec<(String, String)>,
     /// Set while a provider's sign-in waits to be linked to this account.
     linking: Option<String>,
+    /// Arrived from the sign-up form.
+    created: bool,
 }
 
 #[derive(Template)]
@@ -59,16 +62,93 @@ pub struct Credentials {
 #[derive(Debug, Deserialize)]
 pub struct NextQuery {
     next: Option<String>,
+    /// The sign-in form's email, filled in (from the sign-up form).
+    #[serde(default)]
+    email: Option<String>,
+    /// Set by the sign-up form's redirect.
+    #[serde(default)]
+    created: Option<String>,
 }
 
-/// Only paths of this site are followed after sign-in (no open redirect).
+/// Where to go after signing in: `next` if it is a path of this site, else
+/// `/annotations` (no open redirect).
 fn safe_next(next: &str) -> &str {
-    let local = next.starts_with('/') && !next.starts_with("//") && !next.contains('\\');
-    if local {
+    if is_site_path(next) {
         next
     } else {
         "/annotations"
     }
+}
+
+/// A path of this site made of safe characters. Browsers drop tabs and
+/// newlines from URLs and read `\` as `/`, so `/<tab>/evil.example` and
+/// `/\evil.example` are `//evil.example`, another site: only printable
+/// ASCII is taken, and no `//` or `\`. The same holds of every decoding of
+/// it (`/%2F/evil.example`), whatever later decodes it once more.
+fn is_site_path(next: &str) -> bool {
+    if !next.starts_with('/') || !next.bytes().all(|b| b.is_ascii_graphic()) {
+        return false;
+    }
+    let mut form = next.to_string();
+    // Each decoding is shorter unless nothing was decoded: a few suffice
+    // for anything real, and more is refused.
+    for _ in 0..4 {
+        let unsafe_char = |c: char| c.is_control() || c.is_whitespace() || c == '\\';
+        if form.contains("//") || form.chars().any(unsafe_char) {
+            return false;
+        }
+        match percent_decode(&form) {
+            Some(decoded) if decoded == form => return true,
+            Some(decoded) => form = decoded,
+            None => return false,
+        }
+    }
+    false
+}
+
+/// `%XX` escapes decoded (others left as they are); `None` if the bytes
+/// are not UTF-8.
+fn percent_decode(s: &str) -> Option<String> {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| char::from(b).to_digit(16);
+        match (bytes[i], bytes.get(i + 1), bytes.get(i + 2)) {
+            (b'%', Some(&h), Some(&l)) if hex(h).is_some() && hex(l).is_some() => {
+                let value = hex(h).unwrap_or(0) * 16 + hex(l).unwrap_or(0);
+                out.push(u8::try_from(value).ok()?);
+                i += 3;
+            }
+            (b, _, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+/// The status and Retry-After of a refused password attempt.
+fn refusal(e: &AccountError) -> (StatusCode, Option<i64>) {
+    match e {
+        AccountError::Throttled { retry_after } | AccountError::RateLimited { retry_after } => {
+            (StatusCode::TOO_MANY_REQUESTS, Some(*retry_after))
+        }
+        AccountError::Busy => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Some(accounts::BUSY_RETRY_AFTER),
+        ),
+        AccountError::WrongCredentials => (StatusCode::UNAUTHORIZED, None),
+        _ => (StatusCode::BAD_REQUEST, None),
+    }
+}
+
+fn with_retry_after(mut response: Response, retry_after: Option<i64>) -> Response {
+    if let Some(value) = retry_after.and_then(|s| s.to_string().parse().ok()) {
+        response.headers_mut().insert(header::RETRY_AFTER, value);
+    }
+    response
 }
 
 pub async fn signup_form(Viewer(user): Viewer, csrf: CsrfToken) -> Response {
@@ -95,45 +175,52 @@ fn signup_page(
     )
 }
 
+/// Sign-up answers the same whether or not the email was taken (the same
+/// redirect, after the same argon2 work, signing no one in), so that it
+/// does not tell who has an account; the person then signs in. A taken
+/// email's owner keeps their password: the new one is not stored.
 pub async fn signup(
     State(state): AppState,
+    client: ClientAddr,
     csrf: CsrfToken,
     Form(form): Form<Credentials>,
 ) -> Result<Response, PageError> {
-    let created = accounts::create_account(
-        state.ports.users.as_ref(),
-        &form.email,
-        Role::Free,
-        Some(&form.password),
-    )
-    .await;
-    let user = match created {
-        Ok(user) => user,
+    let created = match state.sign_in.addresses.take(client, Instant::now()) {
+        Ok(()) => {
+            accounts::create_account_with(
+                &state.sign_in.gate,
+                state.ports.users.as_ref(),
+                &form.email,
+                Role::Free,
+                Some(&form.password),
+            )
+            .await
+        }
+        Err(e) => Err(e),
+    };
+    match created {
+        Ok(user) => {
+            tracing::info!(user_id = %user.user_id, "account created");
+            metrics::counter!("gas_web_signups_total").increment(1);
+        }
+        Err(AccountError::EmailTaken) => {
+            metrics::counter!("gas_web_signups_taken_total").increment(1);
+        }
         Err(AccountError::Store(e)) => return Err(e.into()),
         Err(e @ AccountError::Hash(_)) => {
             return Err(PageError(crate::ApiError::Internal(e.into())))
         }
-        Err(e @ AccountError::EmailTaken) => {
-            return Ok(signup_page(
-                StatusCode::CONFLICT,
-                &csrf,
-                form.email,
-                Some(e.to_string()),
-            ))
-        }
         Err(e) => {
-            return Ok(signup_page(
-                StatusCode::BAD_REQUEST,
-                &csrf,
-                form.email,
-                Some(e.to_string()),
-            ))
+            let (status, retry_after) = refusal(&e);
+            let page = signup_page(status, &csrf, form.email, Some(e.to_string()));
+            return Ok(with_retry_after(page, retry_after));
         }
-    };
-    tracing::info!(user_id = %user.user_id, "account created");
-    metrics::counter!("gas_web_signups_total").increment(1);
-    let cookie = session::start(&state, &user).await?;
-    Ok(([(header::SET_COOKIE, cookie)], Redirect::to("/annotate")).into_response())
+    }
+    let location = format!(
+        "/login?email={}&created=1&next=%2Fannotate",
+        url_encode(form.email.trim())
+    );
+    Ok(Redirect::to(&location).into_response())
 }
 
 pub async fn login_form(
@@ -149,69 +236,80 @@ pub async fn login_form(
     }
     let email = pending_link(&state, &headers)
         .map(|l| l.email)
+        .or(q.email)
         .unwrap_or_default();
-    login_page(&state, &headers, StatusCode::OK, &csrf, email, None, next)
+    let mut page = LoginPage::new(&state, &headers, &csrf, email, None, next);
+    page.created = q.created.is_some();
+    render(StatusCode::OK, &page)
 }
 
-fn login_page(
-    state: &WebState,
-    headers: &HeaderMap,
-    status: StatusCode,
-    csrf: &CsrfToken,
-    email: String,
-    error: Option<String>,
-    next: String,
-) -> Response {
-    let providers = state
-        .ports
-        .identity_providers
-        .iter()
-        .map(|p| (p.settings.id.clone(), p.settings.name.clone()))
-        .collect();
-    let linking = pending_link(state, headers).map(|l| l.provider_name);
-    render(
-        status,
-        &LoginPage {
+impl LoginPage {
+    fn new(
+        state: &WebState,
+        headers: &HeaderMap,
+        csrf: &CsrfToken,
+        email: String,
+        error: Option<String>,
+        next: String,
+    ) -> Self {
+        let providers = state
+            .ports
+            .identity_providers
+            .iter()
+            .map(|p| (p.settings.id.clone(), p.settings.name.clone()))
+            .collect();
+        LoginPage {
             layout: Layout::new("Sign in", None, csrf, "login"),
             email,
             error,
             next,
             providers,
-            linking,
-        },
-    )
+            linking: pending_link(state, headers).map(|l| l.provider_name),
+            created: false,
+        }
+    }
 }
 
 pub async fn login(
     State(state): AppState,
+    client: ClientAddr,
     csrf: CsrfToken,
     headers: HeaderMap,
     Form(form): Form<Credentials>,
 ) -> Result<Response, PageError> {
-    let signed_in =
-        accounts::sign_in(state.ports.users.as_ref(), &form.email, &form.password).await;
-    let refuse = |status: StatusCode, e: AccountError| {
-        login_page(
-            &state,
-            &headers,
-            status,
-            &csrf,
-            form.email.clone(),
-            Some(e.to_string()),
-            form.next.clone(),
-        )
+    let signed_in = match state.sign_in.addresses.take(client, Instant::now()) {
+        Ok(()) => {
+            let key = accounts::throttle_key(&form.email, client);
+            let users = state.ports.users.as_ref();
+            accounts::sign_in(
+                &state.sign_in.gate,
+                users,
+                &form.email,
+                &form.password,
+                &key,
+            )
+            .await
+        }
+        Err(e) => Err(e),
     };
     let user = match signed_in {
         Ok(user) => user,
         Err(AccountError::Store(e)) => return Err(e.into()),
-        Err(e @ AccountError::Throttled { retry_after }) => {
-            let mut response = refuse(StatusCode::TOO_MANY_REQUESTS, e);
-            if let Ok(value) = retry_after.to_string().parse() {
-                response.headers_mut().insert(header::RETRY_AFTER, value);
-            }
-            return Ok(response);
+        Err(e @ AccountError::Hash(_)) => {
+            return Err(PageError(crate::ApiError::Internal(e.into())))
         }
-        Err(e) => return Ok(refuse(StatusCode::UNAUTHORIZED, e)),
+        Err(e) => {
+            let (status, retry_after) = refusal(&e);
+            let page = LoginPage::new(
+                &state,
+                &headers,
+                &csrf,
+                form.email.clone(),
+                Some(e.to_string()),
+                form.next.clone(),
+            );
+            return Ok(with_retry_after(render(status, &page), retry_after));
+        }
     };
     // A provider's sign-in waiting for this account is linked now that
     // the person has proved they own it.
@@ -248,15 +346,172 @@ pub async fn logout(State(state): AppState, headers: HeaderMap) -> Result<Respon
 
 #[cfg(test)]
 mod tests {
-    use super::safe_next;
+    use std::time::Duration;
+
+    use super::*;
+    use crate::accounts::PasswordGate;
 
     #[test]
     fn next_stays_on_the_site() {
-        assert_eq!(safe_next("/annotations/1"), "/annotations/1");
-        assert_eq!(safe_next("//evil.example/x"), "/annotations");
-        assert_eq!(safe_next("https://evil.example/"), "/annotations");
-        assert_eq!(safe_next("/\\evil.example"), "/annotations");
-        assert_eq!(safe_next(""), "/annotations");
+        for kept in [
+            "/annotations/1",
+            "/annotations",
+            "/profile?tab=tokens#new",
+            "/annotations/abc%2Ddef",
+            "/a/b/c.svg",
+            "/%41",
+        ] {
+            assert_eq!(safe_next(kept), kept);
+        }
+        for refused in [
+            "",
+            "annotations",
+            "//evil.example/x",
+            "https://evil.example/",
+            "/\\evil.example",
+            "/\t/evil.example",
+            "/\n/evil.example",
+            "/\r/evil.example",
+            "\t//evil.example",
+            "/ /evil.example",
+            "/\u{0}/evil.example",
+            "/\u{7f}/evil.example",
+            "/\u{a0}/evil.example",
+            "/\u{2028}/evil.example",
+            "/é",
+            "/%09/evil.example",
+            "/%0a/evil.example",
+            "/%0D/evil.example",
+            "/%20/evil.example",
+            "/%2F/evil.example",
+            "/%2f%2fevil.example",
+            "%2F%2Fevil.example",
+            "/%5C/evil.example",
+            "/%5cevil.example",
+            "/%252F/evil.example",
+            "/%25252F/evil.example",
+            "/%2525252F/evil.example",
+            "/%00",
+            "/%E2%80%A8/evil.example",
+            "/%C2%A0/evil.example",
+            "/%FF",
+            "/x//y",
+        ] {
+            assert_eq!(safe_next(refused), "/annotations", "{refused:?}");
+        }
+    }
+
+    #[test]
+    fn percent_decoding_leaves_stray_percents() {
+        assert_eq!(percent_decode("/a%2Fb%zz%4").as_deref(), Some("/a/b%zz%4"));
+        assert_eq!(percent_decode("/%C3%A9").as_deref(), Some("/é"));
+        assert_eq!(percent_decode("/%C3"), None);
+    }
+
+    /// A web state on in-memory and temporary stores, with a gate of one
+    /// slot that is waited for 100 ms; the directory to remove after.
+    fn test_state() -> (WebState, std::path::PathBuf) {
+        use gas_messaging::Topic;
+        let dir = std::env::temp_dir().join(format!("gas-web-test-{}", uuid::Uuid::new_v4()));
+        let messaging = gas_messaging::local::LocalMessaging::open_in_memory().unwrap();
+        let topic: Arc<dyn Topic> = Arc::new(messaging.topic("requests").unwrap());
+        let timer = Arc::new(messaging.timer("archive", Arc::clone(&topic)).unwrap());
+        let url = "http://127.0.0.1:8080/".parse().unwrap();
+        let signer = gas_storage::dir::UrlSigner::new([7; 32], url).unwrap();
+        let blobs =
+            Arc::new(gas_storage::dir::DirBlobStore::new(dir.clone(), "b".into(), signer).unwrap());
+        let ports = crate::WebPorts {
+            jobs: Arc::new(gas_jobs::sqlite::SqliteJobStore::open_in_memory().unwrap()),
+            users: Arc::new(gas_jobs::sqlite::SqliteUserStore::open_in_memory().unwrap()),
+            inputs: Arc::clone(&blobs) as _,
+            results: blobs,
+            requests_topic: Arc::clone(&topic),
+            restore_topic: topic,
+            archive_timer: timer,
+            payments: Arc::new(crate::InstantPayments),
+            browser_upload: None,
+            identity_providers: Vec::new(),
+        };
+        let settings = crate::WebSettings {
+            free_access_window: Duration::from_secs(60),
+            free_upload_limit: 1000,
+            max_upload: 1000,
+            download_ttl: Duration::from_secs(60),
+            key_prefix: "gas".into(),
+            public_url: "http://127.0.0.1:8080".into(),
+            session_ttl: Duration::from_secs(600),
+            secret_key: vec![9; 32],
+            requeue_after: Duration::ZERO,
+            password_hash_concurrency: 1,
+            trust_forwarded_for: false,
+        };
+        let mut state = WebState::new(ports, settings);
+        state.sign_in.gate = PasswordGate::with_wait(1, Duration::from_millis(100));
+        (state, dir)
+    }
+
+    fn credentials(email: &str, password: &str) -> Form<Credentials> {
+        Form(Credentials {
+            email: email.into(),
+            password: password.into(),
+            next: String::new(),
+        })
+    }
+
+    /// Finding 5a: with every hash slot taken, sign-in and sign-up answer
+    /// 503 with Retry-After once their wait is over, and such an attempt
+    /// is not held against the person.
+    #[tokio::test]
+    async fn a_full_gate_answers_503_with_retry_after() {
+        let (state, dir) = test_state();
+        let state = Arc::new(state);
+        let users = state.ports.users.as_ref();
+        accounts::create_account(users, "ada@example.org", Role::Free, Some("the password"))
+            .await
+            .unwrap();
+        let csrf = || CsrfToken("token".into());
+        let held = state.sign_in.gate.slot().await.unwrap();
+        for _ in 0..accounts::FREE_FAILURES + 1 {
+            let form = credentials("ada@example.org", "the password");
+            let answer = login(
+                State(Arc::clone(&state)),
+                ClientAddr(None),
+                csrf(),
+                HeaderMap::new(),
+                form,
+            )
+            .await
+            .unwrap();
+            assert_eq!(answer.status(), StatusCode::SERVICE_UNAVAILABLE);
+            assert_eq!(answer.headers()[header::RETRY_AFTER], "1");
+        }
+        let form = credentials("bo@example.org", "bo's password");
+        let answer = signup(State(Arc::clone(&state)), ClientAddr(None), csrf(), form)
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(answer.headers()[header::RETRY_AFTER], "1");
+        assert!(users
+            .find_by_email("bo@example.org")
+            .await
+            .unwrap()
+            .is_none());
+        assert_eq!(state.sign_in.gate.runs(), 0);
+
+        drop(held);
+        let form = credentials("ada@example.org", "the password");
+        let answer = login(
+            State(Arc::clone(&state)),
+            ClientAddr(None),
+            csrf(),
+            HeaderMap::new(),
+            form,
+        )
+        .await
+        .unwrap();
+        assert_eq!(answer.status(), StatusCode::SEE_OTHER);
+        assert_eq!(state.sign_in.gate.runs(), 1);
+        let _ = std::fs::remove_dir_all(dir);
     }
 }
 
@@ -267,7 +522,7 @@ const OIDC_COOKIE: &str = "gas_oidc";
 /// The cookie carrying a provider identity waiting to be linked (sealed).
 const LINK_COOKIE: &str = "gas_link";
 /// How long a sign-in at a provider, or a pending link, may take.
-const OIDC_TTL: i64 = 600;
+const OIDC_TTL: i64 = crate::oidc::SIGN_IN_TTL;
 
 /// A provider's identity whose email belongs to an existing password
 /// account: it is linked after the person signs in with that password.
@@ -443,10 +698,24 @@ pub async fn oidc_callback(
             provider.settings.name
         )));
     };
+    // Only an email the provider vouches for may become an account's (its
+    // completion emails go there) or claim one. Refused before anything is
+    // looked up, so the answer is the same whether or not it has an account.
+    if !identity.email_verified {
+        metrics::counter!("gas_web_oidc_unverified_total").increment(1);
+        return Ok((
+            [(header::SET_COOKIE, clear)],
+            refused_sign_in(&format!(
+                "{name} has not verified {email}. Verify your email address at {name}, then sign in again.",
+                name = provider.settings.name
+            )),
+        )
+            .into_response());
+    }
     if let Some(existing) = users.find_by_email(&email).await? {
         // Someone already has this email: only its owner may attach this
         // sign-in, by proving the password once.
-        if !identity.email_verified || existing.password_hash.is_none() {
+        if existing.password_hash.is_none() {
             return Ok(refused_sign_in(&format!(
                 "An account with {email} already exists. Sign in the way you did before."
             )));
@@ -469,7 +738,8 @@ pub async fn oidc_callback(
         return Ok(response);
     }
     // A first sign-in: a new free account, linked to this identity.
-    let user = match accounts::create_account(users, &email, Role::Free, None).await {
+    let gate = &state.sign_in.gate;
+    let user = match accounts::create_account_with(gate, users, &email, Role::Free, None).await {
         Ok(user) => user,
         Err(AccountError::Store(e)) => return Err(e.into()),
         Err(e) => return Ok(refused_sign_in(&e.to_string())),

@@ -17,7 +17,7 @@ use serde::Deserialize;
 use tracing::{info_span, Instrument};
 
 use super::{human_bytes, render, Layout, PageError};
-use crate::csrf::{CsrfToken, CSRF_FIELD};
+use crate::csrf::CsrfToken;
 use crate::error::ApiError;
 use crate::session::SignedIn;
 use crate::upload::{self, input_key_prefix, upload_limit};
@@ -90,6 +90,9 @@ async fn page(
     ))
 }
 
+/// The most a form field other than the file may hold (the token is 64).
+const MAX_TEXT_FIELD: usize = 4 * 1024;
+
 pub async fn form(
     State(state): AppState,
     SignedIn(user): SignedIn,
@@ -115,31 +118,17 @@ async fn refused(
 }
 
 /// The embedded backend's upload: `csrf_token` must be the form's first
-/// field (the layer cannot read a streamed body), then `file`.
+/// field (the CSRF layer has checked it: see `crate::csrf`), then `file`.
+/// Any other field is read only up to [`MAX_TEXT_FIELD`] bytes and
+/// dropped; a longer one refuses the upload.
 pub async fn upload(
     State(state): AppState,
     SignedIn(user): SignedIn,
     csrf: CsrfToken,
     mut multipart: Multipart,
 ) -> Result<Response, PageError> {
-    let first = multipart.next_field().await;
-    let token_ok = match first {
-        Ok(Some(field)) if field.name() == Some(CSRF_FIELD) => field
-            .text()
-            .await
-            .map(|t| csrf.matches(&t))
-            .unwrap_or(false),
-        _ => false,
-    };
-    if !token_ok {
-        return Ok(crate::pages::error_page(
-            StatusCode::FORBIDDEN,
-            "This form has expired",
-            "The form was missing its security token or it did not match. Go back, reload the page and try again.",
-        ));
-    }
     loop {
-        let field = match multipart.next_field().await {
+        let mut field = match multipart.next_field().await {
             Ok(Some(field)) => field,
             Ok(None) => {
                 let e = ApiError::BadRequest("choose a VCF file to upload".into());
@@ -151,6 +140,30 @@ pub async fn upload(
                 return refused(&state, &user, &csrf, e).await;
             }
         };
+        if field.name() != Some("file") {
+            let mut size = 0usize;
+            loop {
+                match field.chunk().await {
+                    Ok(Some(chunk)) => size += chunk.len(),
+                    Ok(None) => break,
+                    Err(e) => {
+                        let e = ApiError::BadRequest(format!(
+                            "the upload was interrupted: {}",
+                            e.body_text()
+                        ));
+                        return refused(&state, &user, &csrf, e).await;
+                    }
+                }
+                if size > MAX_TEXT_FIELD {
+                    let e = ApiError::BadRequest(format!(
+                        "the form field {:?} is longer than {MAX_TEXT_FIELD} bytes",
+                        field.name().unwrap_or_default()
+                    ));
+                    return refused(&state, &user, &csrf, e).await;
+                }
+            }
+            continue;
+        }
         if field.name() != Some("file") {
             continue;
         }

@@ -14,8 +14,9 @@ use tracing::{info_span, Instrument};
 use super::{human_bytes, render, Layout, PageError};
 use crate::csrf::CsrfToken;
 use crate::error::ApiError;
-use crate::payment::{CardForm, Checkout, PaymentError, SubscribeForm};
+use crate::payment::{CardForm, PaymentError, SubscribeForm};
 use crate::session::SignedIn;
+use crate::upgrade::{SubscribeError, Subscription};
 use crate::WebState;
 
 type AppState = State<Arc<WebState>>;
@@ -148,39 +149,25 @@ pub async fn subscribe(
     csrf: CsrfToken,
     Form(body): Form<SubscribeBody>,
 ) -> Result<Response, PageError> {
-    if user.role == Role::Premium {
-        return Ok(Redirect::to("/subscribe").into_response());
-    }
     let span =
         info_span!("subscribe", user_id = %user.user_id, provider = state.ports.payments.name());
-    let checkout = state
-        .ports
-        .payments
-        .start_subscription(
-            &user,
-            &SubscribeForm {
-                payment_method: body.payment_method,
-            },
-        )
-        .instrument(span.clone())
-        .await;
-    match checkout {
-        Ok(Checkout::Paid) => {
-            let ports = &state.ports;
-            crate::upgrade_user(
-                ports.jobs.as_ref(),
-                ports.users.as_ref(),
-                ports.archive_timer.as_ref(),
-                ports.restore_topic.as_ref(),
-                &user.user_id,
-            )
-            .instrument(span)
-            .await
-            .map_err(ApiError::from)?;
+    let outcome = crate::upgrade::subscribe(
+        &state.ports,
+        &user,
+        &SubscribeForm {
+            payment_method: body.payment_method,
+        },
+    )
+    .instrument(span)
+    .await;
+    match outcome {
+        Ok(Subscription::AlreadyPremium(_)) => Ok(Redirect::to("/subscribe").into_response()),
+        Ok(Subscription::Upgraded(_)) => {
             Ok(Redirect::to("/subscribe?welcome=true").into_response())
         }
-        Ok(Checkout::Redirect(url)) => Ok(Redirect::to(&url).into_response()),
-        Err(e) => {
+        Ok(Subscription::Checkout(url)) => Ok(Redirect::to(&url).into_response()),
+        Err(SubscribeError::Upgrade(e)) => Err(ApiError::Internal(e).into()),
+        Err(SubscribeError::Payment(e)) => {
             tracing::warn!(user_id = %user.user_id, error = %e, "subscription not started");
             let (status, message) = match &e {
                 PaymentError::Refused(why) => (

@@ -233,6 +233,13 @@ async function steps(flow, backend, awsEndpoint) {
     await page.fill('input[name="email"]', email);
     await page.fill('input[name="password"]', password);
     await flow.shot("filled");
+    // Sign-up signs no one in (it answers alike whether or not the email
+    // was taken): it sends to the sign-in form, email filled in.
+    await Promise.all([page.waitForURL(/\/login\?/), page.click('main button[type="submit"]')]);
+    await page.locator("#created-notice").waitFor();
+    assert.equal(await page.inputValue('input[name="email"]'), email, "the sign-in form has the email");
+    assert.equal(await page.locator("#logout").count(), 0, "sign-up alone signs no one in");
+    await page.fill('input[name="password"]', password);
     await Promise.all([page.waitForURL(/\/annotate$/), page.click('main button[type="submit"]')]);
     await page.locator("#logout").waitFor();
     assert.equal(await page.locator(`a[title="${email}"]`).count(), 1, "the nav names the signed-in user");

@@ -147,15 +147,37 @@ impl Browser {
         self.take(response).await
     }
 
+    /// Signs up, then in (sign-up itself signs no one in: it answers
+    /// alike whether or not the email was taken); returns the sign-in's
+    /// answer, a redirect to `/annotate` with the session cookie.
     pub async fn sign_up(&mut self, email: &str) -> Page {
+        let password = "correct horse battery";
         let page = self
             .submit(
                 "/signup",
                 "/signup",
-                &[("email", email), ("password", "correct horse battery")],
+                &[("email", email), ("password", password)],
             )
             .await;
         assert_eq!(page.status, StatusCode::SEE_OTHER, "sign-up: {}", page.body);
+        let login = page.location.expect("sign-up sends to sign-in");
+        let page = self
+            .submit(
+                &login,
+                "/login",
+                &[
+                    ("email", email),
+                    ("password", password),
+                    ("next", "/annotate"),
+                ],
+            )
+            .await;
+        assert_eq!(
+            page.status,
+            StatusCode::SEE_OTHER,
+            "sign-in after sign-up: {}",
+            page.body
+        );
         page
     }
 

@@ -12,7 +12,7 @@
 //! A guard item has `user_id` (its key) and `owner_user_id`. Beside them,
 //! under keys prefixed the same way:
 //! - `session#<session_sha256>`: a browser session ([`sessions`]);
-//! - `signin#<user_id>`: a user's failed sign-ins ([`sign_in`]);
+//! - `signin#<key>`: failed sign-ins under a caller's throttle key ([`sign_in`]);
 //! - `event#<event_id>`: a payment provider event already handled ([`events`]).
 //!
 //! Only a user item has `email`, and that is how reads tell users apart

@@ -1,5 +1,6 @@
 //! What signing in needs of [`SqliteUserStore`]: sessions, added API tokens
-//! and failed sign-in counts, each in a table of its own beside `users`.
+//! and failed sign-in counts (by the caller's throttle key), each in a
+//! table of its own beside `users`.
 
 use gas_sqlite::rusqlite::{self, OptionalExtension, TransactionBehavior};
 
@@ -173,14 +174,17 @@ impl SqliteUserStore {
             .map_err(StoreError::backend)
     }
 
-    pub(super) async fn failures_of(&self, user_id: &str) -> Result<SignInFailures, StoreError> {
-        let user_id = user_id.to_string();
+    // Failed sign-ins, by the caller's throttle key (kept in the column
+    // `user_id`, which it once was).
+
+    pub(super) async fn failures_of(&self, key: &str) -> Result<SignInFailures, StoreError> {
+        let key = key.to_string();
         self.sqlite()
             .call(move |conn| {
                 conn.prepare_cached(
                     "SELECT count, last_at FROM sign_in_failures WHERE user_id = ?1",
                 )?
-                .query_row([user_id], |row| {
+                .query_row([key], |row| {
                     Ok(SignInFailures {
                         count: row.get(0)?,
                         last_at: Some(row.get(1)?),
@@ -195,37 +199,47 @@ impl SqliteUserStore {
 
     pub(super) async fn count_failure(
         &self,
-        user_id: &str,
+        key: &str,
         now: i64,
         window_secs: i64,
     ) -> Result<SignInFailures, StoreError> {
-        let user_id = user_id.to_string();
+        let key = key.to_string();
         self.sqlite()
             .call(move |conn| {
                 // One statement, so concurrent failures each count.
-                conn.prepare_cached(
-                    "INSERT INTO sign_in_failures (user_id, count, last_at) VALUES (?1, 1, ?2) \
-                     ON CONFLICT (user_id) DO UPDATE SET \
-                       count = CASE WHEN last_at >= ?2 - ?3 THEN count + 1 ELSE 1 END, \
-                       last_at = ?2 \
-                     RETURNING count, last_at",
-                )?
-                .query_row(rusqlite::params![user_id, now, window_secs], |row| {
-                    Ok(SignInFailures {
-                        count: row.get(0)?,
-                        last_at: Some(row.get(1)?),
-                    })
-                })
+                let failures = conn
+                    .prepare_cached(
+                        "INSERT INTO sign_in_failures (user_id, count, last_at) VALUES (?1, 1, ?2) \
+                         ON CONFLICT (user_id) DO UPDATE SET \
+                           count = CASE WHEN last_at >= ?2 - ?3 THEN count + 1 ELSE 1 END, \
+                           last_at = ?2 \
+                         RETURNING count, last_at",
+                    )?
+                    .query_row(rusqlite::params![key, now, window_secs], |row| {
+                        Ok(SignInFailures {
+                            count: row.get(0)?,
+                            last_at: Some(row.get(1)?),
+                        })
+                    })?;
+                // Nothing else removes records, and keys are many (one per
+                // email and address tried): a new record, the only kind
+                // that grows the table, clears those whose last failure is
+                // out of the window, which count for nothing any more.
+                if failures.count == 1 {
+                    conn.prepare_cached("DELETE FROM sign_in_failures WHERE last_at < ?1")?
+                        .execute([now.saturating_sub(window_secs.max(0))])?;
+                }
+                Ok::<_, rusqlite::Error>(failures)
             })
             .await
             .map_err(StoreError::backend)
     }
 
-    pub(super) async fn forget_failures(&self, user_id: &str) -> Result<(), StoreError> {
-        let user_id = user_id.to_string();
+    pub(super) async fn forget_failures(&self, key: &str) -> Result<(), StoreError> {
+        let key = key.to_string();
         self.sqlite()
             .call(move |conn| {
-                conn.execute("DELETE FROM sign_in_failures WHERE user_id = ?1", [user_id])
+                conn.execute("DELETE FROM sign_in_failures WHERE user_id = ?1", [key])
             })
             .await
             .map(|_| ())
@@ -310,4 +324,55 @@ pub(super) fn added_token_taken(
 ) -> rusqlite::Result<bool> {
     conn.prepare_cached("SELECT 1 FROM api_tokens WHERE token_sha256 = ?1")
         .and_then(|mut stmt| stmt.exists([token_sha256]))
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::UserStore;
+
+    use super::*;
+
+    async fn rows(store: &SqliteUserStore) -> i64 {
+        store
+            .sqlite()
+            .call(|conn| conn.query_row("SELECT COUNT(*) FROM sign_in_failures", [], |r| r.get(0)))
+            .await
+            .expect("count rows")
+    }
+
+    /// Records out of their window go when a new one is made, so failures
+    /// under ever new keys (emails and addresses) do not pile up.
+    #[tokio::test]
+    async fn stale_failures_are_pruned_when_failures_are_recorded() {
+        let store = SqliteUserStore::open_in_memory().expect("in memory");
+        let t0 = 1_700_000_000;
+        for i in 0..50 {
+            store
+                .record_sign_in_failure(&format!("old-{i}"), t0 + i, 60)
+                .await
+                .expect("record");
+        }
+        assert_eq!(rows(&store).await, 50);
+        // Within the window of the latest ones: only the stale go.
+        store
+            .record_sign_in_failure("new-1", t0 + 100, 60)
+            .await
+            .expect("record");
+        assert_eq!(rows(&store).await, 10 + 1, "40 were out of the window");
+        // A repeat under a live key adds no row and prunes nothing.
+        store
+            .record_sign_in_failure("new-1", t0 + 105, 60)
+            .await
+            .expect("record");
+        assert_eq!(rows(&store).await, 11);
+        store
+            .record_sign_in_failure("new-2", t0 + 1_000, 60)
+            .await
+            .expect("record");
+        assert_eq!(rows(&store).await, 1, "only the newest is left");
+        assert_eq!(
+            store.sign_in_failures("new-2").await.expect("read").count,
+            1
+        );
+    }
 }

@@ -52,7 +52,8 @@ CREATE TABLE IF NOT EXISTS jobs (
     lease_expires           INTEGER,
     annotation_warnings     TEXT,
     window_started          INTEGER,
-    requeued_at             INTEGER
+    requeued_at             INTEGER,
+    input_etag              TEXT
 );
 CREATE INDEX IF NOT EXISTS jobs_user_submit
     ON jobs (user_id, submit_time DESC, job_id DESC);
@@ -99,11 +100,14 @@ CREATE TABLE IF NOT EXISTS identities (
     PRIMARY KEY (issuer, subject)
 );
 
+-- Failed sign-ins by the caller's throttle key (`user_id` is that key; the
+-- name is the column's first use). Old rows are pruned on each new one.
 CREATE TABLE IF NOT EXISTS sign_in_failures (
     user_id TEXT PRIMARY KEY NOT NULL,
     count   INTEGER NOT NULL,
     last_at INTEGER NOT NULL
 );
+CREATE INDEX IF NOT EXISTS sign_in_failures_last_at ON sign_in_failures (last_at);
 
 -- Payment provider events (Stripe webhooks) already handled, by event id.
 CREATE TABLE IF NOT EXISTS payment_events (
@@ -119,6 +123,7 @@ CREATE INDEX IF NOT EXISTS payment_events_age ON payment_events (recorded_at);
 const ADDED_COLUMNS: &[(&str, &str, &str)] = &[
     ("jobs", "window_started", "INTEGER"),
     ("jobs", "requeued_at", "INTEGER"),
+    ("jobs", "input_etag", "TEXT"),
 ];
 
 /// Adds the [`ADDED_COLUMNS`] an older database lacks. Two processes may

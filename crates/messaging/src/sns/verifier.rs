@@ -16,6 +16,10 @@ use super::{MessageType, SnsMessage};
 /// Certificates are small; anything larger is not one.
 const MAX_CERT_BYTES: usize = 16 * 1024;
 const FETCH_TIMEOUT: Duration = Duration::from_secs(5);
+/// Signing certificates kept in memory. SNS signs with one certificate per
+/// region at a time (two during a rotation); the cap only stops a stream of
+/// distinct trusted URLs from growing the cache.
+const MAX_CACHED_CERTS: usize = 16;
 
 /// The prefix of Amazon SNS's signing certificate URLs in `region`.
 pub fn aws_cert_prefix(region: &str) -> String {
@@ -170,8 +174,12 @@ impl SnsVerifier {
         if !self.topics.contains(&message.topic_arn) {
             return Err(VerifyError::TopicNotAllowed(message.topic_arn.clone()));
         }
+        // A certificate URL names a file: SNS never adds a query or a
+        // fragment, and accepting them would make every variant of one URL
+        // a new fetch and a new cache entry.
         let cert_url = self
             .trusted(signed.cert_url)
+            .filter(|url| url.query().is_none() && url.fragment().is_none())
             .ok_or_else(|| VerifyError::UntrustedCertUrl(signed.cert_url.to_owned()))?;
         let signature = base64::engine::general_purpose::STANDARD
             .decode(signed.signature.trim())
@@ -200,10 +208,11 @@ impl SnsVerifier {
         let pem = self.fetch_certificate(&url).await?;
         let key = Arc::new(public_key_of(&pem)?);
         tracing::debug!(%url, "fetched an SNS signing certificate");
-        self.keys
+        let mut keys = self
+            .keys
             .lock()
-            .unwrap_or_else(|poison| poison.into_inner())
-            .insert(url.as_str().to_owned(), Arc::clone(&key));
+            .unwrap_or_else(|poison| poison.into_inner());
+        remember(&mut keys, url.as_str(), Arc::clone(&key));
         Ok(key)
     }
 
@@ -246,6 +255,17 @@ impl SnsVerifier {
         }
         Ok(body)
     }
+}
+
+/// Caches `key` under `url`, first dropping an entry when the cache is full
+/// (which one does not matter: a dropped certificate is fetched again).
+fn remember<K>(keys: &mut HashMap<String, K>, url: &str, key: K) {
+    if keys.len() >= MAX_CACHED_CERTS && !keys.contains_key(url) {
+        if let Some(victim) = keys.keys().next().cloned() {
+            keys.remove(&victim);
+        }
+    }
+    keys.insert(url.to_owned(), key);
 }
 
 impl SnsVerifier {
@@ -385,6 +405,56 @@ mod tests {
             emulator_endpoint: None,
         })
         .unwrap()
+    }
+
+    #[test]
+    fn the_certificate_cache_is_bounded() {
+        let mut keys = HashMap::new();
+        for i in 0..1000 {
+            remember(&mut keys, &format!("https://sns.example/{i}.pem"), i);
+            assert!(keys.len() <= MAX_CACHED_CERTS);
+        }
+        assert_eq!(keys.get("https://sns.example/999.pem"), Some(&999));
+        remember(&mut keys, "https://sns.example/999.pem", 7);
+        assert_eq!(
+            keys.len(),
+            MAX_CACHED_CERTS,
+            "a key already cached is replaced"
+        );
+    }
+
+    #[tokio::test]
+    async fn certificate_urls_with_a_query_or_fragment_are_refused() {
+        let prefix = aws_cert_prefix("us-east-1");
+        let v = SnsVerifier::new(VerifierConfig {
+            trusted_cert_url_prefixes: vec![prefix.clone()],
+            allowed_topic_arns: vec!["arn:aws:sns:us-east-1:123456789012:t".into()],
+            emulator_endpoint: None,
+        })
+        .unwrap();
+        for url in [
+            format!("{prefix}SimpleNotificationService-abc.pem?x=1"),
+            format!("{prefix}SimpleNotificationService-abc.pem#x"),
+        ] {
+            let message = SnsMessage {
+                message_type: MessageType::Notification,
+                message_id: "m".into(),
+                topic_arn: "arn:aws:sns:us-east-1:123456789012:t".into(),
+                subject: None,
+                message: "{}".into(),
+                timestamp: "2026-01-01T00:00:00.000Z".into(),
+                signature_version: Some("1".into()),
+                signature: Some("AAAA".into()),
+                signing_cert_url: Some(url.clone()),
+                subscribe_url: None,
+                token: None,
+                unsubscribe_url: None,
+            };
+            match v.verify(&message).await {
+                Err(VerifyError::UntrustedCertUrl(u)) => assert_eq!(u, url),
+                other => panic!("{url}: {other:?}"),
+            }
+        }
     }
 
     #[test]
