@@ -224,8 +224,13 @@ async fn get_log(
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct UpgradeBody {
-    #[serde(default)]
+    /// Absent, or a string: `null` is refused as the document says.
+    #[serde(default, deserialize_with = "present_string")]
     payment_method: Option<String>,
+}
+
+fn present_string<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    String::deserialize(d).map(Some)
 }
 
 /// Premium through the API, behind the same paywall as the subscribe page

@@ -758,13 +758,13 @@ async fn every_aws_request_of_a_job_is_counted() {
     let completed = |s: &Scrape| s.metric("ann", "gas_ann_jobs_total{status=\"completed\"}");
     let emails = |s: &Scrape| s.metric("util", "gas_util_emails_total{}");
 
-    // Free user: signs up and uploads through the pages.
+    // Free user: signs up, signs in and uploads through the pages.
     let started = Instant::now();
     browser.sign_up("free@example.org").await;
     let after = d.settle().await;
     steps.push(Step::new(
         "free-signup",
-        "free user signs up (once per user)",
+        "free user signs up, then signs in (once per user)",
         &mark,
         &after,
         started,
