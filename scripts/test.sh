@@ -39,7 +39,7 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 # cargo prints one summary per test binary; the last line here sums them
 # with the infrastructure checks', the browser tests' and the fuzzer's.
 set +e
-cargo test --workspace --locked 2>&1 | tee target/test-output.log
+cargo test --workspace --locked --no-fail-fast 2>&1 | tee target/test-output.log
 status=${PIPESTATUS[0]}
 
 # infra/ and aws/: Terraform parses, checkov, bash -n, systemd-analyze,
