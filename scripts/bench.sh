@@ -325,7 +325,7 @@ MOTO_PORT=${GAS_TEST_AWS_ENDPOINT##*:}
 if tr '\0' ' ' <"/proc/$MOTO_PID/cmdline" 2>/dev/null | grep -q -- "-p $MOTO_PORT"; then
   PIDS+=("$MOTO_PID")
 else
-  MOTO_PID=$(pgrep -f "moto_server -H 127.0.0.1 -p $MOTO_PORT\$" | head -1 || true)
+  MOTO_PID=$(pgrep -f "moto_server(\.py)? -H 127.0.0.1 -p $MOTO_PORT\$" | head -1 || true)
   [ -n "$MOTO_PID" ] && PIDS+=("$MOTO_PID")
 fi
 export AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing
