@@ -34,6 +34,7 @@ use std::time::{Duration, Instant};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use support::browser::Browser;
+use support::s3_form::UploadForm;
 use support::{test_vcf, Api};
 
 /// The service processes, in the order the tables list them.
@@ -512,61 +513,6 @@ fn large_vcf(size: usize) -> Vec<u8> {
     out
 }
 
-/// What the upload page's form says: where to post, and its fields.
-struct Form {
-    action: String,
-    fields: Vec<(String, String)>,
-}
-
-fn parse_form(html: &str) -> Form {
-    let form = html
-        .split("<form id=\"upload-form\"")
-        .nth(1)
-        .and_then(|rest| rest.split("</form>").next())
-        .expect("an upload form");
-    let action = field_after(form, "action=\"").expect("an action");
-    let mut fields = Vec::new();
-    for input in form.split("<input type=\"hidden\" ").skip(1) {
-        let name = field_after(input, "name=\"").unwrap();
-        let value = field_after(input, "value=\"").unwrap();
-        fields.push((name, value.replace("&#36;", "$").replace("&amp;", "&")));
-    }
-    Form {
-        action: action.replace("&amp;", "&"),
-        fields,
-    }
-}
-
-fn field_after(text: &str, marker: &str) -> Option<String> {
-    let rest = &text[text.find(marker)? + marker.len()..];
-    Some(rest[..rest.find('"')?].to_string())
-}
-
-/// The browser's POST of `bytes` to S3 with the page's form; returns where
-/// S3 sends the browser.
-async fn post_to_s3(form: &Form, file_name: &str, bytes: Vec<u8>) -> String {
-    let mut multipart = reqwest::multipart::Form::new();
-    for (name, value) in &form.fields {
-        // Real S3 fills in `${filename}`; moto does not, the page's script does.
-        multipart = multipart.text(name.clone(), value.replace("${filename}", file_name));
-    }
-    multipart = multipart.part(
-        "file",
-        reqwest::multipart::Part::bytes(bytes).file_name(file_name.to_string()),
-    );
-    let response = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
-        .post(&form.action)
-        .multipart(multipart)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::SEE_OTHER, "S3 POST");
-    response.headers()["location"].to_str().unwrap().to_string()
-}
-
 /// Follows the job page's download link; returns the bytes.
 async fn page_download(browser: &mut Browser, job: &str) -> Vec<u8> {
     let page = browser.get(&format!("/annotations/{job}/download")).await;
@@ -773,9 +719,9 @@ async fn every_aws_request_of_a_job_is_counted() {
 
     let started = Instant::now();
     let (done0, mails0) = (completed(&mark), emails(&mark));
-    let form = parse_form(&browser.get("/annotate").await.body);
+    let form = UploadForm::parse(&browser.get("/annotate").await.body);
     let free_input = test_vcf();
-    let back = post_to_s3(&form, "test.vcf", free_input.clone()).await;
+    let back = form.post(None, "test.vcf", free_input.clone()).await;
     let page = browser.get(&back).await;
     assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
     let free_job = page

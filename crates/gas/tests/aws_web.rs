@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
 use support::browser::Browser;
+use support::s3_form::UploadForm;
 use support::{free_port, test_vcf};
 
 struct Web {
@@ -70,36 +71,6 @@ async fn start(test: &str) -> Option<Web> {
     })
 }
 
-/// What the upload page's form says: where to post, and its fields.
-struct Form {
-    action: String,
-    fields: Vec<(String, String)>,
-}
-
-fn parse_form(html: &str) -> Form {
-    let form = html
-        .split("<form id=\"upload-form\"")
-        .nth(1)
-        .and_then(|rest| rest.split("</form>").next())
-        .expect("an upload form");
-    let action = field_after(form, "action=\"").expect("an action");
-    let mut fields = Vec::new();
-    for input in form.split("<input type=\"hidden\" ").skip(1) {
-        let name = field_after(input, "name=\"").unwrap();
-        let value = field_after(input, "value=\"").unwrap();
-        fields.push((name, value.replace("&#36;", "$").replace("&amp;", "&")));
-    }
-    Form {
-        action: action.replace("&amp;", "&"),
-        fields,
-    }
-}
-
-fn field_after(text: &str, marker: &str) -> Option<String> {
-    let rest = &text[text.find(marker)? + marker.len()..];
-    Some(rest[..rest.find('"')?].to_string())
-}
-
 impl Web {
     async fn s3(&self) -> aws_sdk_s3::Client {
         let sdk = gas_testkit::sdk_config(&self.endpoint).await;
@@ -126,40 +97,6 @@ impl Web {
     }
 }
 
-/// Posts `bytes` to S3 with the page's form, `key` replacing the form's
-/// key; returns where S3 sends the browser.
-async fn post_to_s3(form: &Form, key: &str, bytes: Vec<u8>) -> String {
-    let mut multipart = reqwest::multipart::Form::new();
-    for (name, value) in &form.fields {
-        let value = if name == "key" {
-            key.to_string()
-        } else {
-            value.clone()
-        };
-        multipart = multipart.text(name.clone(), value);
-    }
-    multipart = multipart.part(
-        "file",
-        reqwest::multipart::Part::bytes(bytes).file_name("in.vcf"),
-    );
-    let response = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
-        .post(&form.action)
-        .multipart(multipart)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(
-        response.status(),
-        StatusCode::SEE_OTHER,
-        "S3 POST to {}",
-        form.action
-    );
-    response.headers()["location"].to_str().unwrap().to_string()
-}
-
 #[tokio::test]
 async fn presigned_uploads_become_jobs_only_when_they_pass_the_checks() {
     let Some(web) = start("presigned_uploads_become_jobs_only_when_they_pass_the_checks").await
@@ -170,7 +107,7 @@ async fn presigned_uploads_become_jobs_only_when_they_pass_the_checks() {
     browser.sign_up("ada@example.org").await;
     let page = browser.get("/annotate").await;
     assert_eq!(page.status, StatusCode::OK);
-    let form = parse_form(&page.body);
+    let form = UploadForm::parse(&page.body);
     assert!(
         form.action.starts_with(&web.endpoint),
         "the form posts to S3: {}",
@@ -204,7 +141,7 @@ async fn presigned_uploads_become_jobs_only_when_they_pass_the_checks() {
 
     // A good upload: S3 sends the browser back, the web app makes the job.
     let key = format!("{prefix}test.vcf");
-    let back = post_to_s3(&form, &key, test_vcf()).await;
+    let back = form.post(Some(&key), "in.vcf", test_vcf()).await;
     assert!(
         back.starts_with(&format!("{}/annotate/uploaded?", web.base)),
         "{back}"
@@ -226,7 +163,7 @@ async fn presigned_uploads_become_jobs_only_when_they_pass_the_checks() {
     );
 
     // Over the plan's limit (the policy says so; moto does not check): deleted, no job.
-    let form = parse_form(&browser.get("/annotate").await.body);
+    let form = UploadForm::parse(&browser.get("/annotate").await.body);
     let prefix = form
         .fields
         .iter()
@@ -237,7 +174,7 @@ async fn presigned_uploads_become_jobs_only_when_they_pass_the_checks() {
     let key = format!("{prefix}big.vcf");
     let mut big = b"##fileformat=VCFv4.2\n".to_vec();
     big.resize(30_000, b'#');
-    let back = post_to_s3(&form, &key, big).await;
+    let back = form.post(Some(&key), "in.vcf", big).await;
     let page = browser.get(&back).await;
     assert_eq!(page.status, StatusCode::PAYLOAD_TOO_LARGE);
     assert!(
@@ -247,7 +184,9 @@ async fn presigned_uploads_become_jobs_only_when_they_pass_the_checks() {
 
     // Not a VCF: deleted, no job.
     let key = format!("{prefix}sheet.vcf");
-    let back = post_to_s3(&form, &key, b"PK\x03\x04 a spreadsheet".to_vec()).await;
+    let back = form
+        .post(Some(&key), "in.vcf", b"PK\x03\x04 a spreadsheet".to_vec())
+        .await;
     let page = browser.get(&back).await;
     assert_eq!(page.status, StatusCode::BAD_REQUEST);
     assert!(!web.exists(&key).await);
@@ -257,7 +196,7 @@ async fn presigned_uploads_become_jobs_only_when_they_pass_the_checks() {
         format!("gas/someone-else/{}~x.vcf", uuid::Uuid::new_v4()),
         "elsewhere/x.vcf".to_string(),
     ] {
-        let back = post_to_s3(&form, &key, test_vcf()).await;
+        let back = form.post(Some(&key), "in.vcf", test_vcf()).await;
         let page = browser.get(&back).await;
         assert_eq!(page.status, StatusCode::NOT_FOUND, "{key}");
         assert!(!web.exists(&key).await, "{key} must be deleted");
@@ -267,7 +206,7 @@ async fn presigned_uploads_become_jobs_only_when_they_pass_the_checks() {
         "{}not-a-job-id~x.vcf",
         prefix.rsplit_once('/').unwrap().0.to_string() + "/"
     );
-    let back = post_to_s3(&form, &key, test_vcf()).await;
+    let back = form.post(Some(&key), "in.vcf", test_vcf()).await;
     assert_eq!(browser.get(&back).await.status, StatusCode::BAD_REQUEST);
     assert!(!web.exists(&key).await);
 

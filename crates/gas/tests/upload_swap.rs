@@ -19,6 +19,7 @@ use gas_jobs::dynamo::DynamoJobStore;
 use gas_jobs::{JobStatus, JobStore};
 use reqwest::StatusCode;
 use support::browser::Browser;
+use support::s3_form::UploadForm;
 use support::{free_port, test_vcf};
 
 const CHANGED: &str = "the input file changed after it was submitted; please submit it again";
@@ -33,61 +34,6 @@ impl Drop for Processes {
             let _ = child.wait();
         }
     }
-}
-
-/// What the upload page's form says: where to post, and its fields.
-struct Form {
-    action: String,
-    fields: Vec<(String, String)>,
-}
-
-fn parse_form(html: &str) -> Form {
-    let form = html
-        .split("<form id=\"upload-form\"")
-        .nth(1)
-        .and_then(|rest| rest.split("</form>").next())
-        .expect("an upload form");
-    let action = field_after(form, "action=\"").expect("an action");
-    let mut fields = Vec::new();
-    for input in form.split("<input type=\"hidden\" ").skip(1) {
-        let name = field_after(input, "name=\"").unwrap();
-        let value = field_after(input, "value=\"").unwrap();
-        fields.push((name, value.replace("&#36;", "$").replace("&amp;", "&")));
-    }
-    Form {
-        action: action.replace("&amp;", "&"),
-        fields,
-    }
-}
-
-fn field_after(text: &str, marker: &str) -> Option<String> {
-    let rest = &text[text.find(marker)? + marker.len()..];
-    Some(rest[..rest.find('"')?].to_string())
-}
-
-/// Posts `bytes` to S3 with the form, as `key`; returns where S3 sends the
-/// browser.
-async fn post_to_s3(form: &Form, key: &str, bytes: Vec<u8>) -> String {
-    let mut multipart = reqwest::multipart::Form::new();
-    for (name, value) in &form.fields {
-        let value = if name == "key" { key } else { value };
-        multipart = multipart.text(name.clone(), value.to_string());
-    }
-    multipart = multipart.part(
-        "file",
-        reqwest::multipart::Part::bytes(bytes).file_name("in.vcf"),
-    );
-    let response = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
-        .post(&form.action)
-        .multipart(multipart)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::SEE_OTHER, "S3 POST");
-    response.headers()["location"].to_str().unwrap().to_string()
 }
 
 async fn wait_healthy(url: &str) {
@@ -139,7 +85,7 @@ async fn a_form_posted_again_after_the_job_was_made_fails_the_job() {
     // The upload, checked and made a job.
     let mut browser = Browser::new(&base);
     browser.sign_up("swap@example.org").await;
-    let form = parse_form(&browser.get("/annotate").await.body);
+    let form = UploadForm::parse(&browser.get("/annotate").await.body);
     let key = form
         .fields
         .iter()
@@ -147,7 +93,7 @@ async fn a_form_posted_again_after_the_job_was_made_fails_the_job() {
         .expect("a key field")
         .1
         .replace("${filename}", "test.vcf");
-    let back = post_to_s3(&form, &key, test_vcf()).await;
+    let back = form.post(Some(&key), "in.vcf", test_vcf()).await;
     let page = browser.get(&back).await;
     assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
     let job_id = page
@@ -159,7 +105,7 @@ async fn a_form_posted_again_after_the_job_was_made_fails_the_job() {
 
     // The same form again, other bytes: S3 (and moto) takes them.
     let swapped = b"PK\x03\x04 nothing the web app ever looked at".to_vec();
-    post_to_s3(&form, &key, swapped).await;
+    form.post(Some(&key), "in.vcf", swapped).await;
 
     // The runner comes to the job only now.
     processes.0.push(gas(&["ann"]).spawn().unwrap());

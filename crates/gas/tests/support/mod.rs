@@ -4,6 +4,7 @@
 #![allow(dead_code)] // each test binary uses its own subset
 
 pub mod browser;
+pub mod s3_form;
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
