@@ -45,7 +45,7 @@ use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use crate::bgzf::block_size;
+use crate::bgzf::{block_size, read_full};
 use crate::contig::contig_key;
 
 /// Bytes in a cached page of a plain FASTA file.
@@ -1236,20 +1236,6 @@ fn read_into_memory(
         seq.shrink_to_fit();
     }
     Ok((contigs, seqs))
-}
-
-/// Reads until `buf` is full or the input ends; the bytes read.
-fn read_full(input: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
-    let mut filled = 0;
-    while filled < buf.len() {
-        match input.read(&mut buf[filled..]) {
-            Ok(0) => break,
-            Ok(n) => filled += n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(filled)
 }
 
 /// The complement of a base (IUPAC codes included, case kept); other bytes
