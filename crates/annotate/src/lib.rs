@@ -75,6 +75,7 @@ mod assembly;
 mod bgzf;
 mod body;
 mod classify;
+pub mod consequence;
 mod contig;
 mod error;
 pub mod fasta;
@@ -91,6 +92,7 @@ pub mod transcript;
 
 pub use annotator::{annotate, annotate_file};
 pub use classify::{classify, titv, TiTv, VariantClass};
+pub use consequence::{Consequence, ConsequenceSet, Impact};
 pub use error::AnnotateError;
 pub use fasta::{FastaError, Reference};
 pub use options::Options;
