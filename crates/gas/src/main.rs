@@ -45,9 +45,10 @@ enum Command {
     /// Annotate a VCF file (plain or gzipped).
     Annotate {
         /// A BED track (adds INFO GENE) or VCF track (fills the ID column);
-        /// plain, gzip or bgzip. Repeat for several.
+        /// plain, gzip or bgzip; `builtin` for the tracks the binary ships
+        /// (as the runner's configuration names them). Repeat for several.
         #[arg(long = "track", value_name = "FILE")]
-        tracks: Vec<PathBuf>,
+        tracks: Vec<String>,
         input: PathBuf,
         /// Output file (default: standard output); `.gz` writes bgzip.
         #[arg(short, long)]
@@ -195,8 +196,7 @@ async fn main() -> Result<()> {
             max_inflated_bytes,
         } => {
             let mut options = gas_annotate::Options::default();
-            options.tracks =
-                gas_annotate::Track::load_all(&tracks).context("loading the tracks")?;
+            options.tracks = gas::system::load_tracks(&tracks).context("loading the tracks")?;
             options.bgzf_output = bgzip
                 || output
                     .as_deref()

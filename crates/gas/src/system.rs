@@ -236,9 +236,24 @@ pub fn web_router(config: &Config, ports: &Ports, extras: &dyn BackendExtras) ->
 
 /// Loads the configured reference tracks (once per runner process).
 pub fn annotation_tracks(config: &Config) -> Result<Vec<gas_annotate::Track>> {
+    let tracks = load_tracks(&config.annotation_tracks)?;
+    for track in &tracks {
+        tracing::info!(
+            track = track.name(),
+            records = track.records(),
+            assembly = track.assembly(),
+            "annotation track loaded"
+        );
+    }
+    Ok(tracks)
+}
+
+/// Tracks named as the configuration and `gas annotate --track` name them:
+/// `builtin` for the tracks the binary ships, else a BED or VCF path.
+pub fn load_tracks(entries: &[String]) -> Result<Vec<gas_annotate::Track>> {
     let mut tracks = Vec::new();
     let mut paths = Vec::new();
-    for entry in &config.annotation_tracks {
+    for entry in entries {
         if entry == "builtin" {
             tracks.extend(
                 gas_annotate::reference::default_tracks().context("loading the built-in tracks")?,
@@ -248,14 +263,6 @@ pub fn annotation_tracks(config: &Config) -> Result<Vec<gas_annotate::Track>> {
         }
     }
     tracks.extend(gas_annotate::Track::load_all(&paths).context("loading the annotation tracks")?);
-    for track in &tracks {
-        tracing::info!(
-            track = track.name(),
-            records = track.records(),
-            assembly = track.assembly(),
-            "annotation track loaded"
-        );
-    }
     Ok(tracks)
 }
 
