@@ -13,7 +13,7 @@ use gas_messaging::{MessagingError, Topic};
 use gas_storage::dir::{DirArchiveSettings, DirArchiveStore, DirBlobStore, UrlSigner};
 use gas_storage::{
     bytes_stream, collect, ArchiveError, ArchiveStore, BlobError, BlobStore, ByteStream,
-    RetrievalStatus, Tier,
+    ObjectInfo, RetrievalStatus, Tier,
 };
 use gas_util::{ArchiveOutcome, Archiver};
 
@@ -164,8 +164,11 @@ impl BlobStore for FaultyBlobs {
     async fn get(&self, key: &str) -> Result<ByteStream, BlobError> {
         self.inner.get(key).await
     }
-    async fn head(&self, key: &str) -> Result<Option<u64>, BlobError> {
-        self.inner.head(key).await
+    async fn stat(&self, key: &str) -> Result<Option<ObjectInfo>, BlobError> {
+        self.inner.stat(key).await
+    }
+    async fn get_if_match(&self, key: &str, etag: &str) -> Result<ByteStream, BlobError> {
+        self.inner.get_if_match(key, etag).await
     }
     async fn delete(&self, key: &str) -> Result<(), BlobError> {
         self.inner.delete(key).await?;

@@ -462,13 +462,6 @@ pub fn throttle_key(email: &str, client: ClientAddr) -> String {
 
 // --- accounts ---
 
-/// An argon2id PHC string of `password`, through the gate of
-/// [`create_account`] (`gas user add`).
-pub async fn hash_password(password: &str) -> Result<String, AccountError> {
-    check_password(password)?;
-    own_gate().slot().await?.hash(password).await
-}
-
 fn check_password(password: &str) -> Result<(), AccountError> {
     match password.chars().count() {
         n if n < MIN_PASSWORD => Err(AccountError::WeakPassword),

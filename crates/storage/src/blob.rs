@@ -70,30 +70,17 @@ pub trait BlobStore: Send + Sync {
     async fn get(&self, key: &str) -> Result<ByteStream, BlobError>;
 
     /// The object's size, or `None` if there is none.
-    async fn head(&self, key: &str) -> Result<Option<u64>, BlobError>;
+    async fn head(&self, key: &str) -> Result<Option<u64>, BlobError> {
+        Ok(self.stat(key).await?.map(|info| info.size))
+    }
 
     /// The object's size and version, or `None` if there is none.
-    ///
-    /// Every adapter of this crate implements it (the conformance suite
-    /// checks); the default refuses, so a store that cannot name versions
-    /// (a test double) never passes for one that can.
-    async fn stat(&self, key: &str) -> Result<Option<ObjectInfo>, BlobError> {
-        let _ = key;
-        Err(BlobError::Backend(
-            "this object store does not report versions".into(),
-        ))
-    }
+    async fn stat(&self, key: &str) -> Result<Option<ObjectInfo>, BlobError>;
 
     /// The object's body if it is still the version `etag` names (from
     /// [`BlobStore::stat`]); [`BlobError::Changed`] if it is another one,
-    /// [`BlobError::NotFound`] if there is none. The default refuses, as
-    /// `stat`'s does.
-    async fn get_if_match(&self, key: &str, etag: &str) -> Result<ByteStream, BlobError> {
-        let _ = (key, etag);
-        Err(BlobError::Backend(
-            "this object store does not read by version".into(),
-        ))
-    }
+    /// [`BlobError::NotFound`] if there is none.
+    async fn get_if_match(&self, key: &str, etag: &str) -> Result<ByteStream, BlobError>;
 
     async fn delete(&self, key: &str) -> Result<(), BlobError>;
 

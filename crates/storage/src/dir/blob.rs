@@ -154,16 +154,6 @@ impl BlobStore for DirBlobStore {
         self.open(key).await.map(|(body, _)| body)
     }
 
-    async fn head(&self, key: &str) -> Result<Option<u64>, BlobError> {
-        let path = self.path(key)?;
-        match tokio::fs::metadata(&path).await {
-            Ok(meta) if meta.is_file() => Ok(Some(meta.len())),
-            Ok(_) => Ok(None),
-            Err(e) if is_missing(&e) => Ok(None),
-            Err(e) => Err(BlobError::backend(e)),
-        }
-    }
-
     async fn stat(&self, key: &str) -> Result<Option<ObjectInfo>, BlobError> {
         let path = self.path(key)?;
         match tokio::fs::metadata(&path).await {

@@ -270,13 +270,6 @@ impl BlobStore for S3BlobStore {
         }
     }
 
-    async fn head(&self, key: &str) -> Result<Option<u64>, BlobError> {
-        Ok(self
-            .head_object(key)
-            .await?
-            .map(|out| out.content_length().unwrap_or(0).try_into().unwrap_or(0)))
-    }
-
     async fn stat(&self, key: &str) -> Result<Option<ObjectInfo>, BlobError> {
         let Some(out) = self.head_object(key).await? else {
             return Ok(None);
