@@ -308,27 +308,6 @@ fn parse_address(entry: &str) -> Option<IpAddr> {
         .or_else(|| entry.parse::<SocketAddr>().ok().map(|s| s.ip()))
 }
 
-impl axum::extract::FromRequestParts<Arc<crate::WebState>> for ClientAddr {
-    type Rejection = std::convert::Infallible;
-
-    async fn from_request_parts(
-        parts: &mut axum::http::request::Parts,
-        state: &Arc<crate::WebState>,
-    ) -> Result<Self, Self::Rejection> {
-        // Present when the server was made with
-        // `into_make_service_with_connect_info`, as `gas` serves it.
-        let peer = parts
-            .extensions
-            .get::<axum::extract::ConnectInfo<SocketAddr>>()
-            .map(|info| info.0);
-        Ok(ClientAddr::from_parts(
-            &parts.headers,
-            peer,
-            state.settings.trust_forwarded_for,
-        ))
-    }
-}
-
 // --- the per-address limit ---
 
 /// Attempts one address may make at once...

@@ -230,6 +230,29 @@ pub fn human_bytes(n: u64) -> String {
     }
 }
 
+/// The client's address for the sign-in limits, read where requests are:
+/// the accounts module knows addresses, not requests.
+impl axum::extract::FromRequestParts<Arc<WebState>> for crate::accounts::ClientAddr {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &Arc<WebState>,
+    ) -> Result<Self, Self::Rejection> {
+        // Present when the server was made with
+        // `into_make_service_with_connect_info`, as `gas` serves it.
+        let peer = parts
+            .extensions
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map(|info| info.0);
+        Ok(crate::accounts::ClientAddr::from_parts(
+            &parts.headers,
+            peer,
+            state.settings.trust_forwarded_for,
+        ))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
