@@ -19,6 +19,11 @@
 //!   sequence is inflated into memory at open (3 GB for a human genome).
 //!   Any `.fai` beside it is ignored. Recompress with `bgzip` to avoid this.
 //!
+//! [`Reference::from_fasta_bytes`] reads FASTA text already in memory
+//! (plain or gzip, e.g. embedded in the binary, as
+//! [`crate::reference::mt_reference`] is) into memory the same way; it needs
+//! no index.
+//!
 //! # Fetching
 //! [`Reference::fetch`] takes 0-based, half-open coordinates and returns
 //! upper-case bases (IUPAC codes and `N` as they are in the file). Contig
@@ -35,8 +40,8 @@
 //! cache sit behind a [`Mutex`], so threads sharing one handle take turns.
 //! [`Clone`] makes a new handle that shares the (immutable) index but has
 //! its own file and cache: give each worker thread its own clone and they
-//! never wait for one another. Sequences inflated into memory (plain gzip)
-//! are shared by all clones and read without a lock.
+//! never wait for one another. Sequences held in memory (plain gzip, or
+//! bytes given) are shared by all clones and read without a lock.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -162,6 +167,9 @@ pub enum ReferenceKind {
     Bgzf,
     /// Plain gzip, inflated into memory at open.
     Gzip,
+    /// FASTA given as bytes ([`Reference::from_fasta_bytes`]), held in
+    /// memory.
+    Memory,
 }
 
 /// One line of a `.fai`: where a contig's sequence lies in the
@@ -205,8 +213,9 @@ enum Storage {
     /// Block starts as (compressed, uncompressed) offsets, from (0, 0),
     /// increasing.
     Bgzf(Vec<(u64, u64)>),
-    /// Upper-case sequences, one per contig.
-    Memory(Vec<Vec<u8>>),
+    /// Upper-case sequences, one per contig, and where they came from
+    /// ([`ReferenceKind::Gzip`] or [`ReferenceKind::Memory`]).
+    Memory(Vec<Vec<u8>>, ReferenceKind),
 }
 
 /// A handle's open file and its decoded blocks.
@@ -300,7 +309,7 @@ impl Reference {
             let decoder = flate2::read::MultiGzDecoder::new(BufReader::new(file));
             let (contigs, seqs) =
                 read_into_memory(path, BufReader::with_capacity(1 << 20, decoder))?;
-            (contigs, Storage::Memory(seqs), None)
+            (contigs, Storage::Memory(seqs, ReferenceKind::Gzip), None)
         } else {
             let contigs = match read_optional(&fai_path)? {
                 Some(text) => parse_fai(&fai_path, &text)?,
@@ -325,25 +334,64 @@ impl Reference {
             (contigs, Storage::Plain, Some(file))
         };
 
+        Ok(Reference::new(path.to_path_buf(), contigs, storage, file))
+    }
+
+    /// A reference held in memory, read from the FASTA text `fasta`: plain,
+    /// or gzip-compressed (BGZF included), recognised by its first bytes.
+    /// For sequences embedded in the binary or fetched over the network;
+    /// no index is needed (sequence lines may have any lengths). `name`
+    /// stands for the file's path: [`Reference::path`] returns it and
+    /// errors show it. Bases are upper-cased; [`Reference::kind`] is
+    /// [`ReferenceKind::Memory`].
+    ///
+    /// # Errors
+    /// [`FastaError::BadFasta`] naming the first line that is not FASTA
+    /// (1-based, in the decompressed text), [`FastaError::BadCompression`]
+    /// for corrupt or truncated gzip data.
+    pub fn from_fasta_bytes(name: &str, fasta: &[u8]) -> Result<Reference, FastaError> {
+        let path = Path::new(name);
+        let (contigs, seqs) = if fasta.starts_with(&[0x1f, 0x8b]) {
+            let decoder = flate2::read::MultiGzDecoder::new(fasta);
+            read_into_memory(path, BufReader::with_capacity(1 << 16, decoder))?
+        } else {
+            read_into_memory(path, fasta)?
+        };
+        Ok(Reference::new(
+            path.to_path_buf(),
+            contigs,
+            Storage::Memory(seqs, ReferenceKind::Memory),
+            None,
+        ))
+    }
+
+    /// A handle on a reference whose contigs and storage have been read.
+    fn new(
+        path: PathBuf,
+        contigs: Vec<FaiEntry>,
+        storage: Storage,
+        file: Option<File>,
+    ) -> Reference {
         let mut exact = HashMap::with_capacity(contigs.len());
         let mut keyed = HashMap::with_capacity(contigs.len());
         for (i, contig) in contigs.iter().enumerate() {
             exact.insert(contig.name.clone(), i);
             keyed.entry(contig_key(&contig.name).into()).or_insert(i);
         }
-        Ok(Reference {
+        Reference {
             shared: Arc::new(Shared {
-                path: path.to_path_buf(),
+                path,
                 contigs,
                 exact,
                 keyed,
                 storage,
             }),
             cache: Mutex::new(Cache::new(file)),
-        })
+        }
     }
 
-    /// The FASTA file's path as given to [`Reference::open`].
+    /// The FASTA file's path as given to [`Reference::open`], or the name
+    /// given to [`Reference::from_fasta_bytes`].
     pub fn path(&self) -> &Path {
         &self.shared.path
     }
@@ -353,7 +401,7 @@ impl Reference {
         match self.shared.storage {
             Storage::Plain => ReferenceKind::Plain,
             Storage::Bgzf(_) => ReferenceKind::Bgzf,
-            Storage::Memory(_) => ReferenceKind::Gzip,
+            Storage::Memory(_, kind) => kind,
         }
     }
 
@@ -431,7 +479,7 @@ impl Reference {
         if start == end {
             return Ok(());
         }
-        if let Storage::Memory(seqs) = &shared.storage {
+        if let Storage::Memory(seqs, _) = &shared.storage {
             let seq = &seqs[index];
             out.extend_from_slice(&seq[start as usize..end as usize]);
             return Ok(());
@@ -443,7 +491,7 @@ impl Reference {
         let read = match &shared.storage {
             Storage::Plain => cache.read_plain(shared, raw_start, raw_end, &mut raw),
             Storage::Bgzf(gzi) => cache.read_bgzf(shared, gzi, raw_start, raw_end, &mut raw),
-            Storage::Memory(_) => unreachable!("handled above"),
+            Storage::Memory(..) => unreachable!("handled above"),
         };
         drop(cache);
         read.map_err(|e| match e {
@@ -1137,8 +1185,8 @@ fn scan_bgzf(path: &Path, file: &mut File, need_fai: bool) -> Result<Scanned, Fa
     Ok((gzi, fai))
 }
 
-/// Reads a whole (plain gzip) FASTA into memory: its contigs and their
-/// upper-case sequences.
+/// Reads a whole FASTA (plain gzip, or bytes given) into memory: its
+/// contigs and their upper-case sequences.
 fn read_into_memory(
     path: &Path,
     mut input: impl BufRead,
@@ -1478,6 +1526,77 @@ mod tests {
         bad.truncate(middle);
         let path = write(dir.path(), "bad.fa.gz", &bad);
         let err = Reference::open(&path).unwrap_err();
+        assert!(matches!(err, FastaError::BadCompression { .. }), "{err}");
+    }
+
+    #[test]
+    fn fasta_bytes_are_read_into_memory() {
+        let (fasta, _) = fasta_and_fai(&genome());
+        let reference = Reference::from_fasta_bytes("embedded.fa", &fasta).unwrap();
+        assert_eq!(reference.kind(), ReferenceKind::Memory);
+        assert_eq!(reference.path(), Path::new("embedded.fa"));
+        assert_eq!(
+            reference.contigs().map(|(n, _)| n).collect::<Vec<_>>(),
+            ["chr1", "chrM", "2", "empty", "chr10"]
+        );
+        check_all_fetches(&reference);
+        // Clones share the sequences; names match in any style.
+        let clone = reference.clone();
+        check_all_fetches(&clone);
+        assert_eq!(clone.contig_name("MT"), Some("chrM"));
+        assert_eq!(
+            clone.fetch("1", 0, 10).unwrap(),
+            reference.fetch("chr1", 0, 10).unwrap()
+        );
+
+        // Gzip and BGZF bytes are inflated; still no index needed.
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        gz.write_all(&fasta).unwrap();
+        let gz = gz.finish().unwrap();
+        let (bgzf, _) = bgzf_with_gzi(&fasta, 50);
+        for bytes in [&gz, &bgzf] {
+            let reference = Reference::from_fasta_bytes("embedded.fa.gz", bytes).unwrap();
+            assert_eq!(reference.kind(), ReferenceKind::Memory);
+            check_all_fetches(&reference);
+        }
+
+        // Lines of any length, CRLF, no final terminator, lower case.
+        let reference =
+            Reference::from_fasta_bytes("ragged", b">a x\r\nAC\r\ngtA\r\n\r\nT\n>b\nNN").unwrap();
+        assert_eq!(reference.fetch("a", 0, 6).unwrap(), b"ACGTAT");
+        assert_eq!(reference.fetch("b", 0, 2).unwrap(), b"NN");
+        let err = reference.fetch("a", 0, 7).unwrap_err();
+        assert!(
+            matches!(err, FastaError::OutOfRange { len: 6, .. }),
+            "{err}"
+        );
+        // No bytes: no contigs.
+        let empty = Reference::from_fasta_bytes("empty", b"").unwrap();
+        assert_eq!(empty.contigs().count(), 0);
+    }
+
+    #[test]
+    fn bad_fasta_bytes_are_errors_naming_the_line() {
+        for (text, line) in [
+            (&b"ACGT\n"[..], 1),
+            (b">a\nAC GT\n", 2),
+            (b">a\nACGT\n>a\nACGT\n", 3),
+            (b">\nACGT\n", 1),
+        ] {
+            let err = Reference::from_fasta_bytes("given.fa", text).unwrap_err();
+            assert!(
+                matches!(&err, FastaError::BadFasta { line: l, path, .. }
+                    if *l == line && path == Path::new("given.fa")),
+                "{:?}: {err}",
+                String::from_utf8_lossy(text)
+            );
+            assert!(err.to_string().starts_with("reference given.fa: "), "{err}");
+        }
+        let (fasta, _) = fasta_and_fai(&genome());
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        gz.write_all(&fasta).unwrap();
+        let gz = gz.finish().unwrap();
+        let err = Reference::from_fasta_bytes("cut.fa.gz", &gz[..gz.len() / 2]).unwrap_err();
         assert!(matches!(err, FastaError::BadCompression { .. }), "{err}");
     }
 
