@@ -5,6 +5,9 @@
 //! The data live in the shared folder beside the repository checkout, and
 //! the comparison needs `bcftools` (and `python3` for the synthetic file);
 //! without them these tests print a notice and pass.
+//!
+//! VCF tracks copying INFO fields are tested on small files the tests
+//! write (and read back with `bcftools` when it is installed).
 
 use std::collections::BTreeSet;
 use std::fs;
@@ -13,7 +16,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
-use gas_annotate::{annotate, annotate_file, Options, Stats, Track, TrackKind};
+use gas_annotate::{annotate, annotate_file, Options, Stats, Track, TrackKind, TrackSpec};
 
 const SHARED: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared");
 const SAMPLES: [&str; 6] = [
@@ -413,4 +416,260 @@ fn compressed_input_and_output() {
     if has_tool("bcftools", "--version") {
         assert_eq!(query(&bgzf), query(&plain));
     }
+}
+
+// ---------------------------------------------------------------------------
+// VCF tracks copying INFO fields, on small files written here.
+
+/// A ClinVar-like track (`chr` names): split records, one with more padding
+/// than the input, one multi-allelic, a symbolic one.
+const CLINVAR: &str = "##fileformat=VCFv4.1
+##INFO=<ID=CLNSIG,Number=.,Type=String,Description=\"Aggregate germline classification\">
+##INFO=<ID=CLNDN,Number=.,Type=String,Description=\"Disease names, | separated\">
+##INFO=<ID=AF,Number=A,Type=Float,Description=\"Allele frequency\">
+##INFO=<ID=AC,Number=R,Type=Integer,Description=\"Allele counts, REF first\">
+##INFO=<ID=DB,Number=0,Type=Flag,Description=\"In dbSNP\">
+##INFO=<ID=GQ1,Number=1,Type=Integer,Description=\"One integer\">
+#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO
+chr1\t100\tv1a\tACT\tAT\t.\t.\tCLNSIG=Pathogenic,_risk_factor;CLNDN=Cancer|Other;AF=0.1;AC=7,1;DB;GQ1=5
+chr1\t100\tv1b\tA\tG\t.\t.\tCLNSIG=Benign;AF=0.2;AC=7,2
+chr1\t200\tv2\tC\tT\t.\t.\tCLNSIG=Benign;AF=0.3;AC=9,3
+chr1\t300\tv3\tTGAC\tTGA\t.\t.\tCLNSIG=Likely_benign;AF=0.4;AC=8,4;DB
+chr1\t400\tv4\tG\t<DEL>\t.\t.\tCLNSIG=Pathogenic
+chr1\t500\tv7\tA\tT\t.\t.\tCLNSIG=Pathogenic;AF=.
+chr1\t600\tv8\tG\tG]2:100]\t.\t.\tCLNSIG=Pathogenic
+chrM\t10\tv5\ta\tg\t.\t.\tCLNSIG=Uncertain_significance;AF=0.5;AC=1,1
+chrX\t50\tv6\tC\tA,T\t.\t.\tAF=0.6,0.7;AC=1,2,3;GQ1=9
+";
+
+/// A gnomAD-like track (plain names, gzip): AF again, to copy renamed.
+const GNOMAD: &str = "##fileformat=VCFv4.2
+##INFO=<ID=AF,Number=A,Type=Float,Description=\"Alternate allele frequency\">
+#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO
+1\t200\trs200\tC\tG,T\t.\t.\tAF=0.01,0.02
+";
+
+/// A dbSNP-like track filling ids.
+const DBSNP: &str = "##fileformat=VCFv4.2
+#CHROM\tPOS\tID\tREF\tALT
+1\t200\trs2\tC\tT
+";
+
+/// The input: `1`, `MT` and `X` names, a stale CLNSIG to replace.
+const INPUT: &str = "##fileformat=VCFv4.2
+##INFO=<ID=CLNSIG,Number=1,Type=String,Description=\"stale\">
+##INFO=<ID=DP,Number=1,Type=Integer,Description=\"Depth\">
+##INFO=<ID=END,Number=1,Type=Integer,Description=\"End position\">
+##contig=<ID=1>
+##contig=<ID=MT>
+##contig=<ID=X>
+#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO
+1\t100\t.\tAC\tA,GC\t.\t.\tCLNSIG=old;DP=5
+1\t200\t.\tC\tT,G\t.\t.\t.
+1\t301\t.\tGAC\tGA\t.\t.\t.
+1\t400\t.\tG\t<DEL>\t.\t.\tEND=410
+1\t500\t.\ta\tt\t.\t.\t.
+1\t600\t.\tG\tG]2:100]\t.\t.\t.
+1\t700\t.\tC\tT\t.\t.\tCLNSIG=stale
+MT\t10\t.\tA\tG,*\t.\t.\t.
+X\t50\t.\tC\tT,A,G\t.\t.\t.
+";
+
+fn write_gz(path: &Path, text: &str) {
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), Default::default());
+    encoder.write_all(text.as_bytes()).unwrap();
+    fs::write(path, encoder.finish().unwrap()).unwrap();
+}
+
+/// The field tracks' files in `dir`: ClinVar, gnomAD (gzip) and dbSNP.
+fn field_track_files(dir: &Path) -> (String, String, String) {
+    let (clinvar, gnomad, dbsnp) = (
+        dir.join("clinvar.vcf"),
+        dir.join("gnomad.vcf.gz"),
+        dir.join("dbsnp.vcf"),
+    );
+    fs::write(&clinvar, CLINVAR).unwrap();
+    write_gz(&gnomad, GNOMAD);
+    fs::write(&dbsnp, DBSNP).unwrap();
+    let s = |p: &Path| p.display().to_string();
+    (s(&clinvar), s(&gnomad), s(&dbsnp))
+}
+
+fn load(entries: &[String]) -> Result<Vec<Track>, gas_annotate::TrackError> {
+    let specs = entries
+        .iter()
+        .map(|e| TrackSpec::parse(e))
+        .collect::<Result<Vec<_>, _>>()?;
+    Track::load_specs(&specs)
+}
+
+/// `line`'s ID and INFO without VC and TITV.
+fn id_and_copied(line: &str) -> (String, String) {
+    let columns: Vec<&str> = line.split('\t').collect();
+    let info: Vec<&str> = columns[7]
+        .split(';')
+        .filter(|e| !e.starts_with("VC=") && !e.starts_with("TITV="))
+        .collect();
+    (columns[2].to_string(), info.join(";"))
+}
+
+#[test]
+fn vcf_tracks_copy_info_fields_per_allele() {
+    let dir = tempfile::tempdir().unwrap();
+    let (clinvar, gnomad, dbsnp) = field_track_files(dir.path());
+    let tracks = load(&[
+        format!("{clinvar}:CLNSIG,CLNDN,AF,AC,DB,GQ1"),
+        format!("{gnomad}:AF=gnomAD_AF"),
+        dbsnp,
+    ])
+    .unwrap();
+    let input = dir.path().join("in.vcf");
+    fs::write(&input, INPUT).unwrap();
+    let output = dir.path().join("out.vcf");
+    let stats = ours(&input, &output, &with_tracks(&tracks));
+    assert_eq!(stats.variants, 9);
+    let text = fs::read_to_string(&output).unwrap();
+    let records: Vec<(String, String)> = text
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .map(id_and_copied)
+        .collect();
+    let expected = [
+        // AC>A is the track's ACT>AT; AC>GC its A>G (split records). AC:
+        // REF from the first matched record, then per ALT.
+        (
+            ".",
+            "DP=5;CLNSIG=Pathogenic|_risk_factor,Benign;CLNDN=Cancer|Other,.;AF=0.1,0.2;AC=7,1,2;DB;GQ1=5,.",
+        ),
+        // One ALT matched; the ID comes from the dbSNP track only.
+        ("rs2", "CLNSIG=Benign,.;AF=0.3,.;AC=9,3,.;gnomAD_AF=0.02,0.01"),
+        // GAC>GA at 301 and TGAC>TGA at 300 are AC>A at 302.
+        (".", "CLNSIG=Likely_benign;AF=0.4;AC=8,4;DB"),
+        // Symbolic and breakend alleles never match.
+        (".", "END=410"),
+        // Case-insensitive; the track's AF is missing: left out.
+        (".", "CLNSIG=Pathogenic"),
+        (".", ""),
+        // A stale CLNSIG is dropped even without a match.
+        (".", ""),
+        // chrM is MT; `*` gets `.`.
+        (".", "CLNSIG=Uncertain_significance,.;AF=0.5,.;AC=1,1,."),
+        // A multi-allelic track record, split per ALT; GQ1 is the whole
+        // value per ALT.
+        (".", "AF=0.7,0.6,.;AC=1,3,2,.;GQ1=9,9,."),
+    ];
+    let got: Vec<(&str, &str)> = records
+        .iter()
+        .map(|(id, info)| (id.as_str(), info.as_str()))
+        .collect();
+    assert_eq!(got, expected);
+
+    // The header: one definition per copied field, from the track's.
+    let header: Vec<&str> = text.lines().filter(|l| l.starts_with("##INFO")).collect();
+    for line in [
+        "##INFO=<ID=CLNSIG,Number=A,Type=String,Description=\"Aggregate germline classification (from clinvar.vcf)\">",
+        "##INFO=<ID=CLNDN,Number=A,Type=String,Description=\"Disease names, | separated (from clinvar.vcf)\">",
+        "##INFO=<ID=AF,Number=A,Type=Float,Description=\"Allele frequency (from clinvar.vcf)\">",
+        "##INFO=<ID=AC,Number=R,Type=Integer,Description=\"Allele counts, REF first (from clinvar.vcf)\">",
+        "##INFO=<ID=DB,Number=0,Type=Flag,Description=\"In dbSNP (from clinvar.vcf)\">",
+        "##INFO=<ID=GQ1,Number=A,Type=Integer,Description=\"One integer (from clinvar.vcf)\">",
+        "##INFO=<ID=gnomAD_AF,Number=A,Type=Float,Description=\"Alternate allele frequency (from INFO/AF of gnomad.vcf.gz)\">",
+    ] {
+        assert_eq!(header.iter().filter(|l| **l == line).count(), 1, "{line}");
+    }
+    assert!(!text.contains("stale"));
+    assert!(text.contains(
+        "Tracks=\"clinvar.vcf (VCF, GRCh37, INFO CLNSIG,CLNDN,AF,AC,DB,GQ1);gnomad.vcf.gz (VCF, GRCh37, INFO AF=gnomAD_AF);dbsnp.vcf (VCF, GRCh37)\""
+    ));
+
+    if !has_tool("bcftools", "--version") {
+        return;
+    }
+    // bcftools reads it without a warning, and reads the fields per ALT.
+    let out = path_str(&output);
+    let view = Command::new("bcftools")
+        .args(["view", "-Ov", out])
+        .output()
+        .unwrap();
+    assert!(view.status.success());
+    let warnings = String::from_utf8_lossy(&view.stderr);
+    assert!(warnings.is_empty(), "{warnings}");
+    assert_eq!(
+        run("bcftools", &["query", "-f", "%INFO/CLNSIG\n", out]),
+        "Pathogenic|_risk_factor,Benign\nBenign,.\nLikely_benign\n.\nPathogenic\n.\n.\nUncertain_significance,.\n.\n"
+    );
+    assert_eq!(
+        run(
+            "bcftools",
+            &[
+                "query",
+                "-f",
+                "%POS %INFO/AF %INFO/AC %INFO/DB %INFO/gnomAD_AF\n",
+                out
+            ]
+        ),
+        "100 0.1,0.2 7,1,2 1 .\n200 0.3,. 9,3,. . 0.02,0.01\n301 0.4 8,4 1 .\n400 . . . .\n\
+         500 . . . .\n600 . . . .\n700 . . . .\n10 0.5,. 1,1,. . .\n50 0.7,0.6,. 1,3,2,. . .\n"
+    );
+    // Splitting the records keeps each ALT's values with it.
+    let split = dir.path().join("split.vcf");
+    run("bcftools", &["norm", "-m-", "-o", path_str(&split), out]);
+    assert_eq!(
+        run(
+            "bcftools",
+            &["query", "-f", "%POS %ALT %INFO/CLNSIG %INFO/AC\n", "-i", "POS=100 || POS=50", path_str(&split)]
+        ),
+        "100 A Pathogenic|_risk_factor 7,1\n100 GC Benign 7,2\n50 T . 1,3\n50 A . 1,2\n50 G . 1,.\n"
+    );
+}
+
+#[test]
+fn field_track_errors_name_the_track_and_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let (clinvar, gnomad, _) = field_track_files(dir.path());
+    let message = load(&[format!("{clinvar}:CLNSIG,CLNREVSTAT")])
+        .unwrap_err()
+        .to_string();
+    assert!(message.contains("clinvar.vcf"), "{message}");
+    assert!(
+        message.contains("no ##INFO definition of CLNREVSTAT"),
+        "{message}"
+    );
+    let message = load(&[format!("{clinvar}:AF"), format!("{gnomad}:AF")])
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        message,
+        "track gnomad.vcf.gz: INFO field AF is copied from clinvar.vcf too; copy it under another name (AF=NAME)"
+    );
+    let bed = dir.path().join("genes.bed");
+    fs::write(&bed, "chr1\t0\t1000\tG\n").unwrap();
+    let message = load(&[format!("{}:AF", bed.display())])
+        .unwrap_err()
+        .to_string();
+    assert!(message.contains("genes.bed"), "{message}");
+    assert!(
+        message.contains("only be copied from a VCF track"),
+        "{message}"
+    );
+    // Without fields, a VCF track still fills ids (and only ids).
+    let tracks = load(&[clinvar]).unwrap();
+    assert_eq!(tracks[0].fields().count(), 0);
+    let mut output = Vec::new();
+    annotate(
+        INPUT.as_bytes(),
+        &mut output,
+        &with_tracks(&tracks),
+        &mut |_| {},
+    )
+    .unwrap();
+    let text = String::from_utf8(output).unwrap();
+    let ids: Vec<String> = text
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .map(|l| id_and_copied(l).0)
+        .collect();
+    // Ids need the same POS and REF, and an ALT allele spelled the same.
+    assert_eq!(ids, [".", "v2", ".", "v4", "v7", "v8", ".", "v5", "v6"]);
+    assert!(text.contains("\tCLNSIG=old;DP=5;VC="));
 }
