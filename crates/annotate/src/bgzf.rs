@@ -16,7 +16,7 @@ use flate2::{Compress, Compression, Crc, FlushCompress, Status};
 
 /// The most uncompressed bytes put in one block (what `bgzip` uses), so that
 /// even incompressible data fits the 64 KiB block limit.
-const MAX_BLOCK_INPUT: usize = 0xff00;
+pub(crate) const MAX_BLOCK_INPUT: usize = 0xff00;
 
 /// The gzip header of a BGZF block up to its BSIZE field: magic, deflate,
 /// FEXTRA, no mtime, no extra flags, unknown OS, XLEN 6, subfield `BC` of
