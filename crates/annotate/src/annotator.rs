@@ -16,7 +16,6 @@ use crate::options::Options;
 use crate::pipeline::{self, Chunker};
 use crate::reader::LineReader;
 use crate::stats::{Stats, Tally, TrackSummary};
-use crate::track::TrackKind;
 
 /// Output buffer size.
 const OUTPUT_BUFFER_BYTES: usize = 256 << 10;
@@ -128,7 +127,22 @@ pub fn annotate<R: BufRead, W: Write>(
     let raw_bytes = chunker.raw_bytes();
     progress(raw_bytes);
     let warnings = assembly::warnings(tally.stats(), &options.tracks);
-    Ok(tally.finish(raw_bytes, started.elapsed(), warnings))
+    let consequences = options
+        .consequences
+        .as_deref()
+        .map(|c| tally.consequences.to_stats(c));
+    let mut stats = tally.finish(raw_bytes, started.elapsed(), warnings);
+    if let Some(c) = consequences {
+        if c.ref_mismatches > 0 {
+            stats.warnings.push(format!(
+                "{} records have a REF that differs from the reference genome {} (flagged REF_MISMATCH); check that the input is on the same assembly",
+                c.ref_mismatches,
+                c.reference.as_deref().unwrap_or("")
+            ));
+        }
+        stats.consequences = Some(c);
+    }
+    Ok(stats)
 }
 
 /// Annotates the VCF file `input` (plain or gzip-compressed) into the file
@@ -193,7 +207,7 @@ fn copy_header<R: BufRead>(
         })?;
     writeln!(out, "##fileformat={}", version.output())?;
     tally.set_formats(version.to_string(), version.output().to_string());
-    let reserved = header::reserved_info_keys(options.has_track(TrackKind::Bed));
+    let reserved = &header::reserved_keys(options);
     let mut assembly = None;
 
     loop {
@@ -229,7 +243,13 @@ fn copy_header<R: BufRead>(
             if let Some(assembly) = assembly {
                 tally.set_input_assembly(assembly);
             }
-            header::write_added_lines(out, &options.version, version, &options.tracks)?;
+            header::write_added_lines(
+                out,
+                &options.version,
+                version,
+                &options.tracks,
+                options.consequences.as_deref(),
+            )?;
             writeln!(out, "{text}")?;
             return Ok(version);
         } else if text.is_empty() {

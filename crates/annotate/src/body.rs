@@ -2,11 +2,14 @@
 //! their counts out. Chunks are independent, so several threads can each
 //! annotate one.
 
+use std::ops::Range;
+
 use crate::bgzf::BgzfEncoder;
-use crate::classify::{classify, titv, TiTv, VariantClass};
+use crate::classify::{classify, is_bases, titv, TiTv, VariantClass};
+use crate::consequence::{ConsequenceWorker, Consequences, RecordOutcome};
 use crate::record::Record;
 use crate::stats::Tally;
-use crate::track::{BedIndex, SiteIndex, TrackIndex};
+use crate::track::{copied_fields, normalise, Alignment, BedIndex, SiteIndex, TrackIndex};
 use crate::Options;
 
 /// What every chunk of one run is annotated with; shared by the threads.
@@ -14,30 +17,78 @@ pub(crate) struct Body<'t> {
     /// Whether records need the VCFv3.3 QUAL/FILTER conversion.
     v3: bool,
     genes: Vec<&'t BedIndex>,
-    sites: Vec<&'t SiteIndex>,
+    sites: Vec<SiteTrack<'t>>,
+    /// The INFO fields copied from VCF tracks, in output order, grouped by
+    /// track.
+    copies: Vec<FieldCopy<'t>>,
+    /// Per VCF track copying fields: its index in `sites` and the range of
+    /// its fields in `copies`.
+    field_tracks: Vec<(usize, Range<usize>)>,
     /// INFO keys the annotator writes; input entries with them are dropped.
-    reserved: &'static [&'static str],
+    reserved: Vec<&'t str>,
     max_line_bytes: usize,
     bgzf: bool,
+    /// Consequence annotation, when the run predicts consequences.
+    consequences: Option<&'t Consequences>,
+}
+
+/// A VCF track of a run.
+struct SiteTrack<'t> {
+    index: &'t SiteIndex,
+    /// Whether its ids fill the ID column (it copies no fields).
+    ids: bool,
+}
+
+/// An INFO field copied from a VCF track.
+struct FieldCopy<'t> {
+    /// Its index among the track's fields (what `Site::value` takes).
+    field: usize,
+    /// The output key.
+    name: &'t str,
+    alignment: Alignment,
 }
 
 impl<'t> Body<'t> {
     pub(crate) fn new(options: &'t Options, v3: bool) -> Self {
         let mut genes = Vec::new();
         let mut sites = Vec::new();
-        for track in &options.tracks {
+        let mut site_of_track = vec![usize::MAX; options.tracks.len()];
+        for (t, track) in options.tracks.iter().enumerate() {
             match track.index() {
                 TrackIndex::Bed(index) => genes.push(index),
-                TrackIndex::Vcf(index) => sites.push(index),
+                TrackIndex::Vcf(index) => {
+                    site_of_track[t] = sites.len();
+                    sites.push(SiteTrack {
+                        index,
+                        ids: track.fields().next().is_none(),
+                    });
+                }
             }
+        }
+        let mut copies = Vec::new();
+        let mut field_tracks: Vec<(usize, Range<usize>)> = Vec::new();
+        for (t, field, copied) in copied_fields(&options.tracks) {
+            let site = site_of_track[t];
+            match field_tracks.last_mut() {
+                Some((last, range)) if *last == site => range.end += 1,
+                _ => field_tracks.push((site, copies.len()..copies.len() + 1)),
+            }
+            copies.push(FieldCopy {
+                field,
+                name: &copied.field.name,
+                alignment: copied.alignment,
+            });
         }
         Body {
             v3,
-            reserved: crate::header::reserved_info_keys(!genes.is_empty()),
+            reserved: crate::header::reserved_keys(options),
             genes,
             sites,
+            copies,
+            field_tracks,
             max_line_bytes: options.max_line_bytes,
             bgzf: options.bgzf_output,
+            consequences: options.consequences.as_deref(),
         }
     }
 }
@@ -62,10 +113,22 @@ pub(crate) struct ChunkAnnotator<'t> {
     ranks: Vec<u32>,
     genes: Vec<&'t str>,
     ids: Vec<&'t str>,
+    /// Per copied field, per ALT allele of the record: the raw value of the
+    /// field in the first track record matching the allele, and the index
+    /// of the matching allele in that record's ALT column.
+    slots: Vec<Option<(&'t str, u32)>>,
+    /// Whether any slot is filled.
+    copied: bool,
     contigs: ContigCache,
     /// Uncompressed output before BGZF encoding.
     plain: Vec<u8>,
     encoder: Option<BgzfEncoder>,
+    /// This thread's consequence annotation, when the run has it.
+    csq: Option<ConsequenceWorker<'t>>,
+    /// The record's CSQ value (without `CSQ=`).
+    csq_value: String,
+    /// What consequence annotation found about the record.
+    csq_outcome: RecordOutcome,
 }
 
 /// The track contig indexes of the last CHROM seen (input is usually sorted,
@@ -79,6 +142,8 @@ struct ContigCache {
     sites: Vec<Option<usize>>,
     /// Per VCF track, where the last site search ended.
     site_hints: Vec<usize>,
+    /// Per VCF track copying fields, where the last allele search ended.
+    allele_hints: Vec<usize>,
 }
 
 impl<'t> ChunkAnnotator<'t> {
@@ -89,15 +154,21 @@ impl<'t> ChunkAnnotator<'t> {
             ranks: Vec::new(),
             genes: Vec::new(),
             ids: Vec::new(),
+            slots: Vec::new(),
+            copied: false,
             contigs: ContigCache {
                 chrom: None,
                 genes: Vec::new(),
                 hints: Vec::new(),
                 sites: Vec::new(),
                 site_hints: Vec::new(),
+                allele_hints: Vec::new(),
             },
             plain: Vec::new(),
             encoder: body.bgzf.then(BgzfEncoder::new),
+            csq: body.consequences.map(Consequences::worker),
+            csq_value: String::new(),
+            csq_outcome: RecordOutcome::default(),
         }
     }
 
@@ -177,23 +248,44 @@ impl<'t> ChunkAnnotator<'t> {
         }
         self.genes.clear();
         self.ids.clear();
+        self.copied = false;
         if !self.body.genes.is_empty() || !self.body.sites.is_empty() {
             self.look_up(record, tally);
+        }
+        self.csq_value.clear();
+        self.csq_outcome = RecordOutcome::default();
+        if let Some(worker) = &mut self.csq {
+            // Positions past 2^32 lie beyond every transcript.
+            let pos = u32::try_from(record.position).unwrap_or(u32::MAX);
+            let alts: Vec<&str> = record.alts().collect();
+            self.csq_outcome = worker.annotate(
+                record.chrom,
+                pos,
+                record.reference,
+                &alts,
+                &mut self.csq_value,
+                &mut tally.consequences,
+            );
         }
         tally.record(record.chrom, !self.ids.is_empty(), !self.genes.is_empty());
         self.write(record, out);
     }
 
-    /// Fills `genes` and `ids` from the tracks, and compares REF with the
-    /// VCF tracks' sites.
+    /// Fills `genes`, `ids` and `slots` from the tracks, and compares REF
+    /// with the VCF tracks' sites.
     fn look_up(&mut self, record: &Record<'_>, tally: &mut Tally) {
         let body = self.body;
         let cache = &mut self.contigs;
         if cache.chrom.as_deref() != Some(record.chrom) {
             cache.genes = body.genes.iter().map(|g| g.contig(record.chrom)).collect();
             cache.hints = vec![0; body.genes.len()];
-            cache.sites = body.sites.iter().map(|s| s.contig(record.chrom)).collect();
+            cache.sites = body
+                .sites
+                .iter()
+                .map(|s| s.index.contig(record.chrom))
+                .collect();
             cache.site_hints = vec![0; body.sites.len()];
+            cache.allele_hints = vec![0; body.field_tracks.len()];
             cache.chrom = Some(record.chrom.to_string());
         }
         // No track has a feature beyond 2^32.
@@ -216,17 +308,17 @@ impl<'t> ChunkAnnotator<'t> {
             .iter()
             .zip(&cache.sites)
             .zip(&mut cache.site_hints);
-        for ((index, contig), hint) in tracks {
+        for ((track, contig), hint) in tracks {
             let Some(contig) = *contig else { continue };
             let mut compared = false;
-            for site in index.at(contig, pos, hint) {
+            for site in track.index.at(contig, pos, hint) {
                 if !compared {
                     compared = true;
                     if let Some(agrees) = same_first_base(record.reference, site.reference) {
                         tally.ref_compared(agrees);
                     }
                 }
-                if site.matches(record.reference, record.alt) {
+                if track.ids && site.matches(record.reference, record.alt) {
                     for id in site.id.split(';') {
                         if id != "." && !id.is_empty() && !self.ids.contains(&id) {
                             self.ids.push(id);
@@ -235,10 +327,44 @@ impl<'t> ChunkAnnotator<'t> {
                 }
             }
         }
+        if !body.copies.is_empty() {
+            let alts = self.alleles.len();
+            self.slots.clear();
+            self.slots.resize(body.copies.len() * alts, None);
+            let (slots, copied) = (&mut self.slots, &mut self.copied);
+            for (j, alt) in record.alts().enumerate() {
+                if !is_bases(alt.as_bytes()) {
+                    continue;
+                }
+                let (pos, reference, alt) = normalise(record.position, record.reference, alt);
+                let Ok(pos) = u32::try_from(pos) else {
+                    continue;
+                };
+                for ((site, range), hint) in body.field_tracks.iter().zip(&mut cache.allele_hints) {
+                    let Some(contig) = cache.sites[*site] else {
+                        continue;
+                    };
+                    let query = (pos, reference, alt);
+                    body.sites[*site]
+                        .index
+                        .matching(contig, query, hint, |found, k| {
+                            for (c, copy) in body.copies[range.clone()].iter().enumerate() {
+                                let slot = &mut slots[(range.start + c) * alts + j];
+                                if slot.is_none() {
+                                    if let Some(value) = found.value(copy.field) {
+                                        *slot = Some((value, k));
+                                        *copied = true;
+                                    }
+                                }
+                            }
+                        });
+                }
+            }
+        }
     }
 
     fn is_reserved(&self, key: &[u8]) -> bool {
-        !key.is_empty() && is_reserved_key(self.body.reserved, key)
+        !key.is_empty() && is_reserved_key(&self.body.reserved, key)
     }
 
     fn write(&self, record: &Record<'_>, out: &mut Vec<u8>) {
@@ -271,7 +397,8 @@ impl<'t> ChunkAnnotator<'t> {
 
     /// Writes INFO: the input's entries except empty ones and those with a
     /// reserved key, then `VC=...;TITV=...` (one value per ALT allele), then
-    /// `GENE=...` when features overlap.
+    /// `GENE=...` when features overlap, then the copied fields that have a
+    /// value.
     fn write_info(&self, info: &str, out: &mut Vec<u8>) {
         if info != "." {
             for entry in info.as_bytes().split(|&b| b == b';') {
@@ -303,6 +430,70 @@ impl<'t> ChunkAnnotator<'t> {
         if !self.genes.is_empty() {
             out.extend_from_slice(b";GENE=");
             join(out, &self.genes, b',');
+        }
+        if self.copied {
+            self.write_copies(out);
+        }
+        if self.csq_outcome.written {
+            out.extend_from_slice(b";CSQ=");
+            out.extend_from_slice(self.csq_value.as_bytes());
+        }
+        if self.csq_outcome.ref_mismatch {
+            out.extend_from_slice(b";REF_MISMATCH");
+        }
+    }
+
+    /// Writes `;NAME=...` for each copied field with a value for an ALT
+    /// allele (`;NAME` for a flag any matching record has).
+    fn write_copies(&self, out: &mut Vec<u8>) {
+        let alts = self.alleles.len();
+        for (c, copy) in self.body.copies.iter().enumerate() {
+            let slots = &self.slots[c * alts..(c + 1) * alts];
+            // The value for one ALT allele; `None` when missing.
+            let value = |slot: &Option<(&'t str, u32)>| -> Option<&'t str> {
+                let (value, k) = (*slot)?;
+                let value = match copy.alignment {
+                    Alignment::Allele => value.split(',').nth(k as usize)?,
+                    Alignment::RefAndAllele => value.split(',').nth(k as usize + 1)?,
+                    Alignment::Whole | Alignment::Flag => value,
+                };
+                (!value.is_empty() && value != ".").then_some(value)
+            };
+            if copy.alignment == Alignment::Flag {
+                if slots.iter().any(Option::is_some) {
+                    out.push(b';');
+                    out.extend_from_slice(copy.name.as_bytes());
+                }
+                continue;
+            }
+            if slots.iter().all(|slot| value(slot).is_none()) {
+                continue;
+            }
+            out.push(b';');
+            out.extend_from_slice(copy.name.as_bytes());
+            out.push(b'=');
+            if copy.alignment == Alignment::RefAndAllele {
+                // The REF value of the record the first matched allele is in.
+                let reference = slots
+                    .iter()
+                    .find_map(|slot| *slot)
+                    .and_then(|(value, _)| value.split(',').next())
+                    .filter(|value| !value.is_empty());
+                out.extend_from_slice(reference.unwrap_or(".").as_bytes());
+                out.push(b',');
+            }
+            for (j, slot) in slots.iter().enumerate() {
+                if j > 0 {
+                    out.push(b',');
+                }
+                match value(slot) {
+                    None => out.push(b'.'),
+                    Some(value) if copy.alignment == Alignment::Whole => {
+                        out.extend(value.bytes().map(|b| if b == b',' { b'|' } else { b }));
+                    }
+                    Some(value) => out.extend_from_slice(value.as_bytes()),
+                }
+            }
         }
     }
 }

@@ -5,12 +5,31 @@
 use std::fmt;
 use std::io::{self, Write};
 
-use crate::track::{Track, TrackKind};
+use crate::consequence::Consequences;
+use crate::track::{copied_fields, Track, TrackKind};
 
 /// INFO keys this annotator writes: `VC`, `TITV`, and `GENE` when a BED
-/// track is used. Existing header lines and INFO values with these keys are
-/// replaced, never duplicated.
-const ADDED_INFO_KEYS: [&str; 3] = ["VC", "TITV", "GENE"];
+/// track is used (and the fields VCF tracks copy). Existing header lines
+/// and INFO values with these keys are replaced, never duplicated.
+pub(crate) const ADDED_INFO_KEYS: [&str; 3] = ["VC", "TITV", "GENE"];
+
+/// The INFO keys consequence annotation writes (tracks may not copy
+/// fields with these names either).
+pub(crate) const CONSEQUENCE_INFO_KEYS: [&str; 2] = ["CSQ", "REF_MISMATCH"];
+
+/// The header line stamping a consequence annotation's sources; an input's
+/// own is dropped (it described another run).
+const CONSEQUENCE_STAMP_KEY: &str = "##GAS_CSQ=";
+
+/// The INFO keys a run with `options` writes: [`reserved_info_keys`] and,
+/// with consequences, [`CONSEQUENCE_INFO_KEYS`].
+pub(crate) fn reserved_keys(options: &crate::Options) -> Vec<&str> {
+    let mut keys = reserved_info_keys(&options.tracks);
+    if options.consequences.is_some() {
+        keys.extend(CONSEQUENCE_INFO_KEYS);
+    }
+    keys
+}
 
 /// The header lines describing `VC` and `TITV`.
 const INFO_HEADER_LINES: [&str; 2] = [
@@ -18,10 +37,82 @@ const INFO_HEADER_LINES: [&str; 2] = [
     "##INFO=<ID=TITV,Number=A,Type=String,Description=\"Transition (ts) or transversion (tv) per ALT allele; . when not a single-base substitution\">",
 ];
 
-/// The INFO keys a run writes (and so replaces): `VC` and `TITV`, plus
-/// `GENE` when `bed_tracks`.
-pub(crate) fn reserved_info_keys(bed_tracks: bool) -> &'static [&'static str] {
-    &ADDED_INFO_KEYS[..if bed_tracks { 3 } else { 2 }]
+/// The INFO keys a run with `tracks` writes (and so replaces): `VC` and
+/// `TITV`, `GENE` when a BED track is used, and the names of the fields VCF
+/// tracks copy.
+pub(crate) fn reserved_info_keys(tracks: &[Track]) -> Vec<&str> {
+    let bed_tracks = tracks.iter().any(|t| t.kind() == TrackKind::Bed);
+    let mut keys = ADDED_INFO_KEYS[..if bed_tracks { 3 } else { 2 }].to_vec();
+    keys.extend(
+        copied_fields(tracks)
+            .into_iter()
+            .map(|(_, _, f)| f.field.name.as_str()),
+    );
+    keys
+}
+
+/// What an `##INFO` definition says (the parts a copied field's definition
+/// is made of).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct InfoDefinition {
+    pub(crate) id: String,
+    /// `Number`, empty when missing.
+    pub(crate) number: String,
+    /// `Type`, empty when missing.
+    pub(crate) kind: String,
+    /// `Description`, as written between its quotes (escapes kept).
+    pub(crate) description: String,
+}
+
+/// Parses an `##INFO=<ID=...,Number=...,Type=...,Description="...">` line
+/// (or a VCFv3.3 `##INFO=ID,Number,Type,"Description"` one); `None` when it
+/// is not one.
+pub(crate) fn info_definition(line: &str) -> Option<InfoDefinition> {
+    let upgraded;
+    let fields = match line.strip_prefix("##INFO=<") {
+        Some(fields) => fields,
+        None => {
+            upgraded = upgrade_v3_meta(line)?;
+            upgraded.strip_prefix("##INFO=<")?
+        }
+    };
+    let mut rest = fields.trim_end().strip_suffix('>')?;
+    let mut definition = InfoDefinition {
+        id: String::new(),
+        number: String::new(),
+        kind: String::new(),
+        description: String::new(),
+    };
+    while !rest.is_empty() {
+        let (key, after) = rest.split_once('=')?;
+        let (value, after) = match after.strip_prefix('"') {
+            Some(quoted) => {
+                let bytes = quoted.as_bytes();
+                let mut i = 0;
+                while *bytes.get(i)? != b'"' {
+                    i += if bytes[i] == b'\\' { 2 } else { 1 };
+                }
+                (&quoted[..i], &quoted[i + 1..])
+            }
+            None => after.split_at(after.find(',').unwrap_or(after.len())),
+        };
+        let slot = match key.trim() {
+            "ID" => Some(&mut definition.id),
+            "Number" => Some(&mut definition.number),
+            "Type" => Some(&mut definition.kind),
+            "Description" => Some(&mut definition.description),
+            _ => None,
+        };
+        if let Some(slot) = slot {
+            *slot = value.trim().to_string();
+        }
+        rest = match after.strip_prefix(',') {
+            Some(next) => next,
+            None if after.trim().is_empty() => "",
+            None => return None,
+        };
+    }
+    (!definition.id.is_empty()).then_some(definition)
 }
 
 /// The key of the provenance meta line this annotator adds.
@@ -102,7 +193,7 @@ pub(crate) enum MetaLine {
 /// `##fileformat=`). `v3` says whether the input is VCFv3.3; INFO
 /// definitions of the `reserved` keys are dropped.
 pub(crate) fn meta_line(line: &str, v3: bool, reserved: &[&str]) -> MetaLine {
-    if line.starts_with(PROVENANCE_KEY) {
+    if line.starts_with(PROVENANCE_KEY) || line.starts_with(CONSEQUENCE_STAMP_KEY) {
         return MetaLine::Drop;
     }
     if let Some(definition) = line.strip_prefix("##INFO=") {
@@ -221,14 +312,17 @@ pub(crate) fn parse_column_header(line: &str) -> Result<usize, String> {
 }
 
 /// Writes the lines the annotator adds just before `#CHROM`: the INFO
-/// definitions (`GENE` when a BED track is used) and the provenance line
+/// definitions (`GENE` when a BED track is used, then the fields VCF
+/// tracks copy) and the provenance line
 /// `##gas_annotate=<Version=...[,Tracks="..."][,InputFileformat=...]>`,
-/// where Tracks lists each track as `name (KIND, assembly)`, `;`-separated.
+/// where Tracks lists each track as `name (KIND, assembly)` (`name (VCF,
+/// assembly, INFO FIELD,...)` for a track copying fields), `;`-separated.
 pub(crate) fn write_added_lines<W: Write>(
     out: &mut W,
     version: &str,
     input: VcfVersion,
     tracks: &[Track],
+    consequences: Option<&Consequences>,
 ) -> io::Result<()> {
     for line in INFO_HEADER_LINES {
         out.write_all(line.as_bytes())?;
@@ -246,6 +340,32 @@ pub(crate) fn write_added_lines<W: Write>(
             quotable(&beds.join(", "))
         )?;
     }
+    for (t, _, copied) in copied_fields(tracks) {
+        let field = &copied.field;
+        let from = if field.id == field.name {
+            quotable(tracks[t].name())
+        } else {
+            format!("INFO/{} of {}", field.id, quotable(tracks[t].name()))
+        };
+        let space = if copied.description.is_empty() {
+            ""
+        } else {
+            " "
+        };
+        writeln!(
+            out,
+            "##INFO=<ID={},Number={},Type={},Description=\"{}{space}(from {from})\">",
+            field.name,
+            copied.alignment.number(),
+            copied.kind,
+            copied.description,
+        )?;
+    }
+    if let Some(consequences) = consequences {
+        for line in consequences.header_lines(version) {
+            writeln!(out, "{line}")?;
+        }
+    }
     // A structured value ends at ',' or '>': keep the version inside it.
     let version: String = version
         .chars()
@@ -261,7 +381,20 @@ pub(crate) fn write_added_lines<W: Write>(
     if !tracks.is_empty() {
         let list: Vec<String> = tracks
             .iter()
-            .map(|t| format!("{} ({}, {})", t.name(), t.kind().as_str(), t.assembly()))
+            .map(|t| {
+                let fields: Vec<String> = t.fields().map(ToString::to_string).collect();
+                let fields = if fields.is_empty() {
+                    String::new()
+                } else {
+                    format!(", INFO {}", fields.join(","))
+                };
+                format!(
+                    "{} ({}, {}{fields})",
+                    t.name(),
+                    t.kind().as_str(),
+                    t.assembly()
+                )
+            })
             .collect();
         write!(out, ",Tracks=\"{}\"", quotable(&list.join(";")))?;
     }
@@ -323,18 +456,19 @@ mod tests {
             "##gas_annotate=<Version=0.0.1>",
         ] {
             assert_eq!(
-                meta_line(line, false, reserved_info_keys(false)),
+                meta_line(line, false, &reserved_info_keys(&[])),
                 MetaLine::Drop,
                 "{line}"
             );
         }
+        let bed = Track::from_reader("g.bed", "1\t0\t1\tA\n".as_bytes()).unwrap();
         let gene = "##INFO=<ID=GENE,Number=1,Type=String,Description=\"old\">";
         assert_eq!(
-            meta_line(gene, false, reserved_info_keys(true)),
+            meta_line(gene, false, &reserved_info_keys(&[bed])),
             MetaLine::Drop
         );
         assert_eq!(
-            meta_line(gene, false, reserved_info_keys(false)),
+            meta_line(gene, false, &reserved_info_keys(&[])),
             MetaLine::Keep
         );
         for line in [
@@ -343,7 +477,7 @@ mod tests {
             "##reference=rCRS",
         ] {
             assert_eq!(
-                meta_line(line, false, reserved_info_keys(false)),
+                meta_line(line, false, &reserved_info_keys(&[])),
                 MetaLine::Keep,
                 "{line}"
             );
@@ -352,7 +486,7 @@ mod tests {
 
     #[test]
     fn v3_meta_lines_are_upgraded() {
-        let up = |line| match meta_line(line, true, reserved_info_keys(false)) {
+        let up = |line| match meta_line(line, true, &reserved_info_keys(&[])) {
             MetaLine::Replace(s) => s,
             other => panic!("{line}: {other:?}"),
         };
@@ -382,11 +516,87 @@ mod tests {
             "##INFO=broken",
         ] {
             assert_eq!(
-                meta_line(keep, true, reserved_info_keys(false)),
+                meta_line(keep, true, &reserved_info_keys(&[])),
                 MetaLine::Keep,
                 "{keep}"
             );
         }
+    }
+
+    #[test]
+    fn info_definitions() {
+        let def = |line| info_definition(line).map(|d| (d.id, d.number, d.kind, d.description));
+        let owned = |a: &str, b: &str, c: &str, d: &str| {
+            Some((a.to_string(), b.to_string(), c.to_string(), d.to_string()))
+        };
+        assert_eq!(
+            def("##INFO=<ID=CLNSIG,Number=.,Type=String,Description=\"a, b; c=d\">"),
+            owned("CLNSIG", ".", "String", "a, b; c=d")
+        );
+        assert_eq!(
+            def("##INFO=<ID=AF,Number=A,Type=Float,Description=\"x \\\"y\\\" >z\",Source=\"s\",Version=\"1\">"),
+            owned("AF", "A", "Float", "x \\\"y\\\" >z")
+        );
+        assert_eq!(
+            def("##INFO=<Number=0,ID=DB,Type=Flag,Description=\"\">  "),
+            owned("DB", "0", "Flag", "")
+        );
+        assert_eq!(
+            def("##INFO=AC,-1,Integer,\"Allele count\""),
+            owned("AC", ".", "Integer", "Allele count")
+        );
+        for bad in [
+            "##INFO=<ID=X,Number=1,Type=String,Description=\"open>",
+            "##INFO=<Number=1>",
+            "##INFO=<ID=X,Description=\"a\"b>",
+            "##FORMAT=<ID=X,Number=1,Type=String,Description=\"x\">",
+            "##INFO=broken",
+        ] {
+            assert_eq!(def(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn copied_fields_are_defined_and_named() {
+        let vcf = "##fileformat=VCFv4.2\n\
+            ##INFO=<ID=CLNSIG,Number=.,Type=String,Description=\"Significance\">\n\
+            ##INFO=<ID=AF,Number=A,Type=Float,Description=\"\">\n\
+            #CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n";
+        let track = crate::track::Track::read(
+            std::path::Path::new("clin\"var.vcf"),
+            "clin\"var.vcf".to_string(),
+            vcf.as_bytes(),
+            None,
+            &[
+                crate::TrackField::new("CLNSIG"),
+                crate::TrackField::renamed("AF", "CLN_AF"),
+            ],
+        )
+        .unwrap();
+        let tracks = [track];
+        assert_eq!(
+            reserved_info_keys(&tracks),
+            ["VC", "TITV", "CLNSIG", "CLN_AF"]
+        );
+        let mut out = Vec::new();
+        write_added_lines(
+            &mut out,
+            "1",
+            VcfVersion::parse("VCFv4.2").unwrap(),
+            &tracks,
+            None,
+        )
+        .unwrap();
+        let text = String::from_utf8(out).unwrap();
+        let lines: Vec<&str> = text.lines().skip(2).collect();
+        assert_eq!(
+            lines,
+            [
+                "##INFO=<ID=CLNSIG,Number=A,Type=String,Description=\"Significance (from clin'var.vcf)\">",
+                "##INFO=<ID=CLN_AF,Number=A,Type=Float,Description=\"(from INFO/AF of clin'var.vcf)\">",
+                "##gas_annotate=<Version=1,Tracks=\"clin'var.vcf (VCF, GRCh37, INFO CLNSIG,AF=CLN_AF)\">",
+            ]
+        );
     }
 
     #[test]
@@ -416,6 +626,7 @@ mod tests {
             "1.2 beta,x",
             VcfVersion::parse("VCFv3.3").unwrap(),
             &[],
+            None,
         )
         .unwrap();
         let text = String::from_utf8(out).unwrap();
@@ -428,7 +639,14 @@ mod tests {
             "##gas_annotate=<Version=1.2_beta_x,InputFileformat=VCFv3.3>"
         );
         let mut out = Vec::new();
-        write_added_lines(&mut out, "1", VcfVersion::parse("VCFv4.2").unwrap(), &[]).unwrap();
+        write_added_lines(
+            &mut out,
+            "1",
+            VcfVersion::parse("VCFv4.2").unwrap(),
+            &[],
+            None,
+        )
+        .unwrap();
         assert!(String::from_utf8(out)
             .unwrap()
             .ends_with("##gas_annotate=<Version=1>\n"));

@@ -34,6 +34,28 @@
 //!   (case-insensitive), each once, `;`-separated, replacing the record's ID
 //!   (as `bcftools annotate -c ID` does). Records without a match keep their
 //!   ID.
+//! - A VCF track loaded with INFO fields ([`Track::load_with_fields`], or
+//!   `FILE:FIELD,FIELD,...` as [`TrackSpec::parse`] reads it, e.g.
+//!   `clinvar.vcf.gz:CLNSIG,CLNDN`; `FIELD=NAME` copies a field under
+//!   another name) copies those fields instead of filling ids, like
+//!   vcfanno's `fields`. Each ALT allele of a record is matched on its own:
+//!   a track record matches it when its contig is the same and one of its
+//!   ALT alleles (a multi-allelic track record counts per ALT) is the same
+//!   allele once both are normalised, by trimming the bases REF and ALT
+//!   share, first at the end, then at the start (keeping at least one
+//!   base, and moving POS past the bases trimmed at the start), comparing
+//!   bases case-insensitively. So `POS=100 REF=AC ALT=A` matches a track's
+//!   `POS=100 REF=ACT ALT=AT`, and `POS=101 REF=GAC ALT=GA` a track's
+//!   `POS=100 REF=TGAC ALT=TGA`. Nothing is left-aligned (that needs the
+//!   genome), and symbolic (`<DEL>`), `*`, `.` and breakend alleles never
+//!   match. For each field and ALT, the value comes from the first matching
+//!   track record that has the field (by track POS, then file order). Only
+//!   the fields' values are kept in memory. Asking for a field the track's
+//!   header does not define, for fields of a BED track, for a field named
+//!   `VC`, `TITV`, `GENE` or `END`, or for one field from two tracks (rename
+//!   one) is an error when the tracks load ([`Track::load_specs`]; a
+//!   hand-built [`Options::tracks`] with two such tracks copies the field
+//!   from the first).
 //! - Assembly check: when the input's header names an assembly
 //!   (`##reference`, `##contig=<...,assembly=...>`) other than a track's, or
 //!   the input's REF disagrees with a VCF track's at more than 10% of at
@@ -44,14 +66,34 @@
 //! The input, line for line, with these changes:
 //! - INFO of every record gets `VC` (one [`VariantClass`] per ALT allele) and
 //!   `TITV` (one [`TiTv`] per ALT allele), then `GENE` when a BED track has
-//!   overlapping features, appended after the existing entries; existing
-//!   entries with these keys are replaced (`GENE` only when a BED track is
-//!   used), and an INFO of `.` becomes just the added ones. The ID column
-//!   may be filled from VCF tracks (see above).
-//! - Just before `#CHROM` come the `##INFO` definitions of `VC`, `TITV` and,
-//!   with a BED track, `GENE` (existing ones are dropped) and a
+//!   overlapping features, then the fields copied from VCF tracks (in track
+//!   order, then the order asked) that matched, appended after the existing
+//!   entries; existing entries with these keys are replaced (`GENE` only
+//!   when a BED track is used, a copied field only when it is copied, even
+//!   if nothing matched), and an INFO of `.` becomes just the added ones.
+//!   The ID column may be filled from VCF tracks (see above).
+//! - A copied field is aligned with the record's ALT alleles, so that
+//!   `bcftools query` and `bcftools norm -m-` split it correctly, by the
+//!   track's definition of it:
+//!   - `Number=A`: `Number=A`, the matched track allele's value per ALT;
+//!   - `Number=R`: `Number=R`, the REF value of the record the first
+//!     matched ALT matched, then the matched allele's value per ALT;
+//!   - `Type=Flag`: set when any ALT matched a record with the flag;
+//!   - any other Number (`1`, `.`, `G`, `2`...; ClinVar's `CLNSIG` and
+//!     `CLNDN` are `Number=.`): `Number=A`, the matched record's whole value
+//!     per ALT, its commas replaced by `|` so that it stays one value
+//!     (`CLNSIG=Pathogenic,_risk_factor` becomes
+//!     `Pathogenic|_risk_factor`); the Type is kept for `Number=1`, and is
+//!     `String` otherwise (joined numbers are no longer numbers).
+//!
+//!   An ALT without a match (or whose value is missing) gets `.`; a field
+//!   no ALT has a value for is left out.
+//! - Just before `#CHROM` come the `##INFO` definitions of `VC`, `TITV`,
+//!   with a BED track `GENE`, and of each copied field (the track's Type and
+//!   Description, the Number as above, and ` (from <track file>)` appended
+//!   to the Description), with existing ones dropped; and a
 //!   `##gas_annotate=<Version=...[,Tracks="..."]>` line naming each track's
-//!   file, kind and assembly (an existing one is dropped).
+//!   file, kind, assembly and copied fields (an existing one is dropped).
 //! - The version: inputs declaring VCFv4.1 or later keep their
 //!   `##fileformat`. Inputs declaring VCFv3.3 or VCFv4.0 are written as
 //!   **VCFv4.2**, because the added definitions use `Number=A`, which only
@@ -80,6 +122,7 @@ mod contig;
 mod error;
 pub mod fasta;
 mod header;
+pub mod index;
 mod input;
 mod options;
 mod pipeline;
@@ -95,7 +138,11 @@ pub use classify::{classify, titv, TiTv, VariantClass};
 pub use consequence::{Consequence, ConsequenceSet, Impact};
 pub use error::AnnotateError;
 pub use fasta::{FastaError, Reference};
+pub use index::{bgzip_and_index, IndexError, IndexedFasta};
 pub use options::Options;
-pub use stats::{ClassCounts, ContigCount, Stats, TrackSummary};
-pub use track::{Track, TrackError, TrackKind, DEFAULT_ASSEMBLY};
+pub use stats::{
+    ClassCounts, ConsequenceStats, ContigCount, GeneCount, ImpactCounts, Stats, TermCount,
+    TrackSummary,
+};
+pub use track::{Track, TrackError, TrackField, TrackKind, TrackSpec, DEFAULT_ASSEMBLY};
 pub use transcript::{GffError, Transcript, TranscriptIndex};

@@ -1,10 +1,10 @@
 //! Settings of an annotation run.
 
-use crate::track::{Track, TrackKind};
+use crate::track::Track;
 
 /// Settings of an annotation run. Build it with [`Options::default`] and
 /// adjust the fields.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct Options {
     /// The version written in the `##gas_annotate=<Version=...>` header line
@@ -16,7 +16,10 @@ pub struct Options {
     pub max_line_bytes: usize,
     /// Reference tracks ([`Track::load`]), applied in this order: every BED
     /// track adds its feature names to INFO `GENE`, every VCF track its ids
-    /// to the ID column. Default: none.
+    /// to the ID column, or, loaded with fields
+    /// ([`Track::load_with_fields`]), its INFO fields to INFO (a field two
+    /// tracks copy is copied from the first; [`Track::check_fields`]
+    /// refuses such tracks). Default: none.
     pub tracks: Vec<Track>,
     /// Threads annotating data lines; 0 means one per available CPU (at most
     /// [`Options::MAX_AUTO_THREADS`]: one reading and writing thread cannot
@@ -33,6 +36,9 @@ pub struct Options {
     /// for. Plain input is not counted (its size is its caller's to bound).
     /// Default: `None`, no bound.
     pub max_inflated_bytes: Option<u64>,
+    /// Consequence annotation ([`crate::consequence::Consequences`]): INFO
+    /// `CSQ` on every record, in Ensembl VEP's layout. Default: none.
+    pub consequences: Option<std::sync::Arc<crate::consequence::Consequences>>,
 }
 
 impl Options {
@@ -51,11 +57,6 @@ impl Options {
             n => n,
         }
     }
-
-    /// Whether a track of `kind` is used.
-    pub(crate) fn has_track(&self, kind: TrackKind) -> bool {
-        self.tracks.iter().any(|t| t.kind() == kind)
-    }
 }
 
 impl Default for Options {
@@ -67,6 +68,7 @@ impl Default for Options {
             threads: 0,
             bgzf_output: false,
             max_inflated_bytes: None,
+            consequences: None,
         }
     }
 }

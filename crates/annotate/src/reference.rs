@@ -1,6 +1,7 @@
-//! The reference tracks GAS ships and annotates with by default, embedded
-//! in the binary so that it needs no data files to run.
+//! The reference data GAS ships and annotates with by default, embedded in
+//! the binary so that it needs no data files to run.
 //!
+//! # Tracks
 //! Both are on GRCh37 and use `chr` contig names (`chr1`, `chrM`; inputs
 //! naming contigs `1` or `MT` match them, see the crate documentation):
 //! - [`GENES_NAME`]: the 57,820 GENCODE genes as BED4 (contig, 0-based
@@ -13,8 +14,33 @@
 //! Their sources, licences and the commands that derive them are in
 //! `data/PROVENANCE.md` beside this crate's manifest;
 //! `data/make_reference.sh` regenerates them.
+//!
+//! # Mitochondrial reference for consequences
+//! A small real reference for consequence annotation, so that it works
+//! without downloads on mitochondrial variants:
+//! - [`mt_reference`] ([`MT_REFERENCE_NAME`]): the human mitochondrial
+//!   genome, the revised Cambridge Reference Sequence (rCRS, NC_012920.1,
+//!   16,569 bp), as contig `MT`. It is the `MT`/`chrM` of GRCh38 (and of
+//!   Ensembl's and NCBI's GRCh37; UCSC hg19's `chrM` is another sequence,
+//!   16,571 bp). Inputs naming the contig `chrM`, `M` or `chrMT` match it.
+//! - [`mt_transcripts`] ([`MT_TRANSCRIPTS_NAME`]): its 37 genes (13
+//!   protein-coding, 22 `Mt_tRNA`, 2 `Mt_rRNA`) as GFF3 in Ensembl's layout,
+//!   one transcript with one exon per gene, the CDS spanning the whole
+//!   transcript (6 stops are completed by polyadenylation, see
+//!   [`Transcript::stop_completed_by_polya`](crate::Transcript::stop_completed_by_polya)).
+//!   Coordinates and strands equal Ensembl's (release 113). Gene ids are Ensembl's
+//!   (`ENSG...`) for the 13 protein-coding genes and the HGNC symbol
+//!   (`MT-TF`) for the others; transcript, exon and protein ids are GAS's
+//!   own, `<symbol>.t1`, `.e1` and `.p1` (`MT-ND1.t1`), **not** Ensembl's.
+//!
+//! For other contigs, or Ensembl's own ids, use Ensembl's files for
+//! GRCh38/GRCh37 (which `gas refdata fetch` downloads). Sources, licences
+//! and checks are in `data/mt/PROVENANCE.md`; `data/mt/make_mt.sh`
+//! regenerates the files from their PyPI packages.
 
+use crate::fasta::{FastaError, Reference};
 use crate::track::{Track, TrackError};
+use crate::transcript::{GffError, TranscriptIndex};
 
 /// The name of the embedded gene track, as headers and logs show it.
 pub const GENES_NAME: &str = "genes.grch37.bed.gz";
@@ -28,11 +54,28 @@ pub const GENES_RECORDS: u64 = 57_820;
 /// Sites in the embedded dbSNP track.
 pub const DBSNP_RECORDS: u64 = 181_528;
 
+/// The name of the embedded mitochondrial transcript models, as errors
+/// and logs show it.
+pub const MT_TRANSCRIPTS_NAME: &str = "MT.gff3";
+
+/// The name of the embedded mitochondrial genome, as errors and logs show
+/// it ([`Reference::path`] returns it).
+pub const MT_REFERENCE_NAME: &str = "MT.fa";
+
+/// The length of the embedded mitochondrial genome (the rCRS).
+pub const MT_LENGTH: u64 = 16_569;
+
 /// The embedded gene track: BGZF-compressed BED4.
 static GENES: &[u8] = include_bytes!("../data/genes.grch37.bed.gz");
 
 /// The embedded dbSNP track: a BGZF-compressed sites-only VCF.
 static DBSNP: &[u8] = include_bytes!("../data/dbsnp_common_genic.grch37.vcf.gz");
+
+/// The embedded mitochondrial transcript models: GFF3.
+static MT_GFF3: &[u8] = include_bytes!("../data/mt/MT.gff3");
+
+/// The embedded mitochondrial genome: FASTA, one record `MT`.
+static MT_FASTA: &[u8] = include_bytes!("../data/mt/MT.fa");
 
 /// The embedded gene track (see the module documentation), decompressed and
 /// indexed anew on each call.
@@ -52,6 +95,38 @@ pub fn genes() -> Result<Track, TrackError> {
 /// out.
 pub fn dbsnp() -> Result<Track, TrackError> {
     Track::from_reader(DBSNP_NAME, DBSNP)
+}
+
+/// The embedded mitochondrial models and genome as annotation headers name
+/// them: file name and SHA-256 of the embedded bytes (transcripts, genome).
+pub fn mt_sources() -> (crate::consequence::Source, crate::consequence::Source) {
+    (
+        crate::consequence::Source::of_bytes(MT_TRANSCRIPTS_NAME, MT_GFF3),
+        crate::consequence::Source::of_bytes(MT_REFERENCE_NAME, MT_FASTA),
+    )
+}
+
+/// The transcript models of the human mitochondrial genome (see the module
+/// documentation): 37 transcripts on contig `MT`, parsed anew on each
+/// call.
+///
+/// # Errors
+/// Only if the embedded data were corrupt, which the crate's tests rule
+/// out.
+pub fn mt_transcripts() -> Result<TranscriptIndex, GffError> {
+    TranscriptIndex::from_reader(MT_TRANSCRIPTS_NAME, MT_GFF3)
+}
+
+/// The human mitochondrial genome, the rCRS (see the module
+/// documentation), as an in-memory [`Reference`] with one contig `MT` of
+/// [`MT_LENGTH`] bases, read anew on each call; [`Reference::path`] is
+/// [`MT_REFERENCE_NAME`].
+///
+/// # Errors
+/// Only if the embedded data were corrupt, which the crate's tests rule
+/// out.
+pub fn mt_reference() -> Result<Reference, FastaError> {
+    Reference::from_fasta_bytes(MT_REFERENCE_NAME, MT_FASTA)
 }
 
 /// The default tracks, in this order: the gene track ([`genes`]) and the

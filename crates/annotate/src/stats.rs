@@ -73,6 +73,144 @@ pub struct Stats {
     /// Wall-clock time of the run.
     #[serde(rename = "elapsed_seconds", with = "seconds")]
     pub elapsed: Duration,
+    /// What consequence annotation found, when it ran.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub consequences: Option<ConsequenceStats>,
+}
+
+/// What consequence annotation found over a run (see
+/// [`crate::consequence`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ConsequenceStats {
+    /// The transcript model files, by name.
+    pub transcripts: Vec<String>,
+    /// The reference genome's file name, when one was used.
+    pub reference: Option<String>,
+    /// ALT alleles by their most severe consequence over every transcript
+    /// (`intergenic_variant` when no transcript is within 5 kb), most
+    /// severe first, terms with no allele left out.
+    pub most_severe: Vec<TermCount>,
+    /// ALT alleles by the impact of their most severe consequence.
+    pub impacts: ImpactCounts,
+    /// Genes with a HIGH-impact consequence, by alleles, most first (at
+    /// most [`crate::consequence::MAX_HIGH_IMPACT_GENES`], the rest as
+    /// `other`).
+    pub high_impact_genes: Vec<GeneCount>,
+    /// Records whose REF differs from the reference genome (flagged
+    /// `REF_MISMATCH`).
+    pub ref_mismatches: u64,
+    /// ALT alleles with no consequence: symbolic (`<DEL>`), breakends and
+    /// `*`.
+    pub not_annotated: u64,
+    /// CSQ entries written.
+    pub entries: u64,
+}
+
+impl ConsequenceStats {
+    /// The log's consequences section.
+    fn write_log(&self, log: &mut String, alt_alleles: u64) -> std::fmt::Result {
+        let percent = |n: u64| {
+            if alt_alleles == 0 {
+                0.0
+            } else {
+                100.0 * n as f64 / alt_alleles as f64
+            }
+        };
+        writeln!(
+            log,
+            "Consequences (transcript models: {}; reference genome: {}):",
+            self.transcripts.join(", "),
+            self.reference
+                .as_deref()
+                .unwrap_or("none, so no codons, amino acids or HGVSp")
+        )?;
+        writeln!(log, "  ALT alleles by most severe consequence:")?;
+        for t in &self.most_severe {
+            writeln!(
+                log,
+                "    {:<44} {:<9} {:>10} ({:.2}%)",
+                t.term,
+                t.impact,
+                t.alleles,
+                percent(t.alleles)
+            )?;
+        }
+        let i = self.impacts;
+        writeln!(
+            log,
+            "  By impact: HIGH {}, MODERATE {}, LOW {}, MODIFIER {}",
+            i.high, i.moderate, i.low, i.modifier
+        )?;
+        if !self.high_impact_genes.is_empty() {
+            let genes: Vec<String> = self
+                .high_impact_genes
+                .iter()
+                .take(50)
+                .map(|g| format!("{} ({})", g.gene, g.alleles))
+                .collect();
+            let more = self.high_impact_genes.len().saturating_sub(50);
+            write!(
+                log,
+                "  Genes with HIGH-impact variants: {}",
+                genes.join(", ")
+            )?;
+            if more > 0 {
+                write!(log, " and {more} more")?;
+            }
+            writeln!(log)?;
+        }
+        if self.not_annotated > 0 {
+            writeln!(
+                log,
+                "  ALT alleles without a consequence (symbolic, breakend or *): {}",
+                self.not_annotated
+            )?;
+        }
+        writeln!(
+            log,
+            "  Records whose REF differs from the reference genome: {}",
+            self.ref_mismatches
+        )?;
+        writeln!(log, "  CSQ entries written: {}", self.entries)?;
+        writeln!(log)
+    }
+}
+
+/// Alleles whose most severe consequence is `term`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct TermCount {
+    /// The SO term (`missense_variant`).
+    pub term: String,
+    /// Its impact (`MODERATE`).
+    pub impact: String,
+    /// How many alleles.
+    pub alleles: u64,
+}
+
+/// Alleles per impact.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ImpactCounts {
+    /// HIGH.
+    pub high: u64,
+    /// MODERATE.
+    pub moderate: u64,
+    /// LOW.
+    pub low: u64,
+    /// MODIFIER.
+    pub modifier: u64,
+}
+
+/// Alleles with a HIGH-impact consequence in `gene`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct GeneCount {
+    /// The gene's name (or id).
+    pub gene: String,
+    /// How many alleles.
+    pub alleles: u64,
 }
 
 /// ALT alleles per [`VariantClass`].
@@ -282,6 +420,9 @@ impl Stats {
             writeln!(log)?;
         }
         writeln!(log)?;
+        if let Some(c) = &self.consequences {
+            c.write_log(log, self.alt_alleles)?;
+        }
         writeln!(log, "Elapsed time: {:.3} s", self.elapsed.as_secs_f64())
     }
 
@@ -332,6 +473,8 @@ pub(crate) struct Tally {
     last_contig: Option<usize>,
     /// Whether contigs past the caps fold into `other_contigs`.
     capped: bool,
+    /// Consequence counts (see [`crate::consequence::ConsequenceTally`]).
+    pub(crate) consequences: crate::consequence::ConsequenceTally,
     /// Hashes of the folded contigs' names (at most
     /// [`Stats::MAX_FOLDED_COUNTED`]), to count each once.
     folded: HashSet<u64, BuildHasherDefault<DefaultHasher>>,
@@ -441,6 +584,7 @@ impl Tally {
 
     /// Adds the counts of `later`, a tally of the input after this one's.
     pub(crate) fn merge(&mut self, later: Tally) {
+        self.consequences.merge(&later.consequences);
         let (s, o) = (&mut self.stats, later.stats);
         s.variants += o.variants;
         s.alt_alleles += o.alt_alleles;

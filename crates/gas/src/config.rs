@@ -11,6 +11,28 @@ use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
 use serde::{Deserialize, Deserializer, Serialize};
 
+/// Which CSQ entries a record gets (see [`gas_annotate::consequence::Pick`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AnnotationPick {
+    /// One per allele and transcript, each allele's pick flagged `PICK=1`.
+    All,
+    /// One per allele and gene.
+    PerGene,
+    /// One per record.
+    Pick,
+}
+
+impl From<AnnotationPick> for gas_annotate::consequence::Pick {
+    fn from(p: AnnotationPick) -> Self {
+        match p {
+            AnnotationPick::All => gas_annotate::consequence::Pick::All,
+            AnnotationPick::PerGene => gas_annotate::consequence::Pick::PerGene,
+            AnnotationPick::Pick => gas_annotate::consequence::Pick::One,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Backend {
@@ -85,6 +107,19 @@ pub struct Config {
     /// for VC/TITV only.
     #[serde(deserialize_with = "string_or_list")]
     pub annotation_tracks: Vec<String>,
+    /// Transcript models (GFF3 or GTF, plain, gzip or BGZF) the runner
+    /// predicts consequences with: `builtin` (the human mitochondrial
+    /// genome's models shipped in the binary) and/or paths; comma
+    /// separated in the environment; empty for no consequences.
+    #[serde(deserialize_with = "string_or_list")]
+    pub annotation_transcripts: Vec<String>,
+    /// The reference genome (FASTA: plain or BGZF with `.fai`, BGZF also
+    /// `.gzi`) for codons, amino acids, HGVSp and the REF check: `builtin`
+    /// (rCRS, the mitochondrial genome), a path, or empty for none.
+    pub annotation_reference: String,
+    /// Which CSQ entries a record gets: `all` (one per allele and
+    /// transcript, the pick flagged), `per_gene` or `pick`.
+    pub annotation_pick: AnnotationPick,
     /// Seconds between the util service's safety-net drains of its queues.
     pub drain_interval: u64,
     /// Seconds between looks at a restore whose retrievals are running.
@@ -215,6 +250,9 @@ impl Default for Config {
             trust_forwarded_for: false,
             ann_workers: 2,
             annotation_tracks: vec!["builtin".into()],
+            annotation_transcripts: vec!["builtin".into()],
+            annotation_reference: "builtin".into(),
+            annotation_pick: AnnotationPick::All,
             drain_interval: 30,
             restore_poll_interval: 30,
             visibility_timeout: 60,

@@ -7,6 +7,7 @@ pub mod config;
 pub mod dev;
 pub mod dlq;
 mod embedded;
+pub mod refdata;
 pub mod serve;
 pub mod system;
 pub mod telemetry;

@@ -42,6 +42,10 @@ enum Command {
     /// Look at the dead-letter queues and move their messages back.
     #[command(subcommand)]
     Dlq(DlqCommand),
+    /// Download and index reference data (transcript models, genome) for
+    /// consequence annotation.
+    #[command(subcommand)]
+    Refdata(gas::refdata::RefdataCommand),
     /// Annotate a VCF file (plain or gzipped).
     Annotate {
         /// A BED track (adds INFO GENE) or VCF track (fills the ID column);
@@ -49,6 +53,26 @@ enum Command {
         /// (as the runner's configuration names them). Repeat for several.
         #[arg(long = "track", value_name = "FILE")]
         tracks: Vec<String>,
+        /// Transcript models (Ensembl or GENCODE GFF3/GTF; plain, gzip or
+        /// bgzip) to predict each allele's consequences on every transcript
+        /// with (INFO CSQ, Ensembl VEP's layout); `builtin` for the human
+        /// mitochondrial models the binary ships. Repeat for several.
+        #[arg(long = "transcripts", value_name = "MODELS")]
+        transcripts: Vec<String>,
+        /// The reference genome (FASTA: plain with .fai, or bgzip with
+        /// .fai/.gzi; plain gzip is read whole) for codons, amino acids,
+        /// HGVSp, the 3' shift of HGVSc and the REF check; `builtin` for the
+        /// mitochondrial genome (rCRS). Without it, what needs sequence is
+        /// left out and the header says so.
+        #[arg(long = "reference", value_name = "GENOME", requires = "transcripts")]
+        reference: Option<String>,
+        /// One CSQ entry per record: its best allele and transcript (MANE
+        /// Select, canonical, ... then severity), as VEP's --pick.
+        #[arg(long, conflicts_with = "per_gene")]
+        pick: bool,
+        /// One CSQ entry per allele and gene, as VEP's --per_gene.
+        #[arg(long)]
+        per_gene: bool,
         input: PathBuf,
         /// Output file (default: standard output); `.gz` writes bgzip.
         #[arg(short, long)]
@@ -187,8 +211,13 @@ async fn main() -> Result<()> {
         }
         Command::User(cmd) => user(config, cmd).await,
         Command::Dlq(cmd) => dlq(config, cmd).await,
+        Command::Refdata(cmd) => gas::refdata::run(cmd, &config.data_dir).await,
         Command::Annotate {
             tracks,
+            transcripts,
+            reference,
+            pick,
+            per_gene,
             input,
             output,
             bgzip,
@@ -197,6 +226,15 @@ async fn main() -> Result<()> {
         } => {
             let mut options = gas_annotate::Options::default();
             options.tracks = gas::system::load_tracks(&tracks).context("loading the tracks")?;
+            let selection = if pick {
+                gas_annotate::consequence::Pick::One
+            } else if per_gene {
+                gas_annotate::consequence::Pick::PerGene
+            } else {
+                gas_annotate::consequence::Pick::All
+            };
+            options.consequences =
+                gas::system::load_consequences(&transcripts, reference.as_deref(), selection)?;
             options.bgzf_output = bgzip
                 || output
                     .as_deref()

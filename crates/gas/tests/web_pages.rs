@@ -299,10 +299,12 @@ async fn another_users_job_log_download_and_pictures_are_not_found() {
         detail.contains("id=\"download\""),
         "a completed job offers its download"
     );
+    // The default configuration predicts consequences with the built-in
+    // mitochondrial models, which adds the consequence and impact pictures.
     assert_eq!(
         detail.matches("class=\"chart\"").count(),
-        4,
-        "four pictures"
+        6,
+        "six pictures"
     );
     let svg = ada.get(&paths[4]).await.body;
     assert!(svg.starts_with("<svg") && svg.contains("SNV"), "{svg}");

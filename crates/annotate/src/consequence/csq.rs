@@ -11,7 +11,8 @@
 //! - The field order: that module's fixed VCF columns (`Allele` to
 //!   `Existing_variation`) followed by the fields of the enabled flags, in the
 //!   order of `@FLAG_FIELDS` in ensembl-vep's `Bio::EnsEMBL::VEP::Constants`
-//!   (`DISTANCE`, `STRAND`, `FLAGS` come with every run; then `--symbol`'s
+//!   (`DISTANCE`, `STRAND`, `FLAGS` come with every run; then
+//!   `--flag_pick`'s `PICK`; then `--symbol`'s
 //!   `SYMBOL_SOURCE`, `HGNC_ID`; `--canonical`'s `CANONICAL`;
 //!   `--mane_select`'s `MANE_SELECT`), fields already present not repeated.
 //!   This is the order `vep --vcf --symbol --canonical --mane_select` writes.
@@ -44,6 +45,7 @@ pub const CSQ_FIELDS: &[&str] = &[
     "DISTANCE",
     "STRAND",
     "FLAGS",
+    "PICK",
     "SYMBOL_SOURCE",
     "HGNC_ID",
     "CANONICAL",
@@ -238,6 +240,7 @@ mod tests {
                 "DISTANCE",
                 "STRAND",
                 "FLAGS",
+                "PICK",
                 "SYMBOL_SOURCE",
                 "HGNC_ID",
                 "CANONICAL",
@@ -270,8 +273,9 @@ mod tests {
         assert_eq!(parts.len(), CSQ_FIELDS.len());
         assert_eq!(parts[0], "T");
         assert_eq!(parts[1], "missense_variant");
-        assert!(parts[2..24].iter().all(|p| p.is_empty()));
-        assert_eq!(parts[24], "NM_000546.6");
+        let last = CSQ_FIELDS.len() - 1;
+        assert!(parts[2..last].iter().all(|p| p.is_empty()));
+        assert_eq!(parts[last], "NM_000546.6");
         assert_eq!(e.get("Allele"), Some("T"));
         assert_eq!(e.get("nope"), None);
     }

@@ -9,11 +9,25 @@
 //! `filter_vep`, downstream pipelines) and compared with VEP and
 //! bcftools csq output term by term.
 
+mod allele;
+mod annotator;
+pub mod codon;
 pub mod csq;
+mod predict;
+#[cfg(test)]
+mod predict_tests;
+mod sequence;
 mod terms;
 
 use std::fmt;
 
+pub use allele::{shifted, Allele, NotAnnotated, Room, MAX_SHIFT};
+pub use annotator::{
+    ConsequenceTally, ConsequenceWorker, Consequences, Pick, RecordOutcome, SharedConsequences,
+    Source, MAX_HIGH_IMPACT_GENES,
+};
+pub use predict::{hgvsc, predict, Effect, Numbers, FLANK};
+pub use sequence::{is_start_codon, translate_cds, CodingSequence, SequenceCache};
 pub use terms::{Consequence, Impact, UnknownTerm};
 
 /// A set of [`Consequence`]s: what one allele does to one feature.

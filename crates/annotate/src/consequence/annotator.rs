@@ -1,0 +1,705 @@
+//! Consequence annotation of whole records: every ALT allele against every
+//! transcript within [`FLANK`] of it, written as one `INFO/CSQ` value, and
+//! the counts a job log and page show.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::io::Read;
+use std::path::Path;
+use std::sync::Arc;
+
+use sha2::{Digest, Sha256};
+
+use super::allele::{Allele, NotAnnotated, Room};
+use super::csq::CSQ_FIELDS;
+use super::predict::{predict, Effect, FLANK};
+use super::sequence::SequenceCache;
+use super::{Consequence, Impact};
+use crate::fasta::Reference;
+use crate::transcript::{Strand, Transcript, TranscriptIndex};
+
+/// Which CSQ entries a record gets.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Pick {
+    /// One per allele and transcript (VEP's default); the entry `--pick`
+    /// would choose for each allele is marked `PICK=1` (VEP's
+    /// `--flag_pick_allele`).
+    #[default]
+    All,
+    /// One per allele and gene: the gene's best transcript (VEP's
+    /// `--per_gene`).
+    PerGene,
+    /// One per record: its best allele × transcript (VEP's `--pick`).
+    One,
+}
+
+/// A file an annotation was made with, as the output header names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Source {
+    /// The file name (no directories: they say nothing to a reader and may
+    /// reveal a machine's layout).
+    pub name: String,
+    /// SHA-256 of the file's bytes, hex.
+    pub sha256: String,
+}
+
+impl Source {
+    /// The source `path`, its bytes hashed (read in 1 MiB pieces).
+    ///
+    /// # Errors
+    /// Reading the file.
+    pub fn of_file(path: &Path) -> std::io::Result<Source> {
+        let mut file = std::fs::File::open(path)?;
+        let mut hasher = Sha256::new();
+        let mut buf = vec![0; 1 << 20];
+        loop {
+            let n = file.read(&mut buf)?;
+            if n == 0 {
+                break;
+            }
+            hasher.update(&buf[..n]);
+        }
+        Ok(Source {
+            name: file_name(path),
+            sha256: hex(&hasher.finalize()),
+        })
+    }
+
+    /// A source held in memory (the data the binary ships).
+    pub fn of_bytes(name: &str, bytes: &[u8]) -> Source {
+        Source {
+            name: name.to_owned(),
+            sha256: hex(&Sha256::digest(bytes)),
+        }
+    }
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name().map_or_else(
+        || path.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    )
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().fold(String::new(), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    })
+}
+
+/// What consequence annotation uses: transcript models, optionally a
+/// reference genome, and which entries to write. Loaded once and shared by
+/// every run and thread.
+#[derive(Debug)]
+pub struct Consequences {
+    transcripts: Vec<(TranscriptIndex, Source)>,
+    reference: Option<(Reference, Source)>,
+    pick: Pick,
+}
+
+impl Consequences {
+    /// Annotation with `transcripts` (at least one set) and, when given, a
+    /// `reference` (without one, what needs sequence is left out: see
+    /// [`Consequences::header_lines`]).
+    pub fn new(
+        transcripts: Vec<(TranscriptIndex, Source)>,
+        reference: Option<(Reference, Source)>,
+        pick: Pick,
+    ) -> Consequences {
+        Consequences {
+            transcripts,
+            reference,
+            pick,
+        }
+    }
+
+    /// The transcript sets.
+    pub fn transcripts(&self) -> impl Iterator<Item = &TranscriptIndex> {
+        self.transcripts.iter().map(|(t, _)| t)
+    }
+
+    /// The reference, if one is loaded.
+    pub fn reference(&self) -> Option<&Reference> {
+        self.reference.as_ref().map(|(r, _)| r)
+    }
+
+    /// The entry selection.
+    pub fn pick(&self) -> Pick {
+        self.pick
+    }
+
+    /// The CSQ layout written: VEP's fields ([`CSQ_FIELDS`]).
+    pub fn fields(&self) -> &'static [&'static str] {
+        CSQ_FIELDS
+    }
+
+    /// The header lines announcing the annotation: the `CSQ` and
+    /// `REF_MISMATCH` definitions and a `##GAS_CSQ` line naming the
+    /// sources (file names, SHA-256, the models' genome build and
+    /// release), the selection, and what was left out for want of a
+    /// reference, as VEP's `##VEP` line does.
+    pub fn header_lines(&self, version: &str) -> Vec<String> {
+        let mut lines = vec![super::csq::info_header_line(CSQ_FIELDS)];
+        lines.push(
+            "##INFO=<ID=REF_MISMATCH,Number=0,Type=Flag,Description=\"REF differs from the reference genome GAS annotated consequences with\">"
+                .to_owned(),
+        );
+        let quote = |s: &str| s.replace(['"', '\\'], "_");
+        let mut stamp = format!("##GAS_CSQ=<Version=\"{}\"", quote(version));
+        for (i, (index, source)) in self.transcripts.iter().enumerate() {
+            let n = if self.transcripts.len() > 1 {
+                format!("{}", i + 1)
+            } else {
+                String::new()
+            };
+            let _ = write!(
+                stamp,
+                ",Transcripts{n}=\"{}\",Transcripts{n}Sha256={},Transcripts{n}Count={}",
+                quote(&source.name),
+                source.sha256,
+                index.len()
+            );
+            if let Some(build) = index.genome_build() {
+                let _ = write!(stamp, ",Transcripts{n}GenomeBuild=\"{}\"", quote(build));
+            }
+            for line in index.header_lines() {
+                for key in [
+                    "#!genebuild-last-updated",
+                    "#!genome-version",
+                    "##provider",
+                    "##date",
+                ] {
+                    if let Some(value) = line.strip_prefix(key) {
+                        let field: String = key
+                            .trim_start_matches('#')
+                            .trim_start_matches('!')
+                            .split('-')
+                            .map(|w| {
+                                let mut c = w.chars();
+                                c.next().map_or_else(String::new, |f| {
+                                    f.to_uppercase().collect::<String>() + c.as_str()
+                                })
+                            })
+                            .collect();
+                        let _ = write!(stamp, ",Transcripts{n}{field}=\"{}\"", quote(value.trim()));
+                    }
+                }
+            }
+        }
+        match &self.reference {
+            Some((_, source)) => {
+                let _ = write!(
+                    stamp,
+                    ",Reference=\"{}\",ReferenceSha256={}",
+                    quote(&source.name),
+                    source.sha256
+                );
+            }
+            None => stamp.push_str(
+                ",Reference=none,Omitted=\"no reference genome: Codons, Amino_acids, HGVSp, the coding terms that need the codon (missense, synonymous, stop and start terms, in-frame and frameshift calls are coding_sequence_variant instead), the 3' shift of HGVSc insertions and deletions and dup detection, and the REF check\"",
+            ),
+        }
+        let pick = match self.pick {
+            Pick::All => "all (PICK=1 marks each allele's pick)",
+            Pick::PerGene => "per_gene",
+            Pick::One => "pick",
+        };
+        let _ = write!(stamp, ",Entries=\"{pick}\",Flank={FLANK}>");
+        lines.push(stamp);
+        lines
+    }
+
+    /// A worker: the per-thread state annotating records.
+    pub fn worker(&self) -> ConsequenceWorker<'_> {
+        ConsequenceWorker {
+            shared: self,
+            reference: self.reference.as_ref().map(|(r, _)| r.clone()),
+            cache: SequenceCache::default(),
+            entries: Vec::new(),
+            ref_buf: Vec::new(),
+        }
+    }
+}
+
+/// Counts of consequence annotation over a run.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ConsequenceTally {
+    /// ALT alleles by their most severe consequence over all transcripts
+    /// (`intergenic_variant` when none is near), indexed by
+    /// [`Consequence::rank`] − 1.
+    pub most_severe: Vec<u64>,
+    /// ALT alleles by the impact of that consequence (HIGH, MODERATE, LOW,
+    /// MODIFIER).
+    pub impacts: [u64; 4],
+    /// Alleles with a HIGH-impact consequence, by gene name (or id).
+    pub high_impact_genes: BTreeMap<String, u64>,
+    /// Records whose REF differs from the reference genome.
+    pub ref_mismatches: u64,
+    /// ALT alleles without a consequence: symbolic, breakends, `*`.
+    pub not_annotated: u64,
+    /// CSQ entries written.
+    pub entries: u64,
+}
+
+/// The most genes [`ConsequenceTally::high_impact_genes`] keeps by name;
+/// the rest are counted under `other`.
+pub const MAX_HIGH_IMPACT_GENES: usize = 1000;
+
+impl ConsequenceTally {
+    fn count_allele(&mut self, worst: Consequence, genes: &[&str]) {
+        if self.most_severe.is_empty() {
+            self.most_severe = vec![0; Consequence::ALL.len()];
+        }
+        self.most_severe[usize::from(worst.rank()) - 1] += 1;
+        let impact = worst.impact();
+        self.impacts[impact as usize] += 1;
+        if impact == Impact::High {
+            for gene in genes {
+                self.count_gene(gene, 1);
+            }
+        }
+    }
+
+    fn count_gene(&mut self, gene: &str, n: u64) {
+        if let Some(count) = self.high_impact_genes.get_mut(gene) {
+            *count += n;
+        } else if self.high_impact_genes.len() < MAX_HIGH_IMPACT_GENES {
+            self.high_impact_genes.insert(gene.to_owned(), n);
+        } else {
+            *self
+                .high_impact_genes
+                .entry("other".to_owned())
+                .or_default() += n;
+        }
+    }
+
+    /// Adds `other`'s counts to these.
+    pub fn merge(&mut self, other: &ConsequenceTally) {
+        if self.most_severe.is_empty() {
+            self.most_severe = vec![0; Consequence::ALL.len()];
+        }
+        for (a, b) in self.most_severe.iter_mut().zip(&other.most_severe) {
+            *a += b;
+        }
+        for (a, b) in self.impacts.iter_mut().zip(other.impacts) {
+            *a += b;
+        }
+        for (gene, n) in &other.high_impact_genes {
+            self.count_gene(gene, *n);
+        }
+        self.ref_mismatches += other.ref_mismatches;
+        self.not_annotated += other.not_annotated;
+        self.entries += other.entries;
+    }
+
+    /// The counts as the run's statistics keep them, naming `shared`'s
+    /// sources.
+    pub fn to_stats(&self, shared: &Consequences) -> crate::stats::ConsequenceStats {
+        use crate::stats::{ConsequenceStats, GeneCount, ImpactCounts, TermCount};
+        let most_severe = Consequence::ALL
+            .iter()
+            .filter_map(|&c| {
+                let n = self.count(c);
+                (n > 0).then(|| TermCount {
+                    term: c.so_term().to_owned(),
+                    impact: c.impact().as_str().to_owned(),
+                    alleles: n,
+                })
+            })
+            .collect();
+        let mut genes: Vec<GeneCount> = self
+            .high_impact_genes
+            .iter()
+            .map(|(gene, &alleles)| GeneCount {
+                gene: gene.clone(),
+                alleles,
+            })
+            .collect();
+        genes.sort_by(|a, b| b.alleles.cmp(&a.alleles).then_with(|| a.gene.cmp(&b.gene)));
+        let [high, moderate, low, modifier] = self.impacts;
+        ConsequenceStats {
+            transcripts: shared
+                .transcripts
+                .iter()
+                .map(|(_, s)| s.name.clone())
+                .collect(),
+            reference: shared.reference.as_ref().map(|(_, s)| s.name.clone()),
+            most_severe,
+            impacts: ImpactCounts {
+                high,
+                moderate,
+                low,
+                modifier,
+            },
+            high_impact_genes: genes,
+            ref_mismatches: self.ref_mismatches,
+            not_annotated: self.not_annotated,
+            entries: self.entries,
+        }
+    }
+
+    /// The alleles whose most severe consequence is `c`.
+    pub fn count(&self, c: Consequence) -> u64 {
+        self.most_severe
+            .get(usize::from(c.rank()) - 1)
+            .copied()
+            .unwrap_or(0)
+    }
+}
+
+/// One allele × transcript result, before writing.
+struct Entry<'t> {
+    allele: usize,
+    transcript: &'t Transcript,
+    effect: Effect,
+}
+
+/// Per-thread consequence annotation (see [`Consequences::worker`]).
+pub struct ConsequenceWorker<'c> {
+    shared: &'c Consequences,
+    reference: Option<Reference>,
+    cache: SequenceCache,
+    entries: Vec<Entry<'c>>,
+    ref_buf: Vec<u8>,
+}
+
+/// What [`ConsequenceWorker::annotate`] found about a record.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RecordOutcome {
+    /// The CSQ value is not empty.
+    pub written: bool,
+    /// REF disagrees with the reference genome.
+    pub ref_mismatch: bool,
+}
+
+impl<'c> ConsequenceWorker<'c> {
+    /// Annotates the record `chrom:pos REF ALT,...`: appends its CSQ value
+    /// (entries joined with `,`, no `CSQ=`) to `out` and counts it.
+    pub fn annotate(
+        &mut self,
+        chrom: &str,
+        pos: u32,
+        reference: &str,
+        alts: &[&str],
+        out: &mut String,
+        tally: &mut ConsequenceTally,
+    ) -> RecordOutcome {
+        let mut outcome = RecordOutcome::default();
+        // The REF check: one read of the reference per record.
+        let mut contig = None;
+        if let Some(genome) = &self.reference {
+            if let Some(name) = genome.contig_name(chrom) {
+                contig = Some(name.to_owned());
+                let start = u64::from(pos) - 1;
+                let end = start + reference.len() as u64;
+                self.ref_buf.clear();
+                let matches = match genome.fetch(name, start, end) {
+                    Ok(bases) => {
+                        bases.eq_ignore_ascii_case(reference.as_bytes())
+                            || bases
+                                .iter()
+                                .zip(reference.as_bytes())
+                                .all(|(a, b)| a.eq_ignore_ascii_case(b) || *a == b'N' || *b == b'N')
+                    }
+                    Err(_) => false,
+                };
+                if !matches {
+                    outcome.ref_mismatch = true;
+                    tally.ref_mismatches += 1;
+                }
+            }
+        }
+        self.entries.clear();
+        let mut alleles: Vec<Option<Allele>> = Vec::with_capacity(alts.len());
+        for alt in alts {
+            match Allele::from_vcf(pos, reference, alt) {
+                Ok(a) => alleles.push(Some(a)),
+                Err(NotAnnotated::NoChange) => alleles.push(None),
+                Err(_) => {
+                    tally.not_annotated += 1;
+                    alleles.push(None);
+                }
+            }
+        }
+        let shared = self.shared;
+        for (i, allele) in alleles.iter().enumerate() {
+            let Some(allele) = allele else { continue };
+            let room = match (&self.reference, &contig) {
+                (Some(genome), Some(name)) => Room::measure(allele, genome, name),
+                _ => Room::default(),
+            };
+            let (lo, hi) = allele.touched();
+            for (index, _) in &shared.transcripts {
+                for transcript in index.overlapping(chrom, lo, hi, FLANK) {
+                    let sequence = match &self.reference {
+                        Some(genome) if transcript.is_coding() => {
+                            self.cache.get(transcript, genome)
+                        }
+                        _ => None,
+                    };
+                    if let Some(effect) = predict(transcript, allele, room, sequence.as_deref()) {
+                        self.entries.push(Entry {
+                            allele: i,
+                            transcript,
+                            effect,
+                        });
+                    }
+                }
+            }
+        }
+        // Counts, per allele, over all its entries.
+        for (i, allele) in alleles.iter().enumerate() {
+            if allele.is_none() {
+                continue;
+            }
+            let mut worst: Option<Consequence> = None;
+            let mut genes: Vec<&str> = Vec::new();
+            for e in self.entries.iter().filter(|e| e.allele == i) {
+                if let Some(c) = e.effect.terms.most_severe() {
+                    if worst.is_none_or(|w| c.rank() < w.rank()) {
+                        worst = Some(c);
+                    }
+                }
+            }
+            let worst = worst.unwrap_or(Consequence::IntergenicVariant);
+            if worst.impact() == Impact::High {
+                for e in self.entries.iter().filter(|e| e.allele == i) {
+                    if e.effect.terms.impact() == Some(Impact::High) {
+                        let gene = e.transcript.gene();
+                        let name = gene.name().unwrap_or(gene.stable_id());
+                        if !genes.contains(&name) {
+                            genes.push(name);
+                        }
+                    }
+                }
+            }
+            tally.count_allele(worst, &genes);
+        }
+        // Selection.
+        let picked = self.select(alleles.len());
+        let mut first = true;
+        for (i, allele) in alleles.iter().enumerate() {
+            let Some(allele) = allele else { continue };
+            let mut any = false;
+            for (k, e) in self.entries.iter().enumerate() {
+                if e.allele != i {
+                    continue;
+                }
+                any = true;
+                let pick = picked.contains(&k);
+                if shared.pick != Pick::All && !pick {
+                    continue;
+                }
+                if !first {
+                    out.push(',');
+                }
+                first = false;
+                write_entry(
+                    out,
+                    allele,
+                    e.transcript,
+                    &e.effect,
+                    pick && shared.pick == Pick::All,
+                );
+                tally.entries += 1;
+            }
+            if !any && (shared.pick != Pick::One || picked.is_empty()) {
+                if shared.pick == Pick::One && !first {
+                    continue;
+                }
+                if !first {
+                    out.push(',');
+                }
+                first = false;
+                write_intergenic(out, allele, shared.pick == Pick::All);
+                tally.entries += 1;
+            }
+        }
+        outcome.written = !first;
+        outcome
+    }
+
+    /// Indexes of the entries each selection keeps (for [`Pick::All`], the
+    /// ones marked `PICK`).
+    fn select(&self, alleles: usize) -> Vec<usize> {
+        let key = |e: &Entry| {
+            let t = e.transcript;
+            (
+                !t.is_mane_select(),
+                !t.is_mane_plus_clinical(),
+                !t.is_canonical(),
+                t.tsl().unwrap_or(6),
+                t.biotype() != "protein_coding",
+                e.effect.terms.most_severe().map_or(u8::MAX, |c| c.rank()),
+                std::cmp::Reverse(t.cdna_len()),
+            )
+        };
+        let best = |indexes: &mut dyn Iterator<Item = usize>| {
+            indexes.min_by(|&a, &b| {
+                key(&self.entries[a])
+                    .cmp(&key(&self.entries[b]))
+                    .then_with(|| {
+                        self.entries[a]
+                            .transcript
+                            .id()
+                            .cmp(self.entries[b].transcript.id())
+                    })
+            })
+        };
+        match self.shared.pick {
+            Pick::One => best(&mut (0..self.entries.len())).into_iter().collect(),
+            Pick::All => (0..alleles)
+                .filter_map(|i| {
+                    best(&mut (0..self.entries.len()).filter(|&k| self.entries[k].allele == i))
+                })
+                .collect(),
+            Pick::PerGene => {
+                let mut out = Vec::new();
+                for i in 0..alleles {
+                    let mut genes: Vec<&str> = Vec::new();
+                    for e in self.entries.iter().filter(|e| e.allele == i) {
+                        let g = e.transcript.gene().id();
+                        if !genes.contains(&g) {
+                            genes.push(g);
+                        }
+                    }
+                    for g in genes {
+                        out.extend(best(&mut (0..self.entries.len()).filter(|&k| {
+                            self.entries[k].allele == i
+                                && self.entries[k].transcript.gene().id() == g
+                        })));
+                    }
+                }
+                out
+            }
+        }
+    }
+}
+
+/// Appends `value` escaped as [`super::csq::escape_value`] does.
+fn push_value(out: &mut String, value: &str) {
+    if value.bytes().all(|b| {
+        !matches!(
+            b,
+            b',' | b'|' | b';' | b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c
+        )
+    }) {
+        if value != "-" {
+            out.push_str(value);
+        }
+    } else {
+        out.push_str(&super::csq::escape_value(value));
+    }
+}
+
+fn push_range(out: &mut String, range: Option<(u32, u32)>) {
+    if let Some((a, b)) = range {
+        if a == b {
+            let _ = write!(out, "{a}");
+        } else {
+            let _ = write!(out, "{a}-{b}");
+        }
+    }
+}
+
+/// One CSQ entry in [`CSQ_FIELDS`]' order.
+fn write_entry(out: &mut String, allele: &Allele, t: &Transcript, e: &Effect, pick: bool) {
+    debug_assert_eq!(CSQ_FIELDS.len(), 26);
+    let gene = t.gene();
+    out.push_str(allele.display()); // Allele
+    out.push('|');
+    let _ = write!(out, "{}", e.terms); // Consequence
+    out.push('|');
+    if let Some(impact) = e.terms.impact() {
+        out.push_str(impact.as_str());
+    }
+    out.push('|');
+    push_value(out, gene.name().unwrap_or("")); // SYMBOL
+    out.push('|');
+    push_value(out, gene.stable_id()); // Gene
+    out.push_str("|Transcript|");
+    push_value(out, t.stable_id()); // Feature
+    out.push('|');
+    push_value(out, t.biotype());
+    out.push('|');
+    if let Some(n) = e.exon {
+        let _ = write!(out, "{n}");
+    }
+    out.push('|');
+    if let Some(n) = e.intron {
+        let _ = write!(out, "{n}");
+    }
+    out.push('|');
+    if !e.hgvsc.is_empty() {
+        push_value(out, t.id());
+        out.push(':');
+        push_value(out, &e.hgvsc);
+    }
+    out.push('|');
+    if !e.hgvsp.is_empty() {
+        push_value(out, t.protein_id().unwrap_or(t.id()));
+        out.push(':');
+        push_value(out, &e.hgvsp);
+    }
+    out.push('|');
+    push_range(out, e.cdna);
+    out.push('|');
+    push_range(out, e.cds);
+    out.push('|');
+    push_range(out, e.protein);
+    out.push('|');
+    push_value(out, &e.amino_acids);
+    out.push('|');
+    push_value(out, &e.codons);
+    out.push_str("||"); // Existing_variation
+    if let Some(d) = e.distance {
+        let _ = write!(out, "{d}");
+    }
+    out.push('|');
+    out.push_str(match t.strand() {
+        Strand::Forward => "1",
+        Strand::Reverse => "-1",
+    });
+    out.push('|');
+    let mut flags = Vec::new();
+    if t.has_tag("cds_start_NF") || (t.is_coding() && !t.cds_start_complete()) {
+        flags.push("cds_start_NF");
+    }
+    if t.has_tag("cds_end_NF") {
+        flags.push("cds_end_NF");
+    }
+    out.push_str(&flags.join("&"));
+    out.push('|');
+    if pick {
+        out.push('1');
+    }
+    out.push_str("|||"); // SYMBOL_SOURCE, HGNC_ID
+    if t.is_canonical() {
+        out.push_str("YES");
+    }
+    out.push('|');
+    if t.is_mane_select() {
+        out.push_str("YES");
+    }
+}
+
+/// The entry of an allele with no transcript within [`FLANK`].
+fn write_intergenic(out: &mut String, allele: &Allele, pick: bool) {
+    out.push_str(allele.display());
+    out.push_str("|intergenic_variant|MODIFIER");
+    // The fields after IMPACT up to PICK, empty.
+    let pick_at = CSQ_FIELDS.iter().position(|f| *f == "PICK").expect("PICK");
+    for _ in 3..=pick_at {
+        out.push('|');
+    }
+    if pick {
+        out.push('1');
+    }
+    for _ in pick_at + 1..CSQ_FIELDS.len() {
+        out.push('|');
+    }
+}
+
+/// Shared, thread-safe handle (what [`crate::Options`] carries).
+pub type SharedConsequences = Arc<Consequences>;
