@@ -13,7 +13,7 @@ use serde::Deserialize;
 
 use super::job::{view, JobView};
 use super::{render, Layout, PageError};
-use crate::charts::{self, Chart, Summary};
+use crate::charts::{self, Chart, Notes, Summary};
 use crate::csrf::CsrfToken;
 use crate::error::ApiError;
 use crate::session::SignedIn;
@@ -41,6 +41,9 @@ struct DetailPage {
     layout: Layout,
     job: JobView,
     charts: Vec<Chart>,
+    /// What the page writes about consequences under the pictures (`None`
+    /// for a job annotated without transcript models).
+    consequences: Option<Notes>,
 }
 
 #[derive(Template)]
@@ -112,9 +115,9 @@ pub async fn detail(
     Path(job_id): Path<String>,
 ) -> Result<Response, PageError> {
     let job = own_job(&state, &user, &job_id).await?;
-    let charts = match summary(&state, &job).await {
-        Some(summary) => charts::all(&summary),
-        None => Vec::new(),
+    let (charts, consequences) = match summary(&state, &job).await {
+        Some(summary) => (charts::all(&summary), charts::notes(&summary)),
+        None => (Vec::new(), None),
     };
     let view = view(&job, &user, window(&state));
     Ok(render(
@@ -128,6 +131,7 @@ pub async fn detail(
             ),
             job: view,
             charts,
+            consequences,
         },
     ))
 }
@@ -256,4 +260,67 @@ async fn read_text(state: &WebState, key: &str) -> Result<String, ApiError> {
         }
     }
     Ok(String::from_utf8_lossy(&bytes).into_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use gas_jobs::Role;
+
+    use super::*;
+
+    fn page(stats: &str) -> String {
+        let user = User {
+            user_id: "u".into(),
+            email: "u@example.org".into(),
+            role: Role::Premium,
+            created_at: 0,
+            password_hash: None,
+            api_token_sha256: None,
+        };
+        let mut job = Job::new_pending("j", "u", "in.vcf", "b", "k", 1);
+        job.job_status = JobStatus::Completed;
+        job.complete_time = Some(2);
+        job.s3_key_result_file = Some("r".into());
+        let summary: Summary = serde_json::from_str(stats).unwrap();
+        DetailPage {
+            layout: Layout::new("t", Some(&user), &CsrfToken("c".into()), "annotations"),
+            job: view(&job, &user, 60),
+            charts: charts::all(&summary),
+            consequences: charts::notes(&summary),
+        }
+        .render()
+        .unwrap()
+    }
+
+    #[test]
+    fn the_page_names_high_impact_genes_escaped() {
+        let html = page(
+            r#"{"variants": 3, "alt_alleles": 3, "consequences": {
+                "most_severe": [{"term": "stop_gained", "impact": "HIGH", "alleles": 3}],
+                "impacts": {"high": 3},
+                "high_impact_genes": [{"gene": "MT-ND5", "alleles": 2}, {"gene": "<i>&", "alleles": 1}],
+                "ref_mismatches": 1}}"#,
+        );
+        assert_eq!(html.matches("class=\"chart\"").count(), 6);
+        assert!(html.contains("Genes with HIGH-impact variants:"));
+        assert!(
+            html.contains("<li>MT-ND5 (2)</li><li>&#60;i&#62;&#38; (1)</li>"),
+            "{html}"
+        );
+        assert!(!html.contains("<i>&"));
+        assert!(!html.contains("No HIGH-impact variants."));
+        assert!(html.contains("1 record has a REF that differs from the reference genome"));
+    }
+
+    #[test]
+    fn the_page_says_when_nothing_is_high_impact_and_is_quiet_without_consequences() {
+        let html = page(r#"{"consequences": {"impacts": {"low": 4}}}"#);
+        assert!(html.contains("No HIGH-impact variants."));
+        assert!(!html.contains("Genes with HIGH-impact variants"));
+        assert!(!html.contains("differs from the reference genome"));
+        let html = page(r#"{"variants": 3}"#);
+        assert_eq!(html.matches("class=\"chart\"").count(), 4);
+        assert!(!html.contains("HIGH-impact"));
+        assert!(!html.contains("consequence-notes"));
+    }
 }
