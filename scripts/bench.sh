@@ -381,3 +381,18 @@ echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$WORK/mac
   done
   for n in "${NOTES[@]+"${NOTES[@]}"}"; do echo; echo "note: $n"; done
 } | tee "$WORK/results.md"
+
+# --- 6. consequence annotation (scripts/bench/csq.sh) --------------------------
+# A separate benchmark with its own table, appended to the results: GAS with
+# transcripts and a reference beside `bcftools csq -l` and SnpEff, on a
+# synthetic genome, GFF3 and 1M variants generated once into target/bench-csq/
+# (scripts/bench/make_csq_genome.py). The quick version leaves SnpEff out.
+# A failure there leaves the figures above as they are.
+say "== consequence annotation (scripts/bench/csq.sh)"
+CSQ_ENV=(BENCH_NO_BUILD=1)
+[ "$QUICK" = 1 ] && CSQ_ENV+=(CSQ_SNPEFF=0 CSQ_CHECK=0)
+CSQ_ARGS=()
+[ "$QUICK" = 1 ] && CSQ_ARGS+=(--quick)
+if ! env "${CSQ_ENV[@]}" bash scripts/bench/csq.sh "${CSQ_ARGS[@]+"${CSQ_ARGS[@]}"}" | tee -a "$WORK/results.md"; then
+  say "the consequence benchmark (scripts/bench/csq.sh) failed; the table above stands"
+fi
