@@ -301,11 +301,7 @@ async fn another_users_job_log_download_and_pictures_are_not_found() {
     );
     // The default configuration predicts consequences with the built-in
     // mitochondrial models, which adds the consequence and impact pictures.
-    assert_eq!(
-        detail.matches("class=\"chart\"").count(),
-        6,
-        "six pictures"
-    );
+    assert_eq!(detail.matches("class=\"chart\"").count(), 6, "six pictures");
     let svg = ada.get(&paths[4]).await.body;
     assert!(svg.starts_with("<svg") && svg.contains("SNV"), "{svg}");
     let log = ada.get(&paths[2]).await.body;

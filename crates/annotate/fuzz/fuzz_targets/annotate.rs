@@ -79,5 +79,8 @@ fuzz_target!(|data: &[u8]| {
         Err(AnnotateError::UnsupportedVersion { line, .. }) => assert_eq!(line, 1),
         Err(AnnotateError::IncompleteHeader { .. } | AnnotateError::BadCompression { .. }) => {}
         Err(AnnotateError::Io(e)) => panic!("I/O error on in-memory streams: {e}"),
+        Err(AnnotateError::InflatedTooLarge { limit }) => {
+            panic!("no inflation bound was set, yet {limit} bytes were too many")
+        }
     }
 });

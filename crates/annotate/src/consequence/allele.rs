@@ -35,9 +35,10 @@ pub enum NotAnnotated {
 
 impl Allele {
     /// The allele `alt` of a record at `pos` with reference `reference`:
-    /// the shared leading bases are removed, then the shared trailing ones
-    /// (each allele on its own, as VEP's `--minimal` does), so that `AC>A`
-    /// at 100 becomes the deletion of the `C` at 101.
+    /// the shared first (padding) base is removed, then the shared trailing
+    /// bases, then any other shared leading ones (each allele on its own, as
+    /// VEP's `--minimal` does), so that `AC>A` at 100 becomes the deletion
+    /// of the `C` at 101.
     ///
     /// # Errors
     /// Why an allele without a sequence change gets no consequence.
@@ -57,8 +58,12 @@ impl Allele {
             _ => {}
         }
         let same = |x: u8, y: u8| x.eq_ignore_ascii_case(&y);
-        let lead = r.iter().zip(a).take_while(|(x, y)| same(**x, **y)).count();
-        let (r, a) = (&r[lead..], &a[lead..]);
+        // VCF's padding base first, as VEP strips it; then the shared
+        // trailing bases, then any other shared leading ones. So the allele
+        // stays where the VCF puts it: `T>TGCT` inserts `GCT` after the T,
+        // `GTCC>GTCCTCC` inserts `TCC` after the G (not after the second C).
+        let pad = usize::from(!r.is_empty() && !a.is_empty() && same(r[0], a[0]));
+        let (r, a) = (&r[pad..], &a[pad..]);
         let trail = r
             .iter()
             .rev()
@@ -66,13 +71,17 @@ impl Allele {
             .take_while(|(x, y)| same(**x, **y))
             .count();
         let (r, a) = (&r[..r.len() - trail], &a[..a.len() - trail]);
+        let more = r.iter().zip(a).take_while(|(x, y)| same(**x, **y)).count();
+        let (r, a) = (&r[more..], &a[more..]);
+        let lead = pad + more;
         if r.is_empty() && a.is_empty() {
             return Err(NotAnnotated::NoChange);
         }
-        let start = pos + lead as u32;
+        // Saturating: positions past 2^32 - 1 lie beyond every transcript.
+        let start = pos.saturating_add(lead as u32);
         Ok(Allele {
             start,
-            end: start + r.len() as u32 - 1,
+            end: (start - 1).saturating_add(r.len() as u32),
             reference: r.to_ascii_uppercase(),
             alt: a.to_ascii_uppercase(),
         })
@@ -141,20 +150,46 @@ impl Room {
         let Some(len) = reference.contig_len(contig) else {
             return Room::default();
         };
+        // Most indels sit in short repeats: read a little around them
+        // first, and more only when a shift reaches the window's edge.
+        let mut flank = 64;
+        loop {
+            let Some((room, hit_edge)) = Self::measure_in(allele, reference, contig, len, flank)
+            else {
+                return Room::default();
+            };
+            if !hit_edge || flank >= u64::from(MAX_SHIFT) {
+                return room;
+            }
+            flank = (flank * 4).min(u64::from(MAX_SHIFT));
+        }
+    }
+
+    /// The room within `flank` bases of the allele, and whether a shift
+    /// stopped at the window's edge (so more room may lie beyond it).
+    fn measure_in(
+        allele: &Allele,
+        reference: &Reference,
+        contig: &str,
+        len: u64,
+        flank: u64,
+    ) -> Option<(Room, bool)> {
         let (start, end) = (u64::from(allele.start), u64::from(allele.end));
-        let span = u64::from(MAX_SHIFT) + allele.reference.len().max(allele.alt.len()) as u64;
+        let span = flank + allele.reference.len().max(allele.alt.len()) as u64;
         // Window (0-based, half-open) around the allele.
         let from = (start.saturating_sub(1)).saturating_sub(span);
         let to = (end + span).min(len);
-        let Ok(window) = reference.fetch(contig, from, to) else {
-            return Room::default();
-        };
+        let window = reference.fetch(contig, from, to).ok()?;
         let at = |pos1: u64| -> Option<u8> {
             // 1-based position to a window byte.
             pos1.checked_sub(1 + from)
                 .and_then(|i| window.get(i as usize).copied())
         };
+        // A shift that stops for want of window (not at the contig's ends)
+        // may go further.
+        let edge = |pos1: u64| at(pos1).is_none() && pos1 >= 1 && pos1 <= len;
         let mut room = Room::default();
+        let mut hit_edge = false;
         if allele.is_deletion() {
             // Slide [s, e] right while the base after equals the first.
             let (mut s, mut e) = (start, end);
@@ -165,7 +200,10 @@ impl Room {
                         e += 1;
                         room.right += 1;
                     }
-                    _ => break,
+                    _ => {
+                        hit_edge |= edge(e + 1);
+                        break;
+                    }
                 }
             }
             let (mut s, mut e) = (start, end);
@@ -176,7 +214,10 @@ impl Room {
                         e -= 1;
                         room.left += 1;
                     }
-                    _ => break,
+                    _ => {
+                        hit_edge |= edge(s - 1);
+                        break;
+                    }
                 }
             }
         } else {
@@ -192,7 +233,10 @@ impl Room {
                         p += 1;
                         room.right += 1;
                     }
-                    _ => break,
+                    _ => {
+                        hit_edge |= edge(p);
+                        break;
+                    }
                 }
             }
             let mut ins = allele.alt.clone();
@@ -204,11 +248,14 @@ impl Room {
                         p -= 1;
                         room.left += 1;
                     }
-                    _ => break,
+                    _ => {
+                        hit_edge |= edge(p - 1);
+                        break;
+                    }
                 }
             }
         }
-        room
+        Some((room, hit_edge))
     }
 }
 
@@ -269,6 +316,10 @@ mod tests {
             (a.start, a.end, &a.reference[..], &a.alt[..]),
             (101, 101, &b"C"[..], &b"G"[..])
         );
+        // The padding base, then the shared end: the copy is placed right
+        // after the padding base, where the VCF puts the event.
+        let a = Allele::from_vcf(100, "GTCC", "GTCCTCC").unwrap();
+        assert_eq!((a.start, a.end, &a.alt[..]), (101, 100, &b"TCC"[..]));
         let a = Allele::from_vcf(100, "c", "t").unwrap();
         assert_eq!(a.reference, b"C");
         assert_eq!(
@@ -303,6 +354,25 @@ mod tests {
         assert_eq!((moved.start, &moved.alt[..]), (14, &b"TC"[..]));
         let moved = shifted(&ins, 1);
         assert_eq!((moved.start, &moved.alt[..]), (9, &b"CT"[..]));
+        // A repeat longer than the first window read is followed to its end.
+        let long = format!("G{}C", "A".repeat(300));
+        let r = reference(&long);
+        let del = Allele::from_vcf(1, "GA", "G").unwrap();
+        assert_eq!(
+            Room::measure(&del, &r, "1"),
+            Room {
+                right: 299,
+                left: 0
+            }
+        );
+        let ins = Allele::from_vcf(301, "A", "AA").unwrap();
+        assert_eq!(
+            Room::measure(&ins, &r, "1"),
+            Room {
+                right: 0,
+                left: 300
+            }
+        );
         // A substitution does not move.
         let snv = Allele::from_vcf(3, "A", "G").unwrap();
         assert_eq!(Room::measure(&snv, &r, "chr1"), Room::default());

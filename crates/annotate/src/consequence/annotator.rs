@@ -394,16 +394,15 @@ impl<'c> ConsequenceWorker<'c> {
                 let start = u64::from(pos) - 1;
                 let end = start + reference.len() as u64;
                 self.ref_buf.clear();
-                let matches = match genome.fetch(name, start, end) {
-                    Ok(bases) => {
-                        bases.eq_ignore_ascii_case(reference.as_bytes())
-                            || bases
-                                .iter()
-                                .zip(reference.as_bytes())
-                                .all(|(a, b)| a.eq_ignore_ascii_case(b) || *a == b'N' || *b == b'N')
-                    }
-                    Err(_) => false,
-                };
+                let matches = genome
+                    .fetch_into(name, start, end, &mut self.ref_buf)
+                    .is_ok()
+                    && self
+                        .ref_buf
+                        .iter()
+                        .zip(reference.as_bytes())
+                        .all(|(a, b)| a.eq_ignore_ascii_case(b) || *a == b'N' || *b == b'N')
+                    && self.ref_buf.len() == reference.len();
                 if !matches {
                     outcome.ref_mismatch = true;
                     tally.ref_mismatches += 1;
@@ -593,13 +592,41 @@ fn push_value(out: &mut String, value: &str) {
     }
 }
 
+/// Appends `n` in decimal (without `fmt`'s machinery: this runs several
+/// times per entry).
+fn push_u32(out: &mut String, mut n: u32) {
+    let mut digits = [0u8; 10];
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.push_str(std::str::from_utf8(&digits[i..]).expect("ASCII digits"));
+}
+
 fn push_range(out: &mut String, range: Option<(u32, u32)>) {
     if let Some((a, b)) = range {
-        if a == b {
-            let _ = write!(out, "{a}");
-        } else {
-            let _ = write!(out, "{a}-{b}");
+        push_u32(out, a);
+        if a != b {
+            out.push('-');
+            push_u32(out, b);
         }
+    }
+}
+
+fn push_numbers(out: &mut String, n: Option<super::Numbers>) {
+    if let Some(n) = n {
+        push_u32(out, n.first);
+        if n.first != n.last {
+            out.push('-');
+            push_u32(out, n.last);
+        }
+        out.push('/');
+        push_u32(out, n.total);
     }
 }
 
@@ -609,7 +636,13 @@ fn write_entry(out: &mut String, allele: &Allele, t: &Transcript, e: &Effect, pi
     let gene = t.gene();
     out.push_str(allele.display()); // Allele
     out.push('|');
-    let _ = write!(out, "{}", e.terms); // Consequence
+    for (i, term) in e.terms.iter().enumerate() {
+        // Consequence
+        if i > 0 {
+            out.push('&');
+        }
+        out.push_str(term.so_term());
+    }
     out.push('|');
     if let Some(impact) = e.terms.impact() {
         out.push_str(impact.as_str());
@@ -623,13 +656,9 @@ fn write_entry(out: &mut String, allele: &Allele, t: &Transcript, e: &Effect, pi
     out.push('|');
     push_value(out, t.biotype());
     out.push('|');
-    if let Some(n) = e.exon {
-        let _ = write!(out, "{n}");
-    }
+    push_numbers(out, e.exon);
     out.push('|');
-    if let Some(n) = e.intron {
-        let _ = write!(out, "{n}");
-    }
+    push_numbers(out, e.intron);
     out.push('|');
     if !e.hgvsc.is_empty() {
         push_value(out, t.id());
@@ -654,7 +683,7 @@ fn write_entry(out: &mut String, allele: &Allele, t: &Transcript, e: &Effect, pi
     push_value(out, &e.codons);
     out.push_str("||"); // Existing_variation
     if let Some(d) = e.distance {
-        let _ = write!(out, "{d}");
+        push_u32(out, d);
     }
     out.push('|');
     out.push_str(match t.strand() {
@@ -662,14 +691,14 @@ fn write_entry(out: &mut String, allele: &Allele, t: &Transcript, e: &Effect, pi
         Strand::Reverse => "-1",
     });
     out.push('|');
-    let mut flags = Vec::new();
-    if t.has_tag("cds_start_NF") || (t.is_coding() && !t.cds_start_complete()) {
-        flags.push("cds_start_NF");
+    let start_nf = t.has_tag("cds_start_NF") || (t.is_coding() && !t.cds_start_complete());
+    let end_nf = t.has_tag("cds_end_NF");
+    match (start_nf, end_nf) {
+        (true, true) => out.push_str("cds_start_NF&cds_end_NF"),
+        (true, false) => out.push_str("cds_start_NF"),
+        (false, true) => out.push_str("cds_end_NF"),
+        (false, false) => {}
     }
-    if t.has_tag("cds_end_NF") {
-        flags.push("cds_end_NF");
-    }
-    out.push_str(&flags.join("&"));
     out.push('|');
     if pick {
         out.push('1');

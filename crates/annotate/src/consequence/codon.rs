@@ -21,15 +21,22 @@ const STANDARD: &[u8; 64] = b"FFLLSSSSYY**CC*WLLLLPPPPHHQQRRRRIIIMTTTTNNKKSSRRVV
 const MITOCHONDRIAL: &[u8; 64] =
     b"FFLLSSSSYY**CCWWLLLLPPPPHHQQRRRRIIMMTTTTNNKKSS**VVVVAAAADDEEGGGG";
 
-fn base_index(b: u8) -> Option<usize> {
-    match b {
-        b'T' | b't' | b'U' | b'u' => Some(0),
-        b'C' | b'c' => Some(1),
-        b'A' | b'a' => Some(2),
-        b'G' | b'g' => Some(3),
-        _ => None,
-    }
-}
+/// Each byte's index in `TCAG` order, 4 for anything but a base (a table:
+/// translation runs over every coding transcript a run meets).
+const BASE_INDEX: [u8; 256] = {
+    let mut table = [4u8; 256];
+    table[b'T' as usize] = 0;
+    table[b't' as usize] = 0;
+    table[b'U' as usize] = 0;
+    table[b'u' as usize] = 0;
+    table[b'C' as usize] = 1;
+    table[b'c' as usize] = 1;
+    table[b'A' as usize] = 2;
+    table[b'a' as usize] = 2;
+    table[b'G' as usize] = 3;
+    table[b'g' as usize] = 3;
+    table
+};
 
 impl GeneticCode {
     /// The code for a transcript: mitochondrial on MT/chrM.
@@ -48,14 +55,15 @@ impl GeneticCode {
             GeneticCode::Standard => STANDARD,
             GeneticCode::VertebrateMitochondrial => MITOCHONDRIAL,
         };
-        match (
-            base_index(codon[0]),
-            base_index(codon[1]),
-            base_index(codon[2]),
-        ) {
-            (Some(a), Some(b), Some(c)) => table[a * 16 + b * 4 + c],
-            _ => b'X',
+        let (a, b, c) = (
+            BASE_INDEX[usize::from(codon[0])],
+            BASE_INDEX[usize::from(codon[1])],
+            BASE_INDEX[usize::from(codon[2])],
+        );
+        if (a | b | c) & 4 != 0 {
+            return b'X';
         }
+        table[usize::from(a) * 16 + usize::from(b) * 4 + usize::from(c)]
     }
 
     /// `seq` translated codon by codon (a trailing partial codon is

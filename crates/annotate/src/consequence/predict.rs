@@ -7,11 +7,11 @@
 use std::fmt::Write as _;
 
 use super::allele::{shifted, Allele, Room};
-use super::codon::three_letter;
+use super::codon::{three_letter, GeneticCode};
 use super::sequence::{is_start_codon, CodingSequence};
 use super::{Consequence as C, ConsequenceSet};
 use crate::fasta::complement;
-use crate::transcript::{Strand, Transcript};
+use crate::transcript::{HgvsPosition, Strand, Transcript};
 
 /// How far up- or downstream of a transcript a variant is still reported
 /// (VEP's default `--distance`).
@@ -90,7 +90,10 @@ pub fn predict(
         let (before, distance) = if allele.end < t_start {
             (true, t_start - allele.end.max(allele.start))
         } else {
-            (false, allele.start.min(allele.end + 1) - t_end)
+            (
+                false,
+                allele.start.min(allele.end.saturating_add(1)) - t_end,
+            )
         };
         let distance = distance.max(1);
         if distance > FLANK {
@@ -116,6 +119,8 @@ pub fn predict(
     let mut intron_hits: Option<(u32, u32)> = None;
     let mut cdna_lo = u32::MAX;
     let mut cdna_hi = 0;
+    // Whether the whole allele lies inside one exon.
+    let mut inside_exon = false;
     let hit = |range: &mut Option<(u32, u32)>, n: u32| {
         *range = Some(match *range {
             None => (n, n),
@@ -126,6 +131,8 @@ pub fn predict(
         let (es, ee) = (i64::from(exon.start()), i64::from(exon.end()));
         if overlaps(allele, es, ee) {
             hit(&mut exon_hits, i as u32 + 1);
+            inside_exon |=
+                allele.is_insertion() || (allele.start >= exon.start() && allele.end <= exon.end());
             // The exonic bases the allele touches, as cDNA positions.
             let (gs, ge) = if allele.is_insertion() {
                 (allele.end, allele.start)
@@ -219,7 +226,8 @@ pub fn predict(
 
     match (transcript.cdna_coding_start(), transcript.cdna_coding_end()) {
         (Some(coding_start), Some(coding_end)) if exonic => {
-            let in_one_exon = exon_hits.is_some_and(|(a, b)| a == b) && intron_hits.is_none();
+            let in_one_exon =
+                exon_hits.is_some_and(|(a, b)| a == b) && intron_hits.is_none() && inside_exon;
             if cdna_lo < coding_start {
                 effect.terms.insert(C::FivePrimeUtrVariant);
             }
@@ -241,7 +249,7 @@ pub fn predict(
                 let whole = in_one_exon && cdna_lo >= coding_start && cdna_hi <= coding_end;
                 match sequence {
                     Some(seq) if whole => coding_effect(transcript, allele, seq, &mut effect),
-                    _ => partial_coding_effect(transcript, &mut effect),
+                    _ => partial_coding_effect(transcript, sequence, &mut effect),
                 }
             }
         }
@@ -271,15 +279,27 @@ pub fn predict(
 }
 
 /// The terms of a coding change that cannot be translated: it spans an
-/// exon boundary or the CDS edge, or there is no reference sequence.
-fn partial_coding_effect(transcript: &Transcript, effect: &mut Effect) {
+/// exon boundary or the CDS edge, or there is no reference sequence. It
+/// loses the start or stop codon it touches when the model has one (with a
+/// sequence: when the codon there really is a start or a stop).
+fn partial_coding_effect(
+    transcript: &Transcript,
+    sequence: Option<&CodingSequence>,
+    effect: &mut Effect,
+) {
     let Some((a, b)) = effect.cds else { return };
     let cds_len = transcript.cds_len().unwrap_or(0) + transcript.cds_start_padding();
     effect.terms.insert(C::CodingSequenceVariant);
-    if transcript.cds_start_complete() && a <= 3 {
+    let starts = sequence.is_none_or(|s| s.protein.first() == Some(&b'M'));
+    if transcript.cds_start_complete() && a <= 3 && starts {
         effect.terms.insert(C::StartLost);
     }
-    if transcript.cds_end_complete() && !transcript.stop_completed_by_polya() && b + 2 >= cds_len {
+    let stops = sequence.is_none_or(|s| s.protein.last() == Some(&b'*'));
+    if transcript.cds_end_complete()
+        && !transcript.stop_completed_by_polya()
+        && b + 2 >= cds_len
+        && stops
+    {
         effect.terms.insert(C::StopLost);
     }
     effect.protein = Some(((a - 1) / 3 + 1, (b - 1) / 3 + 1));
@@ -492,14 +512,49 @@ fn amino_acid_string(ref_pep: &[u8], alt_pep: &[u8]) -> String {
     }
 }
 
-/// The alt sequence from CDS index `ws` to the transcript's end: what a
-/// frameshift or a lost stop reads through.
-fn alt_tail(seq: &CodingSequence, ws: usize, a: usize, b: usize, alt: &[u8]) -> Vec<u8> {
-    let mut tail = Vec::with_capacity(seq.bases.len() - ws + alt.len());
-    tail.extend_from_slice(&seq.bases[ws..a]);
-    tail.extend_from_slice(alt);
-    tail.extend_from_slice(&seq.bases[(b + 1).min(seq.bases.len())..]);
-    tail
+/// The alt sequence from CDS index `ws` to the transcript's end (what a
+/// frameshift or a lost stop reads through), as a view over the reference
+/// sequence and the new bases: no copy of the rest of the transcript.
+struct AltTail<'s> {
+    parts: [&'s [u8]; 3],
+}
+
+impl<'s> AltTail<'s> {
+    fn new(seq: &'s CodingSequence, ws: usize, a: usize, b: usize, alt: &'s [u8]) -> Self {
+        AltTail {
+            parts: [
+                &seq.bases[ws..a],
+                alt,
+                &seq.bases[(b + 1).min(seq.bases.len())..],
+            ],
+        }
+    }
+
+    fn get(&self, mut i: usize) -> Option<u8> {
+        for part in self.parts {
+            if i < part.len() {
+                return Some(part[i]);
+            }
+            i -= part.len();
+        }
+        None
+    }
+
+    /// The translation codon by codon, up to and including the first stop
+    /// (or the last whole codon), skipping the first `skip` codons.
+    fn translate_to_stop(&self, code: GeneticCode, skip: usize) -> Vec<u8> {
+        let mut pep = Vec::new();
+        let mut i = skip * 3;
+        while let (Some(x), Some(y), Some(z)) = (self.get(i), self.get(i + 1), self.get(i + 2)) {
+            let aa = code.translate(&[x, y, z]);
+            pep.push(aa);
+            if aa == b'*' {
+                break;
+            }
+            i += 3;
+        }
+        pep
+    }
 }
 
 /// HGVSp of a frameshift: `p.Lys41AsnfsTer12` (the first changed residue,
@@ -513,12 +568,8 @@ fn frameshift_hgvsp(
     alt: &[u8],
     effect: &mut Effect,
 ) -> String {
-    let tail = alt_tail(seq, ws, a, b, alt);
     let first = ws / 3;
-    let mut alt_pep = seq.code.translate_all(&tail);
-    if let Some(stop) = alt_pep.iter().position(|&x| x == b'*') {
-        alt_pep.truncate(stop + 1);
-    }
+    let alt_pep = AltTail::new(seq, ws, a, b, alt).translate_to_stop(seq.code, 0);
     let protein = &seq.protein;
     // First residue that differs.
     let Some(k) = (0..alt_pep.len()).find(|&k| protein.get(first + k) != Some(&alt_pep[k])) else {
@@ -625,15 +676,15 @@ fn inframe_hgvsp(
     }
     if r.contains(&b'*') && !v.contains(&b'*') {
         // The stop is lost: the protein reads on into the 3' UTR.
-        let tail = alt_tail(seq, ws, a, b, alt);
-        let mut through = seq.code.translate_all(&tail);
         let stop_at = protein.len() - 1;
         let from = stop_at.saturating_sub(ws / 3);
-        if from < through.len() {
-            through.drain(..from);
-            return extension(stop_at, &through);
+        let through = AltTail::new(seq, ws, a, b, alt).translate_to_stop(seq.code, from);
+        // `through` starts at the old stop; the first residue replaces it and
+        // the scan must pass it to find the new stop.
+        if through.is_empty() {
+            return String::new();
         }
-        return String::new();
+        return extension(stop_at, &through);
     }
     match (r.len(), v.len()) {
         (1, 1) => format!(
@@ -767,15 +818,11 @@ pub fn hgvsc(transcript: &Transcript, allele: &Allele, room: Room) -> String {
         }
     }
     let prefix = transcript.hgvs_prefix();
-    let pos = |g: u32| transcript.hgvs_position(g).to_string();
+    let pos = |g: u32| transcript.hgvs_position(g);
     // Positions in transcript order.
-    let span = |lo: u32, hi: u32| -> String {
+    let span = |lo: u32, hi: u32| -> Span {
         let (first, last) = if forward { (lo, hi) } else { (hi, lo) };
-        if first == last {
-            pos(first)
-        } else {
-            format!("{}_{}", pos(first), pos(last))
-        }
+        Span(pos(first), (first != last).then(|| pos(last)))
     };
     let bases = |b: &[u8]| String::from_utf8_lossy(&stranded(b, forward)).into_owned();
     let mut out = String::with_capacity(24);
@@ -815,6 +862,19 @@ pub fn hgvsc(transcript: &Transcript, allele: &Allele, room: Room) -> String {
         );
     }
     out
+}
+
+/// One HGVS position or a range of two, as HGVS writes them (`12`,
+/// `12_14`).
+struct Span(HgvsPosition, Option<HgvsPosition>);
+
+impl std::fmt::Display for Span {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.1 {
+            None => write!(f, "{}", self.0),
+            Some(last) => write!(f, "{}_{}", self.0, last),
+        }
+    }
 }
 
 /// Whether an insertion moved `k` bases 3' repeats the bases just 5' of

@@ -78,10 +78,13 @@ pub fn translate_cds(code: GeneticCode, cds: &[u8], start_complete: bool) -> Vec
     protein
 }
 
-/// The last few transcripts' sequences, most recently used first.
+/// The last few transcripts' sequences, the least recently used replaced
+/// first.
 #[derive(Debug, Default)]
 pub struct SequenceCache {
-    entries: Vec<(usize, Option<Arc<CodingSequence>>)>,
+    /// (transcript address, last use, sequence).
+    entries: Vec<(usize, u64, Option<Arc<CodingSequence>>)>,
+    clock: u64,
 }
 
 /// How many transcripts' sequences a cache keeps.
@@ -98,17 +101,18 @@ impl SequenceCache {
         // Transcripts live in the index for the whole run, so their address
         // identifies them.
         let key = transcript as *const Transcript as usize;
-        if let Some(i) = self.entries.iter().position(|(k, _)| *k == key) {
-            let entry = self.entries.remove(i);
-            let value = entry.1.clone();
-            self.entries.insert(0, entry);
-            return value;
+        self.clock += 1;
+        if let Some(entry) = self.entries.iter_mut().find(|e| e.0 == key) {
+            entry.1 = self.clock;
+            return entry.2.clone();
         }
         let value = CodingSequence::read(transcript, reference).map(Arc::new);
-        if self.entries.len() == CACHE_ENTRIES {
-            self.entries.pop();
+        let entry = (key, self.clock, value.clone());
+        if self.entries.len() < CACHE_ENTRIES {
+            self.entries.push(entry);
+        } else if let Some(oldest) = self.entries.iter_mut().min_by_key(|e| e.1) {
+            *oldest = entry;
         }
-        self.entries.insert(0, (key, value.clone()));
         value
     }
 }
