@@ -6,8 +6,10 @@ cd "$(dirname "$0")/.."
 
 # Debian packages the cross-checks use: bcftools validates annotator output,
 # htslib-test carries malformed and edge-case VCFs the annotator must survive.
+# snpeff is the second consequence oracle (crates/gas/tests/csq_oracles.rs).
 missing=()
 command -v bcftools >/dev/null 2>&1 || missing+=(bcftools)
+command -v snpEff >/dev/null 2>&1 || missing+=(snpeff)
 command -v tabix >/dev/null 2>&1 || missing+=(tabix)
 [ -d /usr/share/htslib-test ] || missing+=(htslib-test)
 if ((${#missing[@]})); then
@@ -21,6 +23,16 @@ if ((${#missing[@]})); then
   else
     echo "warning: ${missing[*]} not installed; the bcftools cross-checks will be skipped" >&2
   fi
+fi
+
+# bcftools' own consequence test suite (test/csq/ of Debian's bcftools source
+# package, cached under target/csq-peers/) for the csq_peers and csq_oracles
+# tests. Where the block above can install (root or sudo), those tests must
+# run, not skip.
+eval "$(bash scripts/csq-peers.sh)"
+export GAS_BCFTOOLS_CSQ_DIR
+if [ "$(id -u)" = 0 ] || command -v sudo >/dev/null 2>&1; then
+  export GAS_REQUIRE_CSQ_PEERS=1
 fi
 
 # moto's AWS emulator for the AWS adapters' tests (a venv under target/).
