@@ -311,6 +311,12 @@ pub fn load_consequences(
         return Ok(None);
     }
     let (builtin_transcripts, builtin_reference) = gas_annotate::reference::mt_sources();
+    // Hashing a whole genome takes about as long as parsing the models:
+    // do both at once.
+    let genome_hash = reference.filter(|r| *r != "builtin").map(|path| {
+        let path = std::path::PathBuf::from(path);
+        std::thread::spawn(move || Source::of_file(&path))
+    });
     let mut sets = Vec::new();
     for entry in transcripts {
         if entry == "builtin" {
@@ -356,7 +362,10 @@ pub fn load_consequences(
         Some(path) => {
             let genome = gas_annotate::Reference::open(path)
                 .with_context(|| format!("opening the reference genome {path}"))?;
-            let source = Source::of_file(std::path::Path::new(path))
+            let source = genome_hash
+                .expect("started for a path")
+                .join()
+                .map_err(|_| anyhow::anyhow!("hashing {path} panicked"))?
                 .with_context(|| format!("reading {path}"))?;
             Some((genome, source))
         }
