@@ -1327,14 +1327,15 @@ pub fn reverse_complement(seq: &mut [u8]) {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use std::io::Write;
 
     use super::*;
     use crate::bgzf::{BgzfEncoder, EOF_BLOCK};
 
-    /// Deterministic mixed-case bases (with some N and IUPAC codes).
-    fn bases(len: usize, seed: u32) -> Vec<u8> {
+    /// Deterministic mixed-case bases (with some N and IUPAC codes); the
+    /// index module's tests use them too.
+    pub(crate) fn bases(len: usize, seed: u32) -> Vec<u8> {
         let alphabet = b"ACGTacgtACGTNRY";
         let mut x = seed.wrapping_mul(2_654_435_761).wrapping_add(1);
         (0..len)

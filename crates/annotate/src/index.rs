@@ -605,21 +605,8 @@ mod tests {
     use flate2::Compression;
 
     use super::*;
+    use crate::fasta::tests::bases;
     use crate::Reference;
-
-    /// Deterministic mixed-case bases (with some N and IUPAC codes).
-    fn bases(len: usize, seed: u32) -> Vec<u8> {
-        let alphabet = b"ACGTacgtACGTNRY";
-        let mut x = seed.wrapping_mul(2_654_435_761).wrapping_add(1);
-        (0..len)
-            .map(|_| {
-                x ^= x << 13;
-                x ^= x >> 17;
-                x ^= x << 5;
-                alphabet[(x % alphabet.len() as u32) as usize]
-            })
-            .collect()
-    }
 
     /// FASTA text of `contigs` (name, sequence, bases per line), with
     /// `eol` ending each line.

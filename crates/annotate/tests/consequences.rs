@@ -2,6 +2,8 @@
 //! genome with the models and sequence the crate ships, read back the way
 //! VEP's readers read them (`bcftools +split-vep`).
 
+mod common;
+
 use std::path::PathBuf;
 use std::process::Command;
 use std::sync::Arc;
@@ -35,46 +37,13 @@ fn run(input: &str, options: &Options) -> (String, gas_annotate::Stats) {
     (String::from_utf8(out).unwrap(), stats)
 }
 
-/// The CSQ field names the header declares, as bcftools +split-vep finds
-/// them (after `Format: `, split on `|`).
-fn csq_fields(vcf: &str) -> Vec<String> {
-    let line = vcf
-        .lines()
-        .find(|l| l.starts_with("##INFO=<ID=CSQ,"))
-        .unwrap();
-    let (_, list) = line.split_once("Format: ").unwrap();
-    list.trim_end_matches("\">")
-        .split('|')
-        .map(str::to_owned)
-        .collect()
-}
-
-/// Each record's CSQ entries as field maps.
-fn entries(vcf: &str) -> Vec<(String, Vec<std::collections::HashMap<String, String>>)> {
-    let fields = csq_fields(vcf);
-    vcf.lines()
-        .filter(|l| !l.starts_with('#'))
-        .map(|l| {
-            let cols: Vec<&str> = l.split('\t').collect();
-            let key = format!("{}:{} {}>{}", cols[0], cols[1], cols[3], cols[4]);
-            let csq = cols[7]
-                .split(';')
-                .find_map(|kv| kv.strip_prefix("CSQ="))
-                .unwrap_or("");
-            let list = csq
-                .split(',')
-                .filter(|e| !e.is_empty())
-                .map(|e| {
-                    let values: Vec<&str> = e.split('|').collect();
-                    assert_eq!(values.len(), fields.len(), "{e}");
-                    fields
-                        .iter()
-                        .cloned()
-                        .zip(values.iter().map(|v| v.to_string()))
-                        .collect()
-                })
-                .collect();
-            (key, list)
+/// Each record's CSQ entries as field maps, keyed `CHROM:POS REF>ALT`.
+fn entries(vcf: &str) -> Vec<(String, Vec<common::Entry>)> {
+    common::parse_lines(vcf)
+        .into_iter()
+        .map(|line| {
+            let c = &line.cols;
+            (format!("{}:{} {}>{}", c[0], c[1], c[3], c[4]), line.entries)
         })
         .collect()
 }
