@@ -841,8 +841,17 @@ fn input(tag: &str, copies: usize) -> Vec<u8> {
 /// What the runner writes for `input`: the same annotator, tracks and
 /// options, here in the test process.
 fn annotate(inputs: Vec<(String, Vec<u8>)>) -> HashMap<String, Vec<u8>> {
+    // What the runner's default configuration annotates with: the built-in
+    // tracks, and consequences on the built-in mitochondrial models and
+    // genome.
     let mut options = gas_annotate::Options::default();
-    options.tracks = gas_annotate::reference::default_tracks().unwrap();
+    options.tracks = gas::system::load_tracks(&["builtin".to_owned()]).unwrap();
+    options.consequences = gas::system::load_consequences(
+        &["builtin".to_owned()],
+        Some("builtin"),
+        gas_annotate::consequence::Pick::All,
+    )
+    .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let (in_path, out_path) = (dir.path().join("in.vcf"), dir.path().join("out.vcf"));
     inputs
