@@ -103,6 +103,9 @@ pub struct ConsequenceStats {
     /// ALT alleles with no consequence: symbolic (`<DEL>`), breakends and
     /// `*`.
     pub not_annotated: u64,
+    /// ALT alleles on contigs the transcript models do not cover: no CSQ
+    /// (not `intergenic_variant`: the models say nothing there).
+    pub uncovered: u64,
     /// CSQ entries written.
     pub entries: u64,
 }
@@ -159,6 +162,13 @@ impl ConsequenceStats {
                 write!(log, " and {more} more")?;
             }
             writeln!(log)?;
+        }
+        if self.uncovered > 0 {
+            writeln!(
+                log,
+                "  ALT alleles on contigs the transcript models do not cover (no CSQ): {}",
+                self.uncovered
+            )?;
         }
         if self.not_annotated > 0 {
             writeln!(

@@ -238,6 +238,9 @@ pub struct ConsequenceTally {
     pub ref_mismatches: u64,
     /// ALT alleles without a consequence: symbolic, breakends, `*`.
     pub not_annotated: u64,
+    /// ALT alleles on contigs no transcript model covers (no CSQ: they are
+    /// not intergenic, the models just say nothing about them).
+    pub uncovered: u64,
     /// CSQ entries written.
     pub entries: u64,
 }
@@ -290,6 +293,7 @@ impl ConsequenceTally {
         }
         self.ref_mismatches += other.ref_mismatches;
         self.not_annotated += other.not_annotated;
+        self.uncovered += other.uncovered;
         self.entries += other.entries;
     }
 
@@ -335,6 +339,7 @@ impl ConsequenceTally {
             high_impact_genes: genes,
             ref_mismatches: self.ref_mismatches,
             not_annotated: self.not_annotated,
+            uncovered: self.uncovered,
             entries: self.entries,
         }
     }
@@ -410,6 +415,15 @@ impl<'c> ConsequenceWorker<'c> {
             }
         }
         self.entries.clear();
+        if !self
+            .shared
+            .transcripts
+            .iter()
+            .any(|(index, _)| index.has_contig(chrom))
+        {
+            tally.uncovered += alts.iter().filter(|a| **a != ".").count() as u64;
+            return outcome;
+        }
         let mut alleles: Vec<Option<Allele>> = Vec::with_capacity(alts.len());
         for alt in alts {
             match Allele::from_vcf(pos, reference, alt) {

@@ -442,6 +442,12 @@ impl TranscriptIndex {
         self.contigs.iter().flat_map(|c| c.transcripts.iter())
     }
 
+    /// Whether the models have any transcript on `contig` (any naming
+    /// style).
+    pub fn has_contig(&self, contig: &str) -> bool {
+        self.keys.contains_key(contig_key(contig))
+    }
+
     /// The transcript with id `id` (with or without its version). A linear
     /// scan: for tests and tools, not per-variant lookups.
     pub fn find(&self, id: &str) -> Option<&Transcript> {
