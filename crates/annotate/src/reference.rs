@@ -31,7 +31,8 @@
 //!   Coordinates and strands equal Ensembl's (release 113). Gene ids are Ensembl's
 //!   (`ENSG...`) for the 13 protein-coding genes and the HGNC symbol
 //!   (`MT-TF`) for the others; transcript, exon and protein ids are GAS's
-//!   own, `<symbol>.t1`, `.e1` and `.p1` (`MT-ND1.t1`), **not** Ensembl's.
+//!   own, the symbol with `_` for `-` then `_t1`, `_e1`, `_p1` (`MT_ND1_t1`:
+//!   HGVS accessions allow no `-`), **not** Ensembl's.
 //!
 //! For other contigs, or Ensembl's own ids, use Ensembl's files for
 //! GRCh38/GRCh37 (which `gas refdata fetch` downloads). Sources, licences

@@ -519,7 +519,7 @@ fn contigs_without_models_get_no_csq_and_are_counted() {
     }
     // `chrM` is the models' and the genome's `MT`.
     assert_eq!(
-        lines[2].entry("G", "MT-ATP6.t1")["Consequence"],
+        lines[2].entry("G", "MT_ATP6_t1")["Consequence"],
         "missense_variant"
     );
     let c = stats.consequences.clone().unwrap();
@@ -612,20 +612,20 @@ fn a_contig_shorter_than_its_transcripts_degrades_coding_terms() {
     let lines = parse_lines(&vcf);
     // ND1 lies within the contig: full coding terms.
     assert_eq!(
-        lines[0].entry("C", "MT-ND1.t1")["Consequence"],
+        lines[0].entry("C", "MT_ND1_t1")["Consequence"],
         "start_lost"
     );
     // ATP6 reaches past the contig: no codons, the terms that need none.
-    let e = lines[1].entry("G", "MT-ATP6.t1");
+    let e = lines[1].entry("G", "MT_ATP6_t1");
     assert_eq!(e["Consequence"], "coding_sequence_variant");
-    assert_eq!(e["HGVSc"], "MT-ATP6.t1:c.467T>G");
+    assert_eq!(e["HGVSc"], "MT_ATP6_t1:c.467T>G");
     assert_eq!((e["HGVSp"].as_str(), e["Codons"].as_str()), ("", ""));
     assert!(!lines[1].ref_mismatch());
     for i in [2, 3] {
         for e in lines[i]
             .entries
             .iter()
-            .filter(|e| e["Feature"] == "MT-ATP6.t1")
+            .filter(|e| e["Feature"] == "MT_ATP6_t1")
         {
             assert_eq!(e["HGVSp"], "", "{e:?}");
             assert!(!terms(e).contains(&"frameshift_variant"), "{e:?}");
@@ -635,7 +635,7 @@ fn a_contig_shorter_than_its_transcripts_degrades_coding_terms() {
     // but the models still place it.
     assert!(lines[4].ref_mismatch());
     assert_eq!(
-        lines[4].entry("A", "MT-ND4.t1")["Consequence"],
+        lines[4].entry("A", "MT_ND4_t1")["Consequence"],
         "coding_sequence_variant"
     );
     // A REF running past the end.
@@ -778,7 +778,7 @@ fn symbolic_breakend_and_star_alleles_are_counted_not_annotated() {
     assert!(!lines[0].info().contains("CSQ="));
     assert!(lines[1].entries.iter().all(|e| e["Allele"] == "G"));
     assert_eq!(
-        lines[1].entry("G", "MT-ATP6.t1")["Consequence"],
+        lines[1].entry("G", "MT_ATP6_t1")["Consequence"],
         "missense_variant"
     );
     assert!(lines[2].entries.is_empty());
@@ -845,29 +845,29 @@ fn n_in_ref_and_alt() {
     assert!(lines.iter().all(|l| !l.ref_mismatch()));
     assert_eq!(stats.consequences.unwrap().ref_mismatches, 0);
     // The codon is read from the genome, whatever REF says.
-    let e = lines[0].entry("G", "MT-ATP6.t1");
+    let e = lines[0].entry("G", "MT_ATP6_t1");
     assert_eq!(e["Consequence"], "missense_variant");
-    assert_eq!(e["HGVSp"], "MT-ATP6.p1:p.Leu156Arg");
+    assert_eq!(e["HGVSp"], "MT_ATP6_p1:p.Leu156Arg");
     // An N in ALT: an unknown amino acid, X.
     for (i, allele, feature) in [
-        (1, "N", "MT-ATP6.t1"),
-        (3, "NNN", "MT-ATP6.t1"),
-        (4, "NNN", "MT-ATP6.t1"),
-        (5, "N", "MT-ND1.t1"),
+        (1, "N", "MT_ATP6_t1"),
+        (3, "NNN", "MT_ATP6_t1"),
+        (4, "NNN", "MT_ATP6_t1"),
+        (5, "N", "MT_ND1_t1"),
     ] {
         let e = lines[i].entry(allele, feature);
         assert!(!e["IMPACT"].is_empty(), "{e:?}");
         assert!(!e["HGVSc"].is_empty(), "{e:?}");
         assert!(e["Amino_acids"].contains('X'), "{e:?}");
     }
-    assert_eq!(lines[1].entry("N", "MT-ATP6.t1")["Codons"], "cTg/cNg");
+    assert_eq!(lines[1].entry("N", "MT_ATP6_t1")["Codons"], "cTg/cNg");
     // ND1's start codon made unknown: lost.
     assert_eq!(
-        lines[5].entry("N", "MT-ND1.t1")["Consequence"],
+        lines[5].entry("N", "MT_ND1_t1")["Consequence"],
         "start_lost"
     );
     // `NNN>N` at 8992: deletes two bases (whatever they are) from ATP6.
-    assert!(terms(lines[2].entry("-", "MT-ATP6.t1")).contains(&"frameshift_variant"));
+    assert!(terms(lines[2].entry("-", "MT_ATP6_t1")).contains(&"frameshift_variant"));
 }
 
 #[test]
@@ -888,7 +888,7 @@ fn alleles_at_the_contigs_first_and_last_base() {
     for line in &lines[..7] {
         assert!(!line.entries.is_empty());
     }
-    let e = lines[0].entry("A", "MT-TF.t1");
+    let e = lines[0].entry("A", "MT_TF_t1");
     assert_eq!(e["Consequence"], "upstream_gene_variant");
     assert_eq!(e["DISTANCE"], "576");
     assert_eq!(stats.consequences.unwrap().not_annotated, 1);
@@ -988,10 +988,10 @@ fn a_multiallelic_record_with_an_alt_equal_to_ref() {
                 lines[0].for_allele("A").len()
             );
             assert_eq!(
-                terms(lines[0].entry("A", "MT-ATP6.t1")),
+                terms(lines[0].entry("A", "MT_ATP6_t1")),
                 ["missense_variant"]
             );
-            assert!(terms(lines[0].entry("-", "MT-ATP6.t1")).contains(&"frameshift_variant"));
+            assert!(terms(lines[0].entry("-", "MT_ATP6_t1")).contains(&"frameshift_variant"));
         }
         let c = stats.consequences.unwrap();
         // The ALTs equal to REF are not "not annotated" alleles: nothing

