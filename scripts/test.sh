@@ -35,6 +35,10 @@ if [ "$(id -u)" = 0 ] || command -v sudo >/dev/null 2>&1; then
   export GAS_REQUIRE_CSQ_PEERS=1
 fi
 
+# The biocommons hgvs parser (a venv under target/) for crates/gas/tests/csq_hgvs.rs.
+eval "$(bash scripts/hgvs.sh)"
+export GAS_HGVS_PYTHON
+
 # moto's AWS emulator for the AWS adapters' tests (a venv under target/).
 eval "$(bash scripts/moto.sh)"
 # localstripe (a fake Stripe server) for the Stripe tests (a venv under target/).
