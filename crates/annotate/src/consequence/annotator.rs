@@ -606,20 +606,8 @@ fn push_value(out: &mut String, value: &str) {
     }
 }
 
-/// Appends `n` in decimal (without `fmt`'s machinery: this runs several
-/// times per entry).
-fn push_u32(out: &mut String, mut n: u32) {
-    let mut digits = [0u8; 10];
-    let mut i = digits.len();
-    loop {
-        i -= 1;
-        digits[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    out.push_str(std::str::from_utf8(&digits[i..]).expect("ASCII digits"));
+fn push_u32(out: &mut String, n: u32) {
+    super::predict::push_u64(out, u64::from(n));
 }
 
 fn push_range(out: &mut String, range: Option<(u32, u32)>) {
@@ -677,13 +665,14 @@ fn write_entry(out: &mut String, allele: &Allele, t: &Transcript, e: &Effect, pi
     if !e.hgvsc.is_empty() {
         push_value(out, t.id());
         out.push(':');
-        push_value(out, &e.hgvsc);
+        // GAS's own descriptions hold nothing CSQ escapes.
+        out.push_str(&e.hgvsc);
     }
     out.push('|');
     if !e.hgvsp.is_empty() {
         push_value(out, t.protein_id().unwrap_or(t.id()));
         out.push(':');
-        push_value(out, &e.hgvsp);
+        out.push_str(&e.hgvsp);
     }
     out.push('|');
     push_range(out, e.cdna);
@@ -692,9 +681,9 @@ fn write_entry(out: &mut String, allele: &Allele, t: &Transcript, e: &Effect, pi
     out.push('|');
     push_range(out, e.protein);
     out.push('|');
-    push_value(out, &e.amino_acids);
+    out.push_str(&e.amino_acids);
     out.push('|');
-    push_value(out, &e.codons);
+    out.push_str(&e.codons);
     out.push_str("||"); // Existing_variation
     if let Some(d) = e.distance {
         push_u32(out, d);

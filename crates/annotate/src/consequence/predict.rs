@@ -4,14 +4,12 @@
 //! for the terms, HGVS nomenclature for the descriptions). Where VEP's
 //! rules are approximated, `docs/CSQ-PEERS.md` says how.
 
-use std::fmt::Write as _;
-
 use super::allele::{shifted, Allele, Room};
 use super::codon::{three_letter, GeneticCode};
 use super::sequence::{is_start_codon, CodingSequence};
 use super::{Consequence as C, ConsequenceSet};
 use crate::fasta::complement;
-use crate::transcript::{HgvsPosition, Strand, Transcript};
+use crate::transcript::{HgvsAnchor, HgvsPosition, Strand, Transcript};
 
 /// How far up- or downstream of a transcript a variant is still reported
 /// (VEP's default `--distance`).
@@ -772,19 +770,17 @@ fn inframe_hgvsp(
 /// The region (exon or intron, genomic bounds) holding the whole touched
 /// span of `allele`, if one does.
 fn region_of(transcript: &Transcript, allele: &Allele) -> Option<(u32, u32)> {
-    let (lo, hi) = allele.touched();
     let (lo, hi) = if allele.is_insertion() {
-        (lo, hi)
+        allele.touched()
     } else {
         (allele.start, allele.end)
     };
-    let mut bounds: Vec<(u32, u32)> = transcript
+    transcript
         .exons()
         .iter()
         .map(|e| (e.start(), e.end()))
-        .collect();
-    bounds.extend(transcript.introns());
-    bounds.into_iter().find(|&(s, e)| s <= lo && hi <= e)
+        .chain(transcript.introns())
+        .find(|&(s, e)| s <= lo && hi <= e)
 }
 
 /// The `c.`/`n.` description of `allele` on `transcript` (empty outside
@@ -794,10 +790,11 @@ fn region_of(transcript: &Transcript, allele: &Allele) -> Option<(u32, u32)> {
 /// direction) as `room` allows without leaving their exon or intron.
 pub fn hgvsc(transcript: &Transcript, allele: &Allele, room: Room) -> String {
     let forward = transcript.strand() == Strand::Forward;
-    let mut allele = allele.clone();
+    // Only an indel with room moves (and is copied to be moved).
+    let mut moved = None;
     let mut shift = 0;
-    if allele.is_indel() {
-        if let Some((rs, re)) = region_of(transcript, &allele) {
+    if allele.is_indel() && room != Room::default() {
+        if let Some((rs, re)) = region_of(transcript, allele) {
             let k = if forward {
                 let limit = if allele.is_insertion() {
                     re.saturating_sub(allele.start)
@@ -813,68 +810,99 @@ pub fn hgvsc(transcript: &Transcript, allele: &Allele, room: Room) -> String {
                 };
                 -i64::from(room.left.min(limit))
             };
-            allele = shifted(&allele, k);
-            shift = k;
+            if k != 0 {
+                moved = Some(shifted(allele, k));
+                shift = k;
+            }
         }
     }
-    let prefix = transcript.hgvs_prefix();
-    let pos = |g: u32| transcript.hgvs_position(g);
-    // Positions in transcript order.
-    let span = |lo: u32, hi: u32| -> Span {
-        let (first, last) = if forward { (lo, hi) } else { (hi, lo) };
-        Span(pos(first), (first != last).then(|| pos(last)))
-    };
-    let bases = |b: &[u8]| String::from_utf8_lossy(&stranded(b, forward)).into_owned();
+    let allele = moved.as_ref().unwrap_or(allele);
     let mut out = String::with_capacity(24);
-    out.push(prefix);
+    out.push(transcript.hgvs_prefix());
     out.push('.');
+    // Positions in transcript order.
+    let span = |out: &mut String, lo: u32, hi: u32| {
+        let (first, last) = if forward { (lo, hi) } else { (hi, lo) };
+        push_position(out, transcript.hgvs_position(first));
+        if first != last {
+            out.push('_');
+            push_position(out, transcript.hgvs_position(last));
+        }
+    };
+    let bases = |out: &mut String, b: &[u8]| {
+        if forward {
+            out.extend(b.iter().map(|&x| x as char));
+        } else {
+            out.extend(b.iter().rev().map(|&x| complement(x) as char));
+        }
+    };
     if allele.is_insertion() {
         // Is it a copy of the bases 5' of it (in transcript orientation)?
-        match duplicated(&allele, room, shift, forward) {
+        match duplicated(allele, room, shift, forward) {
             Some((lo, hi)) => {
-                let _ = write!(out, "{}dup", span(lo, hi));
+                span(&mut out, lo, hi);
+                out.push_str("dup");
             }
             None => {
-                let _ = write!(
-                    out,
-                    "{}ins{}",
-                    span(allele.end, allele.start),
-                    bases(&allele.alt)
-                );
+                span(&mut out, allele.end, allele.start);
+                out.push_str("ins");
+                bases(&mut out, &allele.alt);
             }
         }
     } else if allele.is_deletion() {
-        let _ = write!(out, "{}del", span(allele.start, allele.end));
+        span(&mut out, allele.start, allele.end);
+        out.push_str("del");
     } else if allele.reference.len() == 1 && allele.alt.len() == 1 {
-        let _ = write!(
-            out,
-            "{}{}>{}",
-            pos(allele.start),
-            bases(&allele.reference),
-            bases(&allele.alt)
-        );
+        push_position(&mut out, transcript.hgvs_position(allele.start));
+        bases(&mut out, &allele.reference);
+        out.push('>');
+        bases(&mut out, &allele.alt);
     } else {
-        let _ = write!(
-            out,
-            "{}delins{}",
-            span(allele.start, allele.end),
-            bases(&allele.alt)
-        );
+        span(&mut out, allele.start, allele.end);
+        out.push_str("delins");
+        bases(&mut out, &allele.alt);
     }
     out
 }
 
-/// One HGVS position or a range of two, as HGVS writes them (`12`,
-/// `12_14`).
-struct Span(HgvsPosition, Option<HgvsPosition>);
+/// Appends an HGVS position as its `Display` writes it (`-12`, `123+5`,
+/// `*7-3`), without `fmt`'s machinery: every entry inside a transcript
+/// has one or two.
+fn push_position(out: &mut String, p: HgvsPosition) {
+    let n = match p.anchor {
+        HgvsAnchor::FivePrime(n) => {
+            out.push('-');
+            n
+        }
+        HgvsAnchor::Main(n) => n,
+        HgvsAnchor::ThreePrime(n) => {
+            out.push('*');
+            n
+        }
+    };
+    push_u64(out, u64::from(n));
+    if p.offset > 0 {
+        out.push('+');
+        push_u64(out, p.offset.unsigned_abs());
+    } else if p.offset < 0 {
+        out.push('-');
+        push_u64(out, p.offset.unsigned_abs());
+    }
+}
 
-impl std::fmt::Display for Span {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.1 {
-            None => write!(f, "{}", self.0),
-            Some(last) => write!(f, "{}_{}", self.0, last),
+/// Appends `n` in decimal.
+pub(crate) fn push_u64(out: &mut String, mut n: u64) {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
         }
     }
+    out.extend(digits[i..].iter().map(|&d| d as char));
 }
 
 /// Whether an insertion moved `k` bases 3' repeats the bases just 5' of
