@@ -102,6 +102,9 @@ pub fn annotate<R: BufRead, W: Write>(
     emit(&mut header)?;
     let mut lines_before = reader.line_number();
     let mut chunker = Chunker::new(reader.into_inner(), options.max_line_bytes);
+    if options.consequences.is_some() {
+        chunker = chunker.with_chunk_bytes(crate::pipeline::CONSEQUENCE_CHUNK_BYTES);
+    }
     progress(chunker.raw_bytes());
 
     let body = Body::new(options, version.is_v3());

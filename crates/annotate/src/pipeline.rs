@@ -16,6 +16,10 @@ use crate::input::Input;
 
 /// Input bytes per chunk (a chunk is extended to the end of its last line).
 const CHUNK_BYTES: usize = 512 << 10;
+/// Input bytes per chunk when consequences are annotated: their output is
+/// about ten times the input (a CSQ entry per transcript within 5 kb), so
+/// smaller chunks keep the chunks in flight, and the memory, small.
+pub(crate) const CONSEQUENCE_CHUNK_BYTES: usize = 64 << 10;
 /// Chunks in flight per worker.
 const IN_FLIGHT_PER_WORKER: usize = 2;
 
@@ -23,6 +27,7 @@ const IN_FLIGHT_PER_WORKER: usize = 2;
 pub(crate) struct Chunker<R> {
     input: Input<R>,
     max_line_bytes: usize,
+    chunk_bytes: usize,
     done: bool,
 }
 
@@ -31,8 +36,15 @@ impl<R: BufRead> Chunker<R> {
         Chunker {
             input,
             max_line_bytes,
+            chunk_bytes: CHUNK_BYTES,
             done: false,
         }
+    }
+
+    /// Chunks of about `bytes` of input instead of the default 512 KiB.
+    pub(crate) fn with_chunk_bytes(mut self, bytes: usize) -> Self {
+        self.chunk_bytes = bytes.max(1);
+        self
     }
 
     /// Raw input bytes consumed so far.
@@ -46,13 +58,13 @@ impl<R: BufRead> Chunker<R> {
     /// chunk reports it.
     fn next(&mut self, buf: &mut Vec<u8>) -> io::Result<bool> {
         buf.clear();
-        while !self.done && buf.len() < CHUNK_BYTES {
+        while !self.done && buf.len() < self.chunk_bytes {
             let available = fill(&mut self.input)?;
             if available.is_empty() {
                 self.done = true;
                 break;
             }
-            let n = available.len().min(CHUNK_BYTES - buf.len());
+            let n = available.len().min(self.chunk_bytes - buf.len());
             buf.extend_from_slice(&available[..n]);
             self.input.consume(n);
         }
@@ -104,7 +116,7 @@ pub(crate) fn run<R: BufRead>(
     workers: usize,
     deliver: &mut dyn FnMut(&mut Annotated, u64) -> Result<(), AnnotateError>,
 ) -> Result<(), AnnotateError> {
-    let mut input = Vec::with_capacity(CHUNK_BYTES);
+    let mut input = Vec::with_capacity(chunker.chunk_bytes);
     if !chunker.next(&mut input)? {
         return Ok(());
     }
