@@ -324,10 +324,18 @@ pub fn load_consequences(
                 .context("loading the built-in transcript models")?;
             sets.push((index, builtin_transcripts.clone()));
         } else {
+            // Parsed and hashed in one read of the file.
             let path = std::path::Path::new(entry);
-            let index = gas_annotate::TranscriptIndex::load(path)
+            let file = std::fs::File::open(path)
+                .with_context(|| format!("opening the transcript models {entry}"))?;
+            let mut reader = gas_annotate::consequence::HashingReader::new(
+                std::io::BufReader::with_capacity(1 << 20, file),
+            );
+            let index = gas_annotate::TranscriptIndex::from_reader(entry, &mut reader)
                 .with_context(|| format!("loading the transcript models {entry}"))?;
-            let source = Source::of_file(path).with_context(|| format!("reading {entry}"))?;
+            let source = reader
+                .finish(path)
+                .with_context(|| format!("reading {entry}"))?;
             sets.push((index, source));
         }
     }

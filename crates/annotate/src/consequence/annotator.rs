@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::io::Read;
+use std::io::{BufRead, Read};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -44,25 +44,13 @@ pub struct Source {
 }
 
 impl Source {
-    /// The source `path`, its bytes hashed (read in 1 MiB pieces).
+    /// The source `path`, its bytes hashed.
     ///
     /// # Errors
     /// Reading the file.
     pub fn of_file(path: &Path) -> std::io::Result<Source> {
-        let mut file = std::fs::File::open(path)?;
-        let mut hasher = Sha256::new();
-        let mut buf = vec![0; 1 << 20];
-        loop {
-            let n = file.read(&mut buf)?;
-            if n == 0 {
-                break;
-            }
-            hasher.update(&buf[..n]);
-        }
-        Ok(Source {
-            name: file_name(path),
-            sha256: hex(&hasher.finalize()),
-        })
+        let file = std::fs::File::open(path)?;
+        HashingReader::new(std::io::BufReader::with_capacity(1 << 20, file)).finish(path)
     }
 
     /// A source held in memory (the data the binary ships).
@@ -71,6 +59,58 @@ impl Source {
             name: name.to_owned(),
             sha256: hex(&Sha256::digest(bytes)),
         }
+    }
+}
+
+/// A reader that hashes the bytes read through it, so that a file parsed
+/// once (transcript models) is not read a second time for its checksum.
+pub struct HashingReader<R> {
+    inner: R,
+    hasher: Sha256,
+}
+
+impl<R: BufRead> HashingReader<R> {
+    /// Hashes what is read from `inner`.
+    pub fn new(inner: R) -> Self {
+        HashingReader {
+            inner,
+            hasher: Sha256::new(),
+        }
+    }
+
+    /// Reads what the parser left unread, and names the source `path`.
+    ///
+    /// # Errors
+    /// Reading the rest.
+    pub fn finish(mut self, path: &Path) -> std::io::Result<Source> {
+        std::io::copy(&mut self, &mut std::io::sink())?;
+        Ok(Source {
+            name: file_name(path),
+            sha256: hex(&self.hasher.finalize()),
+        })
+    }
+}
+
+impl<R: BufRead> Read for HashingReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hasher.update(&buf[..n]);
+        Ok(n)
+    }
+}
+
+impl<R: BufRead> BufRead for HashingReader<R> {
+    fn fill_buf(&mut self) -> std::io::Result<&[u8]> {
+        self.inner.fill_buf()
+    }
+
+    fn consume(&mut self, amt: usize) {
+        // The bytes being consumed are still the front of the inner
+        // buffer: `fill_buf` returns them again without reading.
+        if let Ok(buf) = self.inner.fill_buf() {
+            self.hasher.update(&buf[..amt.min(buf.len())]);
+        }
+        self.inner.consume(amt);
     }
 }
 
@@ -112,26 +152,6 @@ impl Consequences {
             reference,
             pick,
         }
-    }
-
-    /// The transcript sets.
-    pub fn transcripts(&self) -> impl Iterator<Item = &TranscriptIndex> {
-        self.transcripts.iter().map(|(t, _)| t)
-    }
-
-    /// The reference, if one is loaded.
-    pub fn reference(&self) -> Option<&Reference> {
-        self.reference.as_ref().map(|(r, _)| r)
-    }
-
-    /// The entry selection.
-    pub fn pick(&self) -> Pick {
-        self.pick
-    }
-
-    /// The CSQ layout written: VEP's fields ([`CSQ_FIELDS`]).
-    pub fn fields(&self) -> &'static [&'static str] {
-        CSQ_FIELDS
     }
 
     /// The header lines announcing the annotation: the `CSQ` and
@@ -392,10 +412,12 @@ impl<'c> ConsequenceWorker<'c> {
     ) -> RecordOutcome {
         let mut outcome = RecordOutcome::default();
         // The REF check: one read of the reference per record.
-        let mut contig = None;
+        // Whether the genome has the contig (any naming style: the reads
+        // below take `chrom` as it is).
+        let mut in_genome = false;
         if let Some(genome) = &self.reference {
             if let Some(name) = genome.contig_name(chrom) {
-                contig = Some(name.to_owned());
+                in_genome = true;
                 let start = u64::from(pos) - 1;
                 let end = start + reference.len() as u64;
                 self.ref_buf.clear();
@@ -438,17 +460,19 @@ impl<'c> ConsequenceWorker<'c> {
         let shared = self.shared;
         for (i, allele) in alleles.iter().enumerate() {
             let Some(allele) = allele else { continue };
-            let room = match (&self.reference, &contig) {
-                (Some(genome), Some(name)) => Room::measure(allele, genome, name),
+            let room = match &self.reference {
+                Some(genome) if in_genome => Room::measure(allele, genome, chrom),
                 _ => Room::default(),
             };
             let (lo, hi) = allele.touched();
             for (index, _) in &shared.transcripts {
                 for transcript in index.overlapping(chrom, lo, hi, FLANK) {
+                    // Only a change touching the coding span reads codons.
+                    let touches_cds = transcript
+                        .coding_range()
+                        .is_some_and(|(s, e)| lo <= e && hi >= s);
                     let sequence = match &self.reference {
-                        Some(genome) if transcript.is_coding() => {
-                            self.cache.get(transcript, genome)
-                        }
+                        Some(genome) if touches_cds => self.cache.get(transcript, genome),
                         _ => None,
                     };
                     if let Some(effect) = predict(transcript, allele, room, sequence.as_deref()) {
@@ -517,10 +541,10 @@ impl<'c> ConsequenceWorker<'c> {
                 );
                 tally.entries += 1;
             }
-            if !any && (shared.pick != Pick::One || picked.is_empty()) {
-                if shared.pick == Pick::One && !first {
-                    continue;
-                }
+            // An allele with no transcript near: `intergenic_variant`, but
+            // with --pick only when the whole record has nothing else.
+            let intergenic = !any && (shared.pick != Pick::One || (picked.is_empty() && first));
+            if intergenic {
                 if !first {
                     out.push(',');
                 }
@@ -592,17 +616,8 @@ impl<'c> ConsequenceWorker<'c> {
 
 /// Appends `value` escaped as [`super::csq::escape_value`] does.
 fn push_value(out: &mut String, value: &str) {
-    if value.bytes().all(|b| {
-        !matches!(
-            b,
-            b',' | b'|' | b';' | b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c
-        )
-    }) {
-        if value != "-" {
-            out.push_str(value);
-        }
-    } else {
-        out.push_str(&super::csq::escape_value(value));
+    if value != "-" {
+        super::csq::escape_into(out, value);
     }
 }
 
@@ -735,3 +750,28 @@ fn write_intergenic(out: &mut String, allele: &Allele, pick: bool) {
 
 /// Shared, thread-safe handle (what [`crate::Options`] carries).
 pub type SharedConsequences = Arc<Consequences>;
+
+#[cfg(test)]
+mod tests {
+    use std::io::{BufRead, Read};
+
+    use super::*;
+
+    #[test]
+    fn a_file_hashed_while_read_equals_one_hashed_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("m.gff3");
+        let text: String = (0..5000).map(|i| format!("line {i}\n")).collect();
+        std::fs::write(&path, &text).unwrap();
+        let whole = Source::of_bytes("m.gff3", text.as_bytes());
+        assert_eq!(Source::of_file(&path).unwrap(), whole);
+        // Part read by lines, part by read(), the rest left for finish().
+        let file = std::fs::File::open(&path).unwrap();
+        let mut reader = HashingReader::new(std::io::BufReader::with_capacity(64, file));
+        let mut line = String::new();
+        reader.read_line(&mut line).unwrap();
+        let mut some = [0; 100];
+        reader.read_exact(&mut some).unwrap();
+        assert_eq!(reader.finish(&path).unwrap(), whole);
+    }
+}

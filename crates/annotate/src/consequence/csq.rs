@@ -20,8 +20,6 @@
 //!   reads the field names from the header's Description: the text after
 //!   `Format: `, split on `|`.
 
-use std::fmt::Write as _;
-
 /// The CSQ sub-fields GAS fills, in VEP's order (see the module docs).
 pub const CSQ_FIELDS: &[&str] = &[
     "Allele",
@@ -69,84 +67,6 @@ pub fn info_header_line(fields: &[&str]) -> String {
     )
 }
 
-/// A CSQ entry being built, naming a field not in the layout.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0:?} is not a field of this CSQ layout")]
-pub struct UnknownField(pub String);
-
-/// One CSQ entry (one allele on one feature): values by field name, fields
-/// never set rendering as empty.
-#[derive(Debug, Clone)]
-pub struct CsqEntry<'a> {
-    fields: &'a [&'a str],
-    values: Vec<String>,
-}
-
-impl<'a> CsqEntry<'a> {
-    /// An entry with every field of `fields` empty.
-    pub fn new(fields: &'a [&'a str]) -> Self {
-        CsqEntry {
-            fields,
-            values: vec![String::new(); fields.len()],
-        }
-    }
-
-    /// Sets `field` to `value` (raw: escaping happens in
-    /// [`CsqEntry::render`]). A field outside the layout is an error rather
-    /// than silently dropped, since it means the layout and the annotator
-    /// disagree.
-    pub fn set(
-        &mut self,
-        field: &str,
-        value: impl Into<String>,
-    ) -> Result<&mut Self, UnknownField> {
-        let i = self
-            .fields
-            .iter()
-            .position(|f| *f == field)
-            .ok_or_else(|| UnknownField(field.to_owned()))?;
-        self.values[i] = value.into();
-        Ok(self)
-    }
-
-    /// The raw value of `field`, if it is in the layout.
-    pub fn get(&self, field: &str) -> Option<&str> {
-        let i = self.fields.iter().position(|f| *f == field)?;
-        Some(&self.values[i])
-    }
-
-    /// The entry as it goes into CSQ: each value escaped with
-    /// [`escape_value`] (except `Allele`, see there), joined with `|`.
-    pub fn render(&self) -> String {
-        let mut out = String::new();
-        for (i, (field, value)) in self.fields.iter().zip(&self.values).enumerate() {
-            if i > 0 {
-                out.push('|');
-            }
-            if *field == "Allele" {
-                // VEP exempts Allele from the "-" rule: a deletion's allele
-                // is written as "-" (VEP's own input format) and must stay.
-                escape_into(&mut out, value);
-            } else {
-                out.push_str(&escape_value(value));
-            }
-        }
-        out
-    }
-}
-
-/// The entries joined with `,`: the whole value of `INFO/CSQ`.
-pub fn join_entries<'e, 'a: 'e>(entries: impl IntoIterator<Item = &'e CsqEntry<'a>>) -> String {
-    let mut out = String::new();
-    for (i, e) in entries.into_iter().enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        let _ = write!(out, "{}", e.render());
-    }
-    out
-}
-
 /// A value as VEP writes it inside CSQ, so that it cannot break the VCF
 /// INFO column or the CSQ structure.
 ///
@@ -177,7 +97,9 @@ fn is_perl_space(c: char) -> bool {
     matches!(c, ' ' | '\t' | '\n' | '\x0B' | '\x0C' | '\r')
 }
 
-fn escape_into(out: &mut String, value: &str) {
+/// Appends `value` with [`escape_value`]'s rules except the `-` one (the
+/// `Allele` of a deletion is `-` and stays).
+pub(crate) fn escape_into(out: &mut String, value: &str) {
     let mut in_space = false;
     for c in value.chars() {
         if is_perl_space(c) {
@@ -263,47 +185,6 @@ mod tests {
     }
 
     #[test]
-    fn entry_missing_fields_are_empty() {
-        let mut e = CsqEntry::new(CSQ_FIELDS);
-        e.set("Allele", "T").unwrap();
-        e.set("Consequence", "missense_variant").unwrap();
-        e.set("MANE_SELECT", "NM_000546.6").unwrap();
-        let s = e.render();
-        let parts: Vec<&str> = s.split('|').collect();
-        assert_eq!(parts.len(), CSQ_FIELDS.len());
-        assert_eq!(parts[0], "T");
-        assert_eq!(parts[1], "missense_variant");
-        let last = CSQ_FIELDS.len() - 1;
-        assert!(parts[2..last].iter().all(|p| p.is_empty()));
-        assert_eq!(parts[last], "NM_000546.6");
-        assert_eq!(e.get("Allele"), Some("T"));
-        assert_eq!(e.get("nope"), None);
-    }
-
-    #[test]
-    fn entry_rejects_unknown_field() {
-        let mut e = CsqEntry::new(CSQ_FIELDS);
-        assert_eq!(e.set("SIFT", "x").unwrap_err(), UnknownField("SIFT".into()));
-    }
-
-    #[test]
-    fn entries_join_with_comma() {
-        let f = ["Allele", "Feature"];
-        let mut a = CsqEntry::new(&f);
-        a.set("Allele", "A")
-            .unwrap()
-            .set("Feature", "ENST1")
-            .unwrap();
-        let mut b = CsqEntry::new(&f);
-        b.set("Allele", "A")
-            .unwrap()
-            .set("Feature", "ENST2,x")
-            .unwrap();
-        assert_eq!(join_entries([&a, &b]), "A|ENST1,A|ENST2&x");
-        assert_eq!(join_entries(std::iter::empty::<&CsqEntry>()), "");
-    }
-
-    #[test]
     fn escape_comma_becomes_ampersand() {
         assert_eq!(escape_value("rs1,COSV2"), "rs1&COSV2");
     }
@@ -342,28 +223,15 @@ mod tests {
         assert_eq!(escape_value("-"), "");
         assert_eq!(escape_value("-1"), "-1");
         assert_eq!(escape_value("0"), "0");
-        let f = ["Allele", "STRAND", "HGVSc"];
-        let mut e = CsqEntry::new(&f);
-        e.set("Allele", "-")
-            .unwrap()
-            .set("STRAND", "-1")
-            .unwrap()
-            .set("HGVSc", "-")
-            .unwrap();
-        assert_eq!(e.render(), "-|-1|");
+        let mut allele = String::new();
+        escape_into(&mut allele, "-");
+        assert_eq!(allele, "-");
     }
 
     #[test]
     fn escaped_values_cannot_break_structure() {
-        let f = ["Allele", "FLAGS"];
-        let mut e = CsqEntry::new(&f);
-        e.set("Allele", "A")
-            .unwrap()
-            .set("FLAGS", "x,y;z|w v\tu")
-            .unwrap();
-        let s = e.render();
-        assert_eq!(s, "A|x&y%3Bz&w_v_u");
-        assert!(!s.contains([',', ';', ' ', '\t']));
-        assert_eq!(s.matches('|').count(), 1);
+        let s = escape_value("x,y;z|w v\tu");
+        assert_eq!(s, "x&y%3Bz&w_v_u");
+        assert!(!s.contains([',', ';', ' ', '\t', '|']));
     }
 }

@@ -23,8 +23,8 @@ use std::fmt;
 
 pub use allele::{shifted, Allele, NotAnnotated, Room, MAX_SHIFT};
 pub use annotator::{
-    ConsequenceTally, ConsequenceWorker, Consequences, Pick, RecordOutcome, SharedConsequences,
-    Source, MAX_HIGH_IMPACT_GENES,
+    ConsequenceTally, ConsequenceWorker, Consequences, HashingReader, Pick, RecordOutcome,
+    SharedConsequences, Source, MAX_HIGH_IMPACT_GENES,
 };
 pub use predict::{hgvsc, predict, Effect, Numbers, FLANK};
 pub use sequence::{is_start_codon, translate_cds, CodingSequence, SequenceCache};

@@ -6,9 +6,9 @@
 
 use super::allele::{shifted, Allele, Room};
 use super::codon::{three_letter, GeneticCode};
-use super::sequence::{is_start_codon, CodingSequence};
+use super::sequence::{translate_cds, CodingSequence};
 use super::{Consequence as C, ConsequenceSet};
-use crate::fasta::complement;
+use crate::fasta::{complement, reverse_complement};
 use crate::transcript::{HgvsAnchor, HgvsPosition, Strand, Transcript};
 
 /// How far up- or downstream of a transcript a variant is still reported
@@ -305,11 +305,11 @@ fn partial_coding_effect(
 
 /// The bases of `allele` on the transcript's strand.
 fn stranded(bases: &[u8], forward: bool) -> Vec<u8> {
-    if forward {
-        bases.to_vec()
-    } else {
-        bases.iter().rev().map(|&b| complement(b)).collect()
+    let mut out = bases.to_vec();
+    if !forward {
+        reverse_complement(&mut out);
     }
+    out
 }
 
 /// Codons, amino acids, the coding terms and HGVSp of a change inside one
@@ -376,16 +376,11 @@ fn coding_effect(
     }
 
     let start_complete = transcript.cds_start_complete();
+    // A trailing partial codon (a frameshift's) shows as `X`.
     let translate = |window: &[u8], first: bool| -> Vec<u8> {
-        let mut pep = Vec::with_capacity(window.len() / 3 + 1);
-        for (i, codon) in window.chunks(3).enumerate() {
-            if codon.len() < 3 {
-                pep.push(b'X');
-            } else if first && i == 0 && start_complete && is_start_codon(code, codon) {
-                pep.push(b'M');
-            } else {
-                pep.push(code.translate(codon));
-            }
+        let mut pep = translate_cds(code, window, first && start_complete);
+        if !window.len().is_multiple_of(3) {
+            pep.push(b'X');
         }
         pep
     };
@@ -432,15 +427,13 @@ fn coding_effect(
             effect.terms.insert(C::StopLost);
         }
     }
-    let ref_nt = ref_len;
-    let alt_nt = alt.len();
-    if alt_nt > ref_nt {
+    if alt.len() > ref_len {
         if allele.is_insertion() || is_contained(&ref_pep, &alt_pep) {
             effect.terms.insert(C::InframeInsertion);
         } else {
             effect.terms.insert(C::ProteinAlteringVariant);
         }
-    } else if alt_nt < ref_nt {
+    } else if alt.len() < ref_len {
         if allele.is_deletion() || is_contained(&alt_pep, &ref_pep) {
             effect.terms.insert(C::InframeDeletion);
         } else {
@@ -653,14 +646,14 @@ fn inframe_hgvsp(
     if r.is_empty() && v.is_empty() {
         // Unchanged protein: `p.Leu12=` at the first residue the change
         // touches.
-        let pos = aa_pos;
-        return match protein.get(pos) {
-            Some(&aa) => format!("p.{}{}=", three_letter(aa), pos + 1),
+        return match protein.get(aa_pos) {
+            Some(&aa) => format!("p.{}{}=", three_letter(aa), aa_pos + 1),
             None => String::new(),
         };
     }
-    let mut start = aa_pos + pre; // 0-based first changed residue
-                                  // A new stop ends the protein: residues after it do not exist.
+    // 0-based first changed residue.
+    let mut start = aa_pos + pre;
+    // A new stop ends the protein: residues after it do not exist.
     if let Some(stop) = v.iter().position(|&x| x == b'*') {
         v.truncate(stop + 1);
         if r.is_empty() {
@@ -770,11 +763,7 @@ fn inframe_hgvsp(
 /// The region (exon or intron, genomic bounds) holding the whole touched
 /// span of `allele`, if one does.
 fn region_of(transcript: &Transcript, allele: &Allele) -> Option<(u32, u32)> {
-    let (lo, hi) = if allele.is_insertion() {
-        allele.touched()
-    } else {
-        (allele.start, allele.end)
-    };
+    let (lo, hi) = allele.touched();
     transcript
         .exons()
         .iter()
@@ -868,7 +857,7 @@ pub fn hgvsc(transcript: &Transcript, allele: &Allele, room: Room) -> String {
 /// Appends an HGVS position as its `Display` writes it (`-12`, `123+5`,
 /// `*7-3`), without `fmt`'s machinery: every entry inside a transcript
 /// has one or two.
-fn push_position(out: &mut String, p: HgvsPosition) {
+pub(crate) fn push_position(out: &mut String, p: HgvsPosition) {
     let n = match p.anchor {
         HgvsAnchor::FivePrime(n) => {
             out.push('-');

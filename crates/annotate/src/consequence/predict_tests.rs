@@ -270,3 +270,17 @@ fn without_reference_only_what_needs_no_sequence() {
     assert_eq!(e.hgvsp, "");
     assert_eq!(e.protein, Some((4, 4)));
 }
+
+#[test]
+fn hgvs_positions_are_written_as_their_display_writes_them() {
+    let f = fixture();
+    for name in ["T1", "T2"] {
+        let t = f.index.find(name).unwrap();
+        for g in 1..=L {
+            let p = t.hgvs_position(g);
+            let mut fast = String::new();
+            super::predict::push_position(&mut fast, p);
+            assert_eq!(fast, p.to_string(), "{name} at {g}");
+        }
+    }
+}
