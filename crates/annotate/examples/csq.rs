@@ -5,8 +5,9 @@
 //! perf record -g target/profiling/examples/csq MODELS.gff3 GENOME.fa IN.vcf
 //! ```
 //!
-//! Loads the models and the genome, then annotates `IN.vcf` to nothing with
-//! one thread and prints the time each part took. `scripts/bench/csq.sh`
+//! Loads the models and the genome, then annotates `IN.vcf` with one
+//! thread (to nothing, or to `OUT.vcf` when given) and prints the time each
+//! part took. `scripts/bench/csq.sh`
 //! measures the `gas annotate` command against bcftools and SnpEff.
 
 use std::io::{self, BufReader, Write as _};
@@ -18,8 +19,10 @@ use gas_annotate::{annotate, Options, Reference, TranscriptIndex};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let [models, genome, input] = args.as_slice() else {
-        return Err("usage: csq MODELS.gff3 GENOME.fa IN.vcf".into());
+    let (models, genome, input, output) = match args.as_slice() {
+        [m, g, i] => (m, g, i, None),
+        [m, g, i, o] => (m, g, i, Some(o)),
+        _ => return Err("usage: csq MODELS.gff3 GENOME.fa IN.vcf [OUT.vcf]".into()),
     };
     let started = Instant::now();
     let index = TranscriptIndex::load(models)?;
@@ -38,7 +41,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     )));
     let started = Instant::now();
     let input = BufReader::new(std::fs::File::open(input)?);
-    let stats = annotate(input, io::sink(), &options, &mut |_| {})?;
+    let stats = match output {
+        Some(path) => {
+            let out = io::BufWriter::new(std::fs::File::create(path)?);
+            annotate(input, out, &options, &mut |_| {})?
+        }
+        None => annotate(input, io::sink(), &options, &mut |_| {})?,
+    };
     let annotated = started.elapsed();
     let mut err = io::stderr().lock();
     writeln!(err, "models loaded in {:.3} s", loaded.as_secs_f64())?;

@@ -225,6 +225,8 @@ struct Cache {
     clock: u64,
     inflater: libdeflater::Decompressor,
     compressed: Vec<u8>,
+    /// The last read's file bytes (see [`Reference::fetch_id_into`]).
+    raw: Vec<u8>,
 }
 
 struct Entry {
@@ -424,6 +426,18 @@ impl Reference {
             .map(|i| &*self.shared.contigs[i].name)
     }
 
+    /// The id of the contig `name` (any naming style), to read it with
+    /// [`Reference::fetch_id_into`] without looking the name up again: a
+    /// caller annotating sorted records looks each contig up once.
+    pub fn contig_id(&self, name: &str) -> Option<ContigId> {
+        self.contig_index(name).map(ContigId)
+    }
+
+    /// The length of the contig `id` (0 for an id of another reference).
+    pub fn contig_id_len(&self, id: ContigId) -> u64 {
+        self.shared.contigs.get(id.0).map_or(0, |c| c.len)
+    }
+
     fn contig_index(&self, name: &str) -> Option<usize> {
         let shared = &self.shared;
         shared
@@ -466,8 +480,29 @@ impl Reference {
             .ok_or_else(|| FastaError::UnknownContig {
                 name: contig.to_string(),
             })?;
+        self.fetch_id_into(ContigId(index), start, end, out)
+    }
+
+    /// As [`Reference::fetch_into`], for the contig `id` (see
+    /// [`Reference::contig_id`]).
+    ///
+    /// # Errors
+    /// As [`Reference::fetch`]; [`FastaError::UnknownContig`] for an id
+    /// of another reference.
+    pub fn fetch_id_into(
+        &self,
+        id: ContigId,
+        start: u64,
+        end: u64,
+        out: &mut Vec<u8>,
+    ) -> Result<(), FastaError> {
+        let index = id.0;
         let shared = &*self.shared;
-        let entry = &shared.contigs[index];
+        let Some(entry) = shared.contigs.get(index) else {
+            return Err(FastaError::UnknownContig {
+                name: format!("#{index}"),
+            });
+        };
         if start > end || end > entry.len {
             return Err(FastaError::OutOfRange {
                 contig: entry.name.to_string(),
@@ -487,12 +522,21 @@ impl Reference {
         let raw_start = entry.offset_of(start);
         let raw_end = entry.offset_of(end - 1) + 1;
         let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
-        let mut raw = Vec::with_capacity((raw_end - raw_start) as usize);
+        // The file bytes, line ends included, in a buffer the handle keeps.
+        let mut raw = std::mem::take(&mut cache.raw);
+        raw.clear();
         let read = match &shared.storage {
             Storage::Plain => cache.read_plain(shared, raw_start, raw_end, &mut raw),
             Storage::Bgzf(gzi) => cache.read_bgzf(shared, gzi, raw_start, raw_end, &mut raw),
             Storage::Memory(..) => unreachable!("handled above"),
         };
+        let unwrapped = read
+            .is_ok()
+            .then(|| unwrap_lines(entry, raw_start, &raw, out));
+        // A long read's buffer is not kept: the handle's memory stays bounded.
+        if raw.capacity() <= RAW_KEPT_BYTES {
+            cache.raw = raw;
+        }
         drop(cache);
         read.map_err(|e| match e {
             ReadError::Io(source) => FastaError::Io {
@@ -512,13 +556,23 @@ impl Reference {
                 ),
             },
         })?;
-        unwrap_lines(entry, raw_start, &raw, out).map_err(|message| FastaError::Layout {
-            path: shared.path.clone(),
-            contig: entry.name.to_string(),
-            message,
-        })
+        unwrapped
+            .unwrap_or(Ok(()))
+            .map_err(|message| FastaError::Layout {
+                path: shared.path.clone(),
+                contig: entry.name.to_string(),
+                message,
+            })
     }
 }
+
+/// A contig of one [`Reference`] (and its clones), found by
+/// [`Reference::contig_id`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ContigId(usize);
+
+/// The largest read buffer a handle keeps between reads.
+const RAW_KEPT_BYTES: usize = 64 * 1024;
 
 /// Appends the bases in `raw` (the file bytes from offset `raw_start`) to
 /// `out`, upper-cased, checking that line terminators sit exactly where
@@ -607,6 +661,7 @@ impl Cache {
             clock: 0,
             inflater: libdeflater::Decompressor::new(),
             compressed: Vec::new(),
+            raw: Vec::new(),
         }
     }
 

@@ -137,7 +137,7 @@ pub use annotator::{annotate, annotate_file};
 pub use classify::{classify, titv, TiTv, VariantClass};
 pub use consequence::{Consequence, ConsequenceSet, Impact};
 pub use error::AnnotateError;
-pub use fasta::{FastaError, Reference};
+pub use fasta::{ContigId, FastaError, Reference};
 pub use index::{bgzip_and_index, IndexError, IndexedFasta};
 pub use options::Options;
 pub use stats::{

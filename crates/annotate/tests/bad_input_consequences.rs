@@ -1313,3 +1313,39 @@ fn random_alleles_at_the_edges_never_panic() {
         assert_eq!(c.ref_mismatches > 0, genome);
     }
 }
+
+#[test]
+fn names_with_csq_separators_are_escaped_in_entries() {
+    // A gene name with a space and a `|`, and a biotype with a comma: CSQ
+    // would split on them. Plain names are copied as they are (the fast
+    // path); these go through VEP's escaping.
+    let text = "##gff-version 3\n\
+        1\tt\tgene\t100\t400\t.\t+\t.\tID=gene:ODD;Name=Odd name|x;biotype=protein_coding\n\
+        1\tt\tmRNA\t100\t400\t.\t+\t.\tID=transcript:ODD1;Parent=gene:ODD;biotype=odd,type\n\
+        1\tt\texon\t100\t400\t.\t+\t.\tParent=transcript:ODD1;rank=1\n\
+        1\tt\tgene\t1000\t1400\t.\t+\t.\tID=gene:PLAIN;Name=PLAIN;biotype=lncRNA\n\
+        1\tt\tlnc_RNA\t1000\t1400\t.\t+\t.\tID=transcript:PLAIN1;Parent=gene:PLAIN;biotype=lncRNA\n\
+        1\tt\texon\t1000\t1400\t.\t+\t.\tParent=transcript:PLAIN1;rank=1\n";
+    let models = gff(text).unwrap();
+    let odd = models.find("ODD1").unwrap();
+    assert!(!odd.names_are_plain());
+    assert!(models.find("PLAIN1").unwrap().names_are_plain());
+    let vcf = "##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n\
+               1\t150\t.\tA\tG\t.\t.\t.\n1\t1150\t.\tA\tG\t.\t.\t.\n";
+    let (out, _) = run(vcf, &options(models, None, Pick::All));
+    let lines = common::parse_lines(&out);
+    let odd = lines[0]
+        .entries
+        .iter()
+        .find(|e| e["Feature"] == "ODD1")
+        .unwrap();
+    assert_eq!(odd["SYMBOL"], "Odd_name&x");
+    assert_eq!(odd["BIOTYPE"], "odd&type");
+    let plain = lines[1]
+        .entries
+        .iter()
+        .find(|e| e["Feature"] == "PLAIN1")
+        .unwrap();
+    assert_eq!(plain["SYMBOL"], "PLAIN");
+    assert_eq!(plain["BIOTYPE"], "lncRNA");
+}

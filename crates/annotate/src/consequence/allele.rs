@@ -1,7 +1,7 @@
 //! One ALT allele of a VCF record, reduced to the bases it changes, and
 //! the room it has to move (for HGVS's 3' rule).
 
-use crate::fasta::Reference;
+use crate::fasta::{ContigId, Reference};
 
 /// An ALT allele reduced to what it changes: the reference bases
 /// `start..=end` (1-based, genomic orientation, upper-case) replaced by
@@ -143,13 +143,14 @@ impl Room {
     /// The room `allele` has on `contig` of `reference`: zero for anything
     /// but a pure insertion or deletion, or where the reference cannot be
     /// read.
-    pub fn measure(allele: &Allele, reference: &Reference, contig: &str) -> Room {
+    pub fn measure(allele: &Allele, reference: &Reference, contig: ContigId) -> Room {
         if !allele.is_indel() {
             return Room::default();
         }
-        let Some(len) = reference.contig_len(contig) else {
+        let len = reference.contig_id_len(contig);
+        if len == 0 {
             return Room::default();
-        };
+        }
         // Most indels sit in short repeats: read a little around them
         // first, and more only when a shift reaches the window's edge.
         let mut flank = 64;
@@ -170,7 +171,7 @@ impl Room {
     fn measure_in(
         allele: &Allele,
         reference: &Reference,
-        contig: &str,
+        contig: ContigId,
         len: u64,
         flank: u64,
     ) -> Option<(Room, bool)> {
@@ -179,7 +180,10 @@ impl Room {
         // Window (0-based, half-open) around the allele.
         let from = (start.saturating_sub(1)).saturating_sub(span);
         let to = (end + span).min(len);
-        let window = reference.fetch(contig, from, to).ok()?;
+        let mut window = Vec::with_capacity(usize::try_from(to.saturating_sub(from)).ok()?);
+        reference
+            .fetch_id_into(contig, from, to, &mut window)
+            .ok()?;
         let at = |pos1: u64| -> Option<u8> {
             // 1-based position to a window byte.
             pos1.checked_sub(1 + from)
@@ -345,10 +349,13 @@ mod tests {
         let r = reference("GCAAAAGTCTCTCAG");
         // Deleting one A of AAAA (positions 3-6): room 3 right of pos 3.
         let del = Allele::from_vcf(2, "CA", "C").unwrap();
-        assert_eq!(Room::measure(&del, &r, "1"), Room { right: 3, left: 0 });
+        assert_eq!(
+            Room::measure(&del, &r, r.contig_id("1").unwrap()),
+            Room { right: 3, left: 0 }
+        );
         // Inserting TC inside TCTCTC (positions 8-13).
         let ins = Allele::from_vcf(7, "G", "GTC").unwrap();
-        let room = Room::measure(&ins, &r, "1");
+        let room = Room::measure(&ins, &r, r.contig_id("1").unwrap());
         assert_eq!(room, Room { right: 6, left: 0 });
         let moved = shifted(&ins, 6);
         assert_eq!((moved.start, &moved.alt[..]), (14, &b"TC"[..]));
@@ -359,7 +366,7 @@ mod tests {
         let r = reference(&long);
         let del = Allele::from_vcf(1, "GA", "G").unwrap();
         assert_eq!(
-            Room::measure(&del, &r, "1"),
+            Room::measure(&del, &r, r.contig_id("1").unwrap()),
             Room {
                 right: 299,
                 left: 0
@@ -367,7 +374,7 @@ mod tests {
         );
         let ins = Allele::from_vcf(301, "A", "AA").unwrap();
         assert_eq!(
-            Room::measure(&ins, &r, "1"),
+            Room::measure(&ins, &r, r.contig_id("1").unwrap()),
             Room {
                 right: 0,
                 left: 300
@@ -375,6 +382,9 @@ mod tests {
         );
         // A substitution does not move.
         let snv = Allele::from_vcf(3, "A", "G").unwrap();
-        assert_eq!(Room::measure(&snv, &r, "chr1"), Room::default());
+        assert_eq!(
+            Room::measure(&snv, &r, r.contig_id("chr1").unwrap()),
+            Room::default()
+        );
     }
 }

@@ -12,11 +12,11 @@ use sha2::{Digest, Sha256};
 
 use super::allele::{Allele, NotAnnotated, Room};
 use super::csq::CSQ_FIELDS;
-use super::predict::{predict, Effect, FLANK};
+use super::predict::{predict_into, Effect, FLANK};
 use super::sequence::SequenceCache;
 use super::{Consequence, Impact};
-use crate::fasta::Reference;
-use crate::transcript::{Strand, Transcript, TranscriptIndex};
+use crate::fasta::{ContigId, Reference};
+use crate::transcript::{ContigSlot, Strand, Transcript, TranscriptIndex};
 
 /// Which CSQ entries a record gets.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -237,7 +237,9 @@ impl Consequences {
             reference: self.reference.as_ref().map(|(r, _)| r.clone()),
             cache: SequenceCache::default(),
             entries: Vec::new(),
+            live: 0,
             ref_buf: Vec::new(),
+            contig: ContigMemo::default(),
         }
     }
 }
@@ -385,8 +387,23 @@ pub struct ConsequenceWorker<'c> {
     shared: &'c Consequences,
     reference: Option<Reference>,
     cache: SequenceCache,
+    /// The record's entries are `entries[..live]`; the rest are kept for
+    /// their strings' buffers (see [`predict_into`]).
     entries: Vec<Entry<'c>>,
+    live: usize,
     ref_buf: Vec<u8>,
+    contig: ContigMemo,
+}
+
+/// The last record's contig, looked up in the genome and in each set of
+/// models: sorted input changes contig rarely, and a name lookup per
+/// record and allele was a measurable part of the run.
+#[derive(Debug, Default)]
+struct ContigMemo {
+    name: String,
+    genome: Option<ContigId>,
+    /// Per set of models (as [`Consequences`] lists them).
+    slots: Vec<Option<ContigSlot>>,
 }
 
 /// What [`ConsequenceWorker::annotate`] found about a record.
@@ -411,18 +428,23 @@ impl<'c> ConsequenceWorker<'c> {
         tally: &mut ConsequenceTally,
     ) -> RecordOutcome {
         let mut outcome = RecordOutcome::default();
+        if self.contig.name != chrom || self.contig.slots.is_empty() {
+            self.contig.name.clear();
+            self.contig.name.push_str(chrom);
+            self.contig.genome = self.reference.as_ref().and_then(|g| g.contig_id(chrom));
+            self.contig.slots = (self.shared.transcripts.iter())
+                .map(|(index, _)| index.contig_slot(chrom))
+                .collect();
+        }
+        let genome_contig = self.contig.genome;
         // The REF check: one read of the reference per record.
-        // Whether the genome has the contig (any naming style: the reads
-        // below take `chrom` as it is).
-        let mut in_genome = false;
-        if let Some(genome) = &self.reference {
-            if let Some(name) = genome.contig_name(chrom) {
-                in_genome = true;
+        if let (Some(genome), Some(id)) = (&self.reference, genome_contig) {
+            {
                 let start = u64::from(pos) - 1;
                 let end = start + reference.len() as u64;
                 self.ref_buf.clear();
                 let matches = genome
-                    .fetch_into(name, start, end, &mut self.ref_buf)
+                    .fetch_id_into(id, start, end, &mut self.ref_buf)
                     .is_ok()
                     && self
                         .ref_buf
@@ -436,13 +458,8 @@ impl<'c> ConsequenceWorker<'c> {
                 }
             }
         }
-        self.entries.clear();
-        if !self
-            .shared
-            .transcripts
-            .iter()
-            .any(|(index, _)| index.has_contig(chrom))
-        {
+        self.live = 0;
+        if self.contig.slots.iter().all(Option::is_none) {
             tally.uncovered += alts.iter().filter(|a| **a != ".").count() as u64;
             return outcome;
         }
@@ -460,13 +477,16 @@ impl<'c> ConsequenceWorker<'c> {
         let shared = self.shared;
         for (i, allele) in alleles.iter().enumerate() {
             let Some(allele) = allele else { continue };
-            let room = match &self.reference {
-                Some(genome) if in_genome => Room::measure(allele, genome, chrom),
+            let room = match (&self.reference, genome_contig) {
+                (Some(genome), Some(id)) => Room::measure(allele, genome, id),
                 _ => Room::default(),
             };
             let (lo, hi) = allele.touched();
-            for (index, _) in &shared.transcripts {
-                for transcript in index.overlapping(chrom, lo, hi, FLANK) {
+            for (k, (index, _)) in shared.transcripts.iter().enumerate() {
+                let Some(slot) = self.contig.slots[k] else {
+                    continue;
+                };
+                for transcript in index.overlapping_in(slot, lo, hi, FLANK) {
                     // Only a change touching the coding span reads codons.
                     let touches_cds = transcript
                         .coding_range()
@@ -475,16 +495,29 @@ impl<'c> ConsequenceWorker<'c> {
                         Some(genome) if touches_cds => self.cache.get(transcript, genome),
                         _ => None,
                     };
-                    if let Some(effect) = predict(transcript, allele, room, sequence.as_deref()) {
+                    if self.live == self.entries.len() {
                         self.entries.push(Entry {
                             allele: i,
                             transcript,
-                            effect,
+                            effect: Effect::default(),
                         });
+                    }
+                    let entry = &mut self.entries[self.live];
+                    entry.allele = i;
+                    entry.transcript = transcript;
+                    if predict_into(
+                        transcript,
+                        allele,
+                        room,
+                        sequence.as_deref(),
+                        &mut entry.effect,
+                    ) {
+                        self.live += 1;
                     }
                 }
             }
         }
+        let entries = &self.entries[..self.live];
         // Counts, per allele, over all its entries.
         for (i, allele) in alleles.iter().enumerate() {
             if allele.is_none() {
@@ -492,7 +525,7 @@ impl<'c> ConsequenceWorker<'c> {
             }
             let mut worst: Option<Consequence> = None;
             let mut genes: Vec<&str> = Vec::new();
-            for e in self.entries.iter().filter(|e| e.allele == i) {
+            for e in entries.iter().filter(|e| e.allele == i) {
                 if let Some(c) = e.effect.terms.most_severe() {
                     if worst.is_none_or(|w| c.rank() < w.rank()) {
                         worst = Some(c);
@@ -501,7 +534,7 @@ impl<'c> ConsequenceWorker<'c> {
             }
             let worst = worst.unwrap_or(Consequence::IntergenicVariant);
             if worst.impact() == Impact::High {
-                for e in self.entries.iter().filter(|e| e.allele == i) {
+                for e in entries.iter().filter(|e| e.allele == i) {
                     if e.effect.terms.impact() == Some(Impact::High) {
                         let gene = e.transcript.gene();
                         let name = gene.name().unwrap_or(gene.stable_id());
@@ -519,7 +552,7 @@ impl<'c> ConsequenceWorker<'c> {
         for (i, allele) in alleles.iter().enumerate() {
             let Some(allele) = allele else { continue };
             let mut any = false;
-            for (k, e) in self.entries.iter().enumerate() {
+            for (k, e) in entries.iter().enumerate() {
                 if e.allele != i {
                     continue;
                 }
@@ -560,6 +593,7 @@ impl<'c> ConsequenceWorker<'c> {
     /// Indexes of the entries each selection keeps (for [`Pick::All`], the
     /// ones marked `PICK`).
     fn select(&self, alleles: usize) -> Vec<usize> {
+        let entries = &self.entries[..self.live];
         let key = |e: &Entry| {
             let t = e.transcript;
             (
@@ -574,37 +608,29 @@ impl<'c> ConsequenceWorker<'c> {
         };
         let best = |indexes: &mut dyn Iterator<Item = usize>| {
             indexes.min_by(|&a, &b| {
-                key(&self.entries[a])
-                    .cmp(&key(&self.entries[b]))
-                    .then_with(|| {
-                        self.entries[a]
-                            .transcript
-                            .id()
-                            .cmp(self.entries[b].transcript.id())
-                    })
+                key(&entries[a])
+                    .cmp(&key(&entries[b]))
+                    .then_with(|| entries[a].transcript.id().cmp(entries[b].transcript.id()))
             })
         };
         match self.shared.pick {
-            Pick::One => best(&mut (0..self.entries.len())).into_iter().collect(),
+            Pick::One => best(&mut (0..entries.len())).into_iter().collect(),
             Pick::All => (0..alleles)
-                .filter_map(|i| {
-                    best(&mut (0..self.entries.len()).filter(|&k| self.entries[k].allele == i))
-                })
+                .filter_map(|i| best(&mut (0..entries.len()).filter(|&k| entries[k].allele == i)))
                 .collect(),
             Pick::PerGene => {
                 let mut out = Vec::new();
                 for i in 0..alleles {
                     let mut genes: Vec<&str> = Vec::new();
-                    for e in self.entries.iter().filter(|e| e.allele == i) {
+                    for e in entries.iter().filter(|e| e.allele == i) {
                         let g = e.transcript.gene().id();
                         if !genes.contains(&g) {
                             genes.push(g);
                         }
                     }
                     for g in genes {
-                        out.extend(best(&mut (0..self.entries.len()).filter(|&k| {
-                            self.entries[k].allele == i
-                                && self.entries[k].transcript.gene().id() == g
+                        out.extend(best(&mut (0..entries.len()).filter(|&k| {
+                            entries[k].allele == i && entries[k].transcript.gene().id() == g
                         })));
                     }
                 }
@@ -614,9 +640,14 @@ impl<'c> ConsequenceWorker<'c> {
     }
 }
 
-/// Appends `value` escaped as [`super::csq::escape_value`] does.
-fn push_value(out: &mut String, value: &str) {
-    if value != "-" {
+/// Appends `value` escaped as [`super::csq::escape_value`] does; `plain`
+/// says it holds nothing to escape (see [`Transcript::names_are_plain`]).
+fn push_value(out: &mut String, value: &str, plain: bool) {
+    if value == "-" {
+        // VEP's missing value: the field stays empty.
+    } else if plain {
+        out.push_str(value);
+    } else {
         super::csq::escape_into(out, value);
     }
 }
@@ -651,6 +682,7 @@ fn push_numbers(out: &mut String, n: Option<super::Numbers>) {
 fn write_entry(out: &mut String, allele: &Allele, t: &Transcript, e: &Effect, pick: bool) {
     debug_assert_eq!(CSQ_FIELDS.len(), 26);
     let gene = t.gene();
+    let plain = t.names_are_plain();
     out.push_str(allele.display()); // Allele
     out.push('|');
     for (i, term) in e.terms.iter().enumerate() {
@@ -665,27 +697,27 @@ fn write_entry(out: &mut String, allele: &Allele, t: &Transcript, e: &Effect, pi
         out.push_str(impact.as_str());
     }
     out.push('|');
-    push_value(out, gene.name().unwrap_or("")); // SYMBOL
+    push_value(out, gene.name().unwrap_or(""), plain); // SYMBOL
     out.push('|');
-    push_value(out, gene.stable_id()); // Gene
+    push_value(out, gene.stable_id(), plain); // Gene
     out.push_str("|Transcript|");
-    push_value(out, t.stable_id()); // Feature
+    push_value(out, t.stable_id(), plain); // Feature
     out.push('|');
-    push_value(out, t.biotype());
+    push_value(out, t.biotype(), plain);
     out.push('|');
     push_numbers(out, e.exon);
     out.push('|');
     push_numbers(out, e.intron);
     out.push('|');
     if !e.hgvsc.is_empty() {
-        push_value(out, t.id());
+        push_value(out, t.id(), plain);
         out.push(':');
         // GAS's own descriptions hold nothing CSQ escapes.
         out.push_str(&e.hgvsc);
     }
     out.push('|');
     if !e.hgvsp.is_empty() {
-        push_value(out, t.protein_id().unwrap_or(t.id()));
+        push_value(out, t.protein_id().unwrap_or(t.id()), plain);
         out.push(':');
         out.push_str(&e.hgvsp);
     }
@@ -709,8 +741,8 @@ fn write_entry(out: &mut String, allele: &Allele, t: &Transcript, e: &Effect, pi
         Strand::Reverse => "-1",
     });
     out.push('|');
-    let start_nf = t.has_tag("cds_start_NF") || (t.is_coding() && !t.cds_start_complete());
-    let end_nf = t.has_tag("cds_end_NF");
+    let start_nf = t.is_cds_start_nf() || (t.is_coding() && !t.cds_start_complete());
+    let end_nf = t.is_cds_end_nf();
     match (start_nf, end_nf) {
         (true, true) => out.push_str("cds_start_NF&cds_end_NF"),
         (true, false) => out.push_str("cds_start_NF"),

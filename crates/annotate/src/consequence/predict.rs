@@ -63,6 +63,23 @@ pub struct Effect {
     pub hgvsp: String,
 }
 
+impl Effect {
+    /// Back to [`Effect::default`], keeping the strings' buffers.
+    pub fn clear(&mut self) {
+        self.terms = ConsequenceSet::default();
+        self.distance = None;
+        self.exon = None;
+        self.intron = None;
+        self.cdna = None;
+        self.cds = None;
+        self.protein = None;
+        self.amino_acids.clear();
+        self.codons.clear();
+        self.hgvsc.clear();
+        self.hgvsp.clear();
+    }
+}
+
 /// Whether `allele` overlaps the genomic range `a..=b`. One rule for every
 /// kind, as VEP's `overlap`: an insertion (`end == start - 1`) overlaps a
 /// range that holds both of its flanking bases.
@@ -81,6 +98,21 @@ pub fn predict(
     sequence: Option<&CodingSequence>,
 ) -> Option<Effect> {
     let mut effect = Effect::default();
+    predict_into(transcript, allele, room, sequence, &mut effect).then_some(effect)
+}
+
+/// As [`predict`], into `effect` (whose old values are all replaced): a
+/// caller predicting millions of entries reuses their strings' buffers.
+/// Returns `false` (and leaves `effect` undefined) where [`predict`]
+/// returns `None`.
+pub fn predict_into(
+    transcript: &Transcript,
+    allele: &Allele,
+    room: Room,
+    sequence: Option<&CodingSequence>,
+    effect: &mut Effect,
+) -> bool {
+    effect.clear();
     let (t_start, t_end) = (transcript.start(), transcript.end());
     let forward = transcript.strand() == Strand::Forward;
     if !overlaps(allele, i64::from(t_start), i64::from(t_end)) {
@@ -95,7 +127,7 @@ pub fn predict(
         };
         let distance = distance.max(1);
         if distance > FLANK {
-            return None;
+            return false;
         }
         effect.terms.insert(if before == forward {
             C::UpstreamGeneVariant
@@ -103,11 +135,11 @@ pub fn predict(
             C::DownstreamGeneVariant
         });
         effect.distance = Some(distance);
-        return Some(effect);
+        return true;
     }
     if !allele.is_insertion() && allele.start <= t_start && allele.end >= t_end {
         effect.terms.insert(C::TranscriptAblation);
-        return Some(effect);
+        return true;
     }
 
     let exons = transcript.exons();
@@ -246,8 +278,8 @@ pub fn predict(
                 effect.cds = Some((cds_of(cdna_lo), cds_of(cdna_hi)));
                 let whole = in_one_exon && cdna_lo >= coding_start && cdna_hi <= coding_end;
                 match sequence {
-                    Some(seq) if whole => coding_effect(transcript, allele, seq, &mut effect),
-                    _ => partial_coding_effect(transcript, sequence, &mut effect),
+                    Some(seq) if whole => coding_effect(transcript, allele, seq, effect),
+                    _ => partial_coding_effect(transcript, sequence, effect),
                 }
             }
         }
@@ -272,8 +304,8 @@ pub fn predict(
             C::NonCodingTranscriptVariant
         });
     }
-    effect.hgvsc = hgvsc(transcript, allele, room);
-    Some(effect)
+    hgvsc_into(&mut effect.hgvsc, transcript, allele, room);
+    true
 }
 
 /// The terms of a coding change that cannot be translated: it spans an
@@ -778,6 +810,13 @@ fn region_of(transcript: &Transcript, allele: &Allele) -> Option<(u32, u32)> {
 /// insertions and deletions moved as far 3' (in the transcript's
 /// direction) as `room` allows without leaving their exon or intron.
 pub fn hgvsc(transcript: &Transcript, allele: &Allele, room: Room) -> String {
+    let mut out = String::with_capacity(24);
+    hgvsc_into(&mut out, transcript, allele, room);
+    out
+}
+
+/// Appends [`hgvsc`]'s description to `out`.
+pub fn hgvsc_into(out: &mut String, transcript: &Transcript, allele: &Allele, room: Room) {
     let forward = transcript.strand() == Strand::Forward;
     // Only an indel with room moves (and is copied to be moved).
     let mut moved = None;
@@ -806,7 +845,6 @@ pub fn hgvsc(transcript: &Transcript, allele: &Allele, room: Room) -> String {
         }
     }
     let allele = moved.as_ref().unwrap_or(allele);
-    let mut out = String::with_capacity(24);
     out.push(transcript.hgvs_prefix());
     out.push('.');
     // Positions in transcript order.
@@ -829,29 +867,28 @@ pub fn hgvsc(transcript: &Transcript, allele: &Allele, room: Room) -> String {
         // Is it a copy of the bases 5' of it (in transcript orientation)?
         match duplicated(allele, room, shift, forward) {
             Some((lo, hi)) => {
-                span(&mut out, lo, hi);
+                span(out, lo, hi);
                 out.push_str("dup");
             }
             None => {
-                span(&mut out, allele.end, allele.start);
+                span(out, allele.end, allele.start);
                 out.push_str("ins");
-                bases(&mut out, &allele.alt);
+                bases(out, &allele.alt);
             }
         }
     } else if allele.is_deletion() {
-        span(&mut out, allele.start, allele.end);
+        span(out, allele.start, allele.end);
         out.push_str("del");
     } else if allele.reference.len() == 1 && allele.alt.len() == 1 {
-        push_position(&mut out, transcript.hgvs_position(allele.start));
-        bases(&mut out, &allele.reference);
+        push_position(out, transcript.hgvs_position(allele.start));
+        bases(out, &allele.reference);
         out.push('>');
-        bases(&mut out, &allele.alt);
+        bases(out, &allele.alt);
     } else {
-        span(&mut out, allele.start, allele.end);
+        span(out, allele.start, allele.end);
         out.push_str("delins");
-        bases(&mut out, &allele.alt);
+        bases(out, &allele.alt);
     }
-    out
 }
 
 /// Appends an HGVS position as its `Display` writes it (`-12`, `123+5`,

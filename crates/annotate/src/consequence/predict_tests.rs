@@ -84,8 +84,20 @@ fn effect(f: &Fixture, pos: u32, r: &str, alt: &str) -> Effect {
     let s1 = CodingSequence::read(t1, &f.reference).unwrap();
     let s2 = CodingSequence::read(t2, &f.reference).unwrap();
     assert_eq!(s1, s2, "the mirror transcript reads the same");
-    let e1 = predict(t1, &a, Room::measure(&a, &f.reference, "1"), Some(&s1)).unwrap();
-    let e2 = predict(t2, &m, Room::measure(&m, &f.reference, "2"), Some(&s2)).unwrap();
+    let e1 = predict(
+        t1,
+        &a,
+        Room::measure(&a, &f.reference, f.reference.contig_id("1").unwrap()),
+        Some(&s1),
+    )
+    .unwrap();
+    let e2 = predict(
+        t2,
+        &m,
+        Room::measure(&m, &f.reference, f.reference.contig_id("2").unwrap()),
+        Some(&s2),
+    )
+    .unwrap();
     let mut e2_cmp = e2.clone();
     e2_cmp.codons = e1.codons.clone();
     assert_eq!(

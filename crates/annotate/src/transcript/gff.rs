@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use std::io::BufRead;
 use std::sync::Arc;
 
-use super::model::{flag, CdsSegment, Coding, Exon, Gene, Strand, Transcript};
+use super::model::{flag, is_plain, CdsSegment, Coding, Exon, Gene, Strand, Transcript};
 use super::{AnnotationFormat, SkipReason, Warnings};
 use crate::contig::contig_key;
 use crate::error::{snippet, AnnotateError};
@@ -920,6 +920,15 @@ fn assemble(
                 return Err(SkipReason::PartialCodon);
             }
         }
+    }
+    let gene = transcript.gene();
+    let plain = is_plain(transcript.id())
+        && transcript.protein_id().is_none_or(is_plain)
+        && is_plain(transcript.biotype())
+        && is_plain(gene.id())
+        && gene.name().is_none_or(is_plain);
+    if plain {
+        transcript.flags |= flag::PLAIN_NAMES;
     }
     Ok(transcript)
 }

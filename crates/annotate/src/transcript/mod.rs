@@ -462,12 +462,29 @@ impl TranscriptIndex {
     /// variant is upstream or downstream of, as VEP does). Yields them in
     /// order of start, then end, then id.
     pub fn overlapping(&self, contig: &str, start: u32, end: u32, flank: u32) -> Overlapping<'_> {
+        let slot = self.contig_slot(contig).unwrap_or(ContigSlot(usize::MAX));
+        self.overlapping_in(slot, start, end, flank)
+    }
+
+    /// The contig `contig` (any naming style) of these models, when they
+    /// have transcripts on it: [`TranscriptIndex::overlapping_in`] then
+    /// queries it without looking the name up again.
+    pub fn contig_slot(&self, contig: &str) -> Option<ContigSlot> {
+        self.keys.get(contig_key(contig)).copied().map(ContigSlot)
+    }
+
+    /// As [`TranscriptIndex::overlapping`], on the contig `slot` (nothing
+    /// for a slot of other models).
+    pub fn overlapping_in(
+        &self,
+        slot: ContigSlot,
+        start: u32,
+        end: u32,
+        flank: u32,
+    ) -> Overlapping<'_> {
         let (transcripts, max_end, level): (&[Transcript], &[u32], i32) =
-            match self.keys.get(contig_key(contig)) {
-                Some(&i) => {
-                    let c = &self.contigs[i];
-                    (&c.transcripts, &c.max_end, c.max_level)
-                }
+            match self.contigs.get(slot.0) {
+                Some(c) => (&c.transcripts, &c.max_end, c.max_level),
                 None => (&[], &[], -1),
             };
         let mut iter = Overlapping {
@@ -490,6 +507,11 @@ impl TranscriptIndex {
         iter
     }
 }
+
+/// A contig of one [`TranscriptIndex`], found by
+/// [`TranscriptIndex::contig_slot`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ContigSlot(usize);
 
 #[derive(Debug, Clone, Copy, Default)]
 struct Node {

@@ -169,6 +169,15 @@ pub(crate) mod flag {
     pub(crate) const POLYA_STOP: u16 = 1 << 9;
     /// The first CDS phase is not 0 (the CDS starts mid-codon).
     pub(crate) const START_PHASE: u16 = 1 << 10;
+    /// See [`super::Transcript::names_are_plain`].
+    pub(crate) const PLAIN_NAMES: u16 = 1 << 11;
+}
+
+/// Whether `text` is printable ASCII without the characters VCF INFO
+/// values and CSQ fields give a meaning (`,` `;` `|` `=` `&`, space).
+pub(crate) fn is_plain(text: &str) -> bool {
+    text.bytes()
+        .all(|b| b.is_ascii_graphic() && !matches!(b, b',' | b';' | b'|' | b'=' | b'&'))
 }
 
 /// A transcript model (see the module documentation for its coordinates).
@@ -428,6 +437,23 @@ impl Transcript {
     /// `Ensembl_canonical`, `MANE_Select`, `cds_start_NF`, ...).
     pub fn tags(&self) -> impl Iterator<Item = &str> {
         self.tags.iter().map(|t| &**t)
+    }
+
+    /// Whether its id, protein id, biotype, and gene id and name are all
+    /// plain text (printable ASCII without `,` `;` `|` `=` `&` or space), so
+    /// that writers can copy them into VCF INFO values without escaping.
+    pub fn names_are_plain(&self) -> bool {
+        self.flags & flag::PLAIN_NAMES != 0
+    }
+
+    /// Tagged `cds_start_NF` (the CDS start is not confirmed).
+    pub fn is_cds_start_nf(&self) -> bool {
+        self.flags & flag::CDS_START_NF != 0
+    }
+
+    /// Tagged `cds_end_NF` (the CDS end is not confirmed).
+    pub fn is_cds_end_nf(&self) -> bool {
+        self.flags & flag::CDS_END_NF != 0
     }
 
     /// Whether the transcript has the tag `tag`.
