@@ -1349,3 +1349,30 @@ fn names_with_csq_separators_are_escaped_in_entries() {
     assert_eq!(plain["SYMBOL"], "PLAIN");
     assert_eq!(plain["BIOTYPE"], "lncRNA");
 }
+
+#[test]
+fn gff3_features_are_resolved_at_each_triple_hash() {
+    // Within a `###` block parts may come before their transcript (a
+    // forward reference); after the `###` nothing may refer back to it, so
+    // the late CDS line has a missing parent and the transcript is built
+    // from what its block held.
+    let text = "##gff-version 3\n\
+        1\tt\texon\t100\t400\t.\t+\t.\tParent=transcript:FWD1;rank=1\n\
+        1\tt\tmRNA\t100\t400\t.\t+\t.\tID=transcript:FWD1;Parent=gene:FWD;biotype=lncRNA\n\
+        1\tt\tgene\t100\t400\t.\t+\t.\tID=gene:FWD;Name=FWD;biotype=lncRNA\n\
+        ###\n\
+        1\tt\tCDS\t151\t249\t.\t+\t0\tParent=transcript:FWD1\n\
+        1\tt\tgene\t1000\t1400\t.\t+\t.\tID=gene:NEXT;biotype=lncRNA\n\
+        1\tt\tlnc_RNA\t1000\t1400\t.\t+\t.\tID=transcript:NEXT1;Parent=gene:NEXT;biotype=lncRNA\n\
+        1\tt\texon\t1000\t1400\t.\t+\t.\tParent=transcript:NEXT1\n\
+        ###\n";
+    let index = gff(text).unwrap();
+    assert_eq!(index.len(), 2);
+    let fwd = index.find("FWD1").unwrap();
+    assert!(!fwd.is_coding(), "the CDS after ### was not attached");
+    assert_eq!(fwd.gene().name(), Some("FWD"));
+    assert_eq!(index.gene_count(), 2);
+    let w = index.warnings();
+    assert_eq!(w.skipped(SkipReason::MissingParent), 1, "{w}");
+    assert!(w.examples(SkipReason::MissingParent)[0].contains("FWD1"));
+}

@@ -440,6 +440,10 @@ struct Parser {
     warnings: Warnings,
     /// Scratch key for GTF lookups.
     key: String,
+    /// Transcripts built at `###` lines (see [`Parser::flush`]).
+    done: Vec<Transcript>,
+    /// GTF genes made from transcripts' attributes, by parent key.
+    described: HashMap<Box<str>, Arc<Gene>>,
 }
 
 impl Parser {
@@ -448,6 +452,12 @@ impl Parser {
     fn directive(&mut self, directive: &str, line: &str) -> bool {
         if directive.starts_with("#FASTA") {
             return true;
+        }
+        if directive.trim_end() == "##" && self.format != Some(AnnotationFormat::Gtf) {
+            // GFF3's `###`: every reference to the features so far has been
+            // resolved (Ensembl and GENCODE write one after each gene).
+            self.flush();
+            return false;
         }
         if let Some(version) = directive.strip_prefix("#gff-version") {
             if self.format.is_none() {
@@ -725,16 +735,37 @@ impl Parser {
 
     fn finish(mut self) -> Parsed {
         let format = self.format.unwrap_or(AnnotationFormat::Gff3);
+        self.flush();
+        let transcripts = std::mem::take(&mut self.done);
+        let mut gene_ids: Vec<*const Gene> =
+            transcripts.iter().map(|t| Arc::as_ptr(&t.gene)).collect();
+        gene_ids.sort_unstable();
+        gene_ids.dedup();
+        Parsed {
+            format,
+            transcripts,
+            genes: gene_ids.len(),
+            header: self.header,
+            warnings: self.warnings,
+        }
+    }
+
+    /// Builds the transcripts of the features read so far and forgets the
+    /// features, so that a file with `###` lines is held one gene at a
+    /// time, not whole (a feature after a `###` that names an earlier one
+    /// as its parent is then a missing parent, as GFF3 says it must not).
+    fn flush(&mut self) {
         let mut slots = std::mem::take(&mut self.slots);
+        let ids = std::mem::take(&mut self.ids);
         let mut keys: Vec<&str> = vec![""; slots.len()];
-        for (key, &i) in &self.ids {
+        for (key, &i) in &ids {
             keys[i as usize] = key;
         }
         // Genes made so far: by the parent's slot, or (GTF files without
         // gene lines) by the parent key.
         let mut genes: Vec<Option<Arc<Gene>>> = vec![None; slots.len()];
-        let mut described: HashMap<Box<str>, Arc<Gene>> = HashMap::new();
-        let mut transcripts = Vec::new();
+        let described = &mut self.described;
+        let transcripts = &mut self.done;
         for i in 0..slots.len() {
             let slot = &slots[i];
             let transcript_like = slot.entity.as_ref().is_some_and(|e| e.transcript_like);
@@ -745,9 +776,7 @@ impl Parser {
                 None => Err((SkipReason::MissingParent, strip_prefix(keys[i]).to_string())),
                 Some(entity) => {
                     let parent_key = entity.parent.as_deref();
-                    let parent = parent_key
-                        .and_then(|p| self.ids.get(p))
-                        .map(|&j| j as usize);
+                    let parent = parent_key.and_then(|p| ids.get(p)).map(|&j| j as usize);
                     let gene = match parent {
                         Some(j) if genes[j].is_some() => genes[j].clone(),
                         Some(j) if slots[j].entity.is_some() => {
@@ -791,17 +820,6 @@ impl Parser {
             slot.codons = Vec::new();
         }
         drop(slots);
-        let mut gene_ids: Vec<*const Gene> =
-            transcripts.iter().map(|t| Arc::as_ptr(&t.gene)).collect();
-        gene_ids.sort_unstable();
-        gene_ids.dedup();
-        Parsed {
-            format,
-            transcripts,
-            genes: gene_ids.len(),
-            header: self.header,
-            warnings: self.warnings,
-        }
     }
 }
 
