@@ -7,7 +7,7 @@ use crate::fasta::{ContigId, Reference};
 /// `start..=end` (1-based, genomic orientation, upper-case) replaced by
 /// `alt`. An insertion has no reference bases: `end == start - 1`, the new
 /// bases go between `end` and `start`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Allele {
     /// First changed reference position (for an insertion: the base after
     /// the insertion point).
@@ -43,6 +43,17 @@ impl Allele {
     /// # Errors
     /// Why an allele without a sequence change gets no consequence.
     pub fn from_vcf(pos: u32, reference: &str, alt: &str) -> Result<Allele, NotAnnotated> {
+        let mut allele = Allele::default();
+        allele.assign_vcf(pos, reference, alt)?;
+        Ok(allele)
+    }
+
+    /// As [`Allele::from_vcf`], into `self` (reusing its buffers; on an
+    /// error `self` is left unspecified).
+    ///
+    /// # Errors
+    /// As [`Allele::from_vcf`].
+    pub fn assign_vcf(&mut self, pos: u32, reference: &str, alt: &str) -> Result<(), NotAnnotated> {
         let (r, a) = (reference.as_bytes(), alt.as_bytes());
         match a {
             b"*" => return Err(NotAnnotated::Overlapping),
@@ -79,12 +90,13 @@ impl Allele {
         }
         // Saturating: positions past 2^32 - 1 lie beyond every transcript.
         let start = pos.saturating_add(lead as u32);
-        Ok(Allele {
-            start,
-            end: (start - 1).saturating_add(r.len() as u32),
-            reference: r.to_ascii_uppercase(),
-            alt: a.to_ascii_uppercase(),
-        })
+        self.start = start;
+        self.end = (start - 1).saturating_add(r.len() as u32);
+        self.reference.clear();
+        self.reference.extend(r.iter().map(u8::to_ascii_uppercase));
+        self.alt.clear();
+        self.alt.extend(a.iter().map(u8::to_ascii_uppercase));
+        Ok(())
     }
 
     /// An insertion (no reference bases).

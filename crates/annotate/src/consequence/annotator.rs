@@ -238,6 +238,7 @@ impl Consequences {
             cache: SequenceCache::default(),
             entries: Vec::new(),
             live: 0,
+            alleles: Vec::new(),
             ref_buf: Vec::new(),
             contig: ContigMemo::default(),
         }
@@ -391,6 +392,7 @@ pub struct ConsequenceWorker<'c> {
     /// their strings' buffers (see [`predict_into`]).
     entries: Vec<Entry<'c>>,
     live: usize,
+    alleles: Vec<Option<Allele>>,
     ref_buf: Vec<u8>,
     contig: ContigMemo,
 }
@@ -463,15 +465,15 @@ impl<'c> ConsequenceWorker<'c> {
             tally.uncovered += alts.iter().filter(|a| **a != ".").count() as u64;
             return outcome;
         }
-        let mut alleles: Vec<Option<Allele>> = Vec::with_capacity(alts.len());
-        for alt in alts {
-            match Allele::from_vcf(pos, reference, alt) {
-                Ok(a) => alleles.push(Some(a)),
-                Err(NotAnnotated::NoChange) => alleles.push(None),
-                Err(_) => {
-                    tally.not_annotated += 1;
-                    alleles.push(None);
-                }
+        // The worker's alleles, refilled (their buffers reused).
+        let mut alleles = std::mem::take(&mut self.alleles);
+        alleles.resize_with(alts.len(), || None);
+        for (slot, alt) in alleles.iter_mut().zip(alts) {
+            let mut allele = slot.take().unwrap_or_default();
+            match allele.assign_vcf(pos, reference, alt) {
+                Ok(()) => *slot = Some(allele),
+                Err(NotAnnotated::NoChange) => {}
+                Err(_) => tally.not_annotated += 1,
             }
         }
         let shared = self.shared;
@@ -587,6 +589,7 @@ impl<'c> ConsequenceWorker<'c> {
             }
         }
         outcome.written = !first;
+        self.alleles = alleles;
         outcome
     }
 

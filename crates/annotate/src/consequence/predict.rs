@@ -928,7 +928,10 @@ pub(crate) fn push_u64(out: &mut String, mut n: u64) {
             break;
         }
     }
-    out.extend(digits[i..].iter().map(|&d| d as char));
+    // ASCII digits: always UTF-8, copied at once rather than char by char.
+    if let Ok(text) = std::str::from_utf8(&digits[i..]) {
+        out.push_str(text);
+    }
 }
 
 /// Whether an insertion moved `k` bases 3' repeats the bases just 5' of
