@@ -216,11 +216,15 @@ struct Fields<'a> {
 /// the line (as bcftools and htslib read it), so tabs inside attribute
 /// values do not make a line invalid.
 fn fields(line: &str) -> Result<Fields<'_>, String> {
-    let columns: Vec<&str> = line.splitn(9, '\t').collect();
-    if columns.len() != 9 {
+    let mut columns = [""; 9];
+    let mut found = 0;
+    for (slot, column) in columns.iter_mut().zip(line.splitn(9, '\t')) {
+        *slot = column;
+        found += 1;
+    }
+    if found != 9 {
         return Err(format!(
-            "expected 9 tab-separated columns (GFF3 or GTF), found {}: {:?}",
-            columns.len(),
+            "expected 9 tab-separated columns (GFF3 or GTF), found {found}: {:?}",
             snippet(line)
         ));
     }
@@ -281,8 +285,42 @@ fn fields(line: &str) -> Result<Fields<'_>, String> {
 
 /// The attributes of one line.
 struct Attrs<'a> {
-    pairs: Vec<(&'a str, &'a str)>,
+    pairs: Pairs<'a>,
     gff3: bool,
+}
+
+/// A line's attribute pairs: the first [`INLINE_PAIRS`] in place (a model
+/// file has millions of lines, each with a dozen attributes at most), any
+/// more on the heap.
+struct Pairs<'a> {
+    inline: [(&'a str, &'a str); INLINE_PAIRS],
+    len: usize,
+    more: Vec<(&'a str, &'a str)>,
+}
+
+const INLINE_PAIRS: usize = 24;
+
+impl<'a> Pairs<'a> {
+    fn new() -> Self {
+        Pairs {
+            inline: [("", ""); INLINE_PAIRS],
+            len: 0,
+            more: Vec::new(),
+        }
+    }
+
+    fn push(&mut self, pair: (&'a str, &'a str)) {
+        if self.len < INLINE_PAIRS {
+            self.inline[self.len] = pair;
+            self.len += 1;
+        } else {
+            self.more.push(pair);
+        }
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &(&'a str, &'a str)> {
+        self.inline[..self.len].iter().chain(&self.more)
+    }
 }
 
 impl<'a> Attrs<'a> {
@@ -308,19 +346,31 @@ impl<'a> Attrs<'a> {
     }
 }
 
+/// `text` without surrounding whitespace; most attribute texts have none,
+/// and checking their ends first is much cheaper than `str::trim`.
+fn trim(text: &str) -> &str {
+    // An ASCII byte that `char::is_whitespace` does not take.
+    let solid = |b: &u8| b.is_ascii() && !matches!(b, b'\t'..=b'\r' | b' ');
+    match text.as_bytes() {
+        [first, .., last] if solid(first) && solid(last) => text,
+        [only] if solid(only) => text,
+        _ => text.trim(),
+    }
+}
+
 /// Parses GFF3 attributes: `key=value` pairs separated by `;`.
 fn gff3_attributes(text: &str) -> Result<Attrs<'_>, String> {
-    let mut pairs = Vec::with_capacity(12);
+    let mut pairs = Pairs::new();
     if text != "." {
         for part in text.split(';') {
-            let part = part.trim();
+            let part = trim(part);
             if part.is_empty() {
                 continue;
             }
             let (key, value) = part
                 .split_once('=')
                 .ok_or_else(|| format!("GFF3 attribute {:?} has no '='", snippet(part)))?;
-            pairs.push((key.trim(), value.trim()));
+            pairs.push((trim(key), trim(value)));
         }
     }
     Ok(Attrs { pairs, gff3: true })
@@ -328,7 +378,7 @@ fn gff3_attributes(text: &str) -> Result<Attrs<'_>, String> {
 
 /// Parses GTF attributes: `key "value";` (or `key value;`) pairs.
 fn gtf_attributes(text: &str) -> Result<Attrs<'_>, String> {
-    let mut pairs = Vec::with_capacity(16);
+    let mut pairs = Pairs::new();
     let mut rest = text.trim();
     if rest == "." {
         rest = "";

@@ -1387,3 +1387,19 @@ fn overlapping_equals_a_scan() {
         assert_eq!(got, want, "{contig}:{start}-{end} flank {flank}");
     }
 }
+
+#[test]
+fn attributes_past_the_inline_ones_and_padded_with_spaces_are_read() {
+    // 30 attributes before Parent: more than a line keeps in place.
+    let filler: String = (0..30).map(|i| format!("note{i}=x;")).collect();
+    let text = format!(
+        "##gff-version 3\n\
+         1\tt\tgene\t100\t400\t.\t+\t.\tID=gene:G; Name = Spaced ;biotype=lncRNA\n\
+         1\tt\tlnc_RNA\t100\t400\t.\t+\t.\tID=transcript:T1;Parent=gene:G;biotype=lncRNA\n\
+         1\tt\texon\t100\t400\t.\t+\t.\t{filler}Parent=transcript:T1\n"
+    );
+    let index = load(&text);
+    let t = get(&index, "T1");
+    assert_eq!(t.exons().len(), 1);
+    assert_eq!(t.gene().name(), Some("Spaced"));
+}
