@@ -6,7 +6,8 @@ use std::io::{BufRead, BufReader, BufWriter, Write};
 use std::path::Path;
 use std::time::Instant;
 
-use crate::assembly::{self, assembly_of_meta_line};
+use crate::assembly::assembly_of_meta_line;
+use crate::assembly_check;
 use crate::bgzf::{BgzfEncoder, EOF_BLOCK};
 use crate::body::Body;
 use crate::error::{snippet, AnnotateError};
@@ -129,11 +130,11 @@ pub fn annotate<R: BufRead, W: Write>(
     out.flush()?;
     let raw_bytes = chunker.raw_bytes();
     progress(raw_bytes);
-    let warnings = assembly::warnings(tally.stats(), &options.tracks);
+    let warnings = assembly_check::warnings(tally.stats(), &options.tracks);
     let consequences = options
         .consequences
         .as_deref()
-        .map(|c| tally.consequences.to_stats(c));
+        .map(|c| crate::stats::ConsequenceStats::from_tally(&tally.consequences, c));
     let mut stats = tally.finish(raw_bytes, started.elapsed(), warnings);
     if let Some(c) = consequences {
         if c.ref_mismatches > 0 {

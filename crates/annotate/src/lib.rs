@@ -114,6 +114,7 @@
 
 mod annotator;
 mod assembly;
+mod assembly_check;
 mod bgzf;
 mod body;
 mod classify;
@@ -124,6 +125,7 @@ pub mod fasta;
 mod header;
 pub mod index;
 mod input;
+mod meta;
 mod options;
 mod pipeline;
 mod reader;

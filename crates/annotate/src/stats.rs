@@ -8,6 +8,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::classify::{TiTv, VariantClass};
+use crate::consequence::{Consequence, ConsequenceTally, Consequences};
 use crate::track::TrackKind;
 
 /// What an annotation run saw. Serializes with `elapsed` as seconds (a
@@ -111,6 +112,51 @@ pub struct ConsequenceStats {
 }
 
 impl ConsequenceStats {
+    /// `tally`'s counts as the run's statistics keep them, naming
+    /// `shared`'s sources.
+    pub(crate) fn from_tally(tally: &ConsequenceTally, shared: &Consequences) -> ConsequenceStats {
+        let most_severe = Consequence::ALL
+            .iter()
+            .filter_map(|&c| {
+                let n = tally.count(c);
+                (n > 0).then(|| TermCount {
+                    term: c.so_term().to_owned(),
+                    impact: c.impact().as_str().to_owned(),
+                    alleles: n,
+                })
+            })
+            .collect();
+        let mut genes: Vec<GeneCount> = tally
+            .high_impact_genes
+            .iter()
+            .map(|(gene, &alleles)| GeneCount {
+                gene: gene.clone(),
+                alleles,
+            })
+            .collect();
+        genes.sort_by(|a, b| b.alleles.cmp(&a.alleles).then_with(|| a.gene.cmp(&b.gene)));
+        let [high, moderate, low, modifier] = tally.impacts;
+        ConsequenceStats {
+            transcripts: shared
+                .transcript_sources()
+                .map(|s| s.name.clone())
+                .collect(),
+            reference: shared.reference_source().map(|s| s.name.clone()),
+            most_severe,
+            impacts: ImpactCounts {
+                high,
+                moderate,
+                low,
+                modifier,
+            },
+            high_impact_genes: genes,
+            ref_mismatches: tally.ref_mismatches,
+            not_annotated: tally.not_annotated,
+            uncovered: tally.uncovered,
+            entries: tally.entries,
+        }
+    }
+
     /// The log's consequences section.
     fn write_log(&self, log: &mut String, alt_alleles: u64) -> std::fmt::Result {
         let percent = |n: u64| {

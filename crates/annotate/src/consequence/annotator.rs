@@ -230,6 +230,16 @@ impl Consequences {
         lines
     }
 
+    /// The transcript models' sources, in the order given.
+    pub fn transcript_sources(&self) -> impl Iterator<Item = &Source> {
+        self.transcripts.iter().map(|(_, s)| s)
+    }
+
+    /// The reference genome's source, when one is loaded.
+    pub fn reference_source(&self) -> Option<&Source> {
+        self.reference.as_ref().map(|(_, s)| s)
+    }
+
     /// A worker: the per-thread state annotating records.
     pub fn worker(&self) -> ConsequenceWorker<'_> {
         ConsequenceWorker {
@@ -318,53 +328,6 @@ impl ConsequenceTally {
         self.not_annotated += other.not_annotated;
         self.uncovered += other.uncovered;
         self.entries += other.entries;
-    }
-
-    /// The counts as the run's statistics keep them, naming `shared`'s
-    /// sources.
-    pub fn to_stats(&self, shared: &Consequences) -> crate::stats::ConsequenceStats {
-        use crate::stats::{ConsequenceStats, GeneCount, ImpactCounts, TermCount};
-        let most_severe = Consequence::ALL
-            .iter()
-            .filter_map(|&c| {
-                let n = self.count(c);
-                (n > 0).then(|| TermCount {
-                    term: c.so_term().to_owned(),
-                    impact: c.impact().as_str().to_owned(),
-                    alleles: n,
-                })
-            })
-            .collect();
-        let mut genes: Vec<GeneCount> = self
-            .high_impact_genes
-            .iter()
-            .map(|(gene, &alleles)| GeneCount {
-                gene: gene.clone(),
-                alleles,
-            })
-            .collect();
-        genes.sort_by(|a, b| b.alleles.cmp(&a.alleles).then_with(|| a.gene.cmp(&b.gene)));
-        let [high, moderate, low, modifier] = self.impacts;
-        ConsequenceStats {
-            transcripts: shared
-                .transcripts
-                .iter()
-                .map(|(_, s)| s.name.clone())
-                .collect(),
-            reference: shared.reference.as_ref().map(|(_, s)| s.name.clone()),
-            most_severe,
-            impacts: ImpactCounts {
-                high,
-                moderate,
-                low,
-                modifier,
-            },
-            high_impact_genes: genes,
-            ref_mismatches: self.ref_mismatches,
-            not_annotated: self.not_annotated,
-            uncovered: self.uncovered,
-            entries: self.entries,
-        }
     }
 
     /// The alleles whose most severe consequence is `c`.

@@ -22,8 +22,8 @@ use serde::{Deserialize, Serialize};
 use crate::assembly::assembly_of_meta_line;
 use crate::contig::contig_key;
 use crate::error::AnnotateError;
-use crate::header::{self, InfoDefinition};
 use crate::input::Input;
+use crate::meta::{self, InfoDefinition};
 use crate::reader::LineReader;
 
 pub(crate) use bed::BedIndex;
@@ -298,8 +298,8 @@ fn check_field_list(fields: &[TrackField]) -> Result<(), String> {
                 ));
             }
         }
-        if header::ADDED_INFO_KEYS.contains(&field.name.as_str())
-            || header::CONSEQUENCE_INFO_KEYS.contains(&field.name.as_str())
+        if meta::ADDED_INFO_KEYS.contains(&field.name.as_str())
+            || meta::CONSEQUENCE_INFO_KEYS.contains(&field.name.as_str())
             || field.name == "END"
         {
             return Err(format!(
@@ -663,7 +663,7 @@ fn define(fields: &[TrackField], definitions: &mut [Option<InfoDefinition>], lin
     if !line.starts_with("##INFO=") {
         return;
     }
-    let Some(definition) = header::info_definition(line) else {
+    let Some(definition) = meta::info_definition(line) else {
         return;
     };
     if let Some(i) = fields.iter().position(|f| f.id == definition.id) {
