@@ -26,7 +26,7 @@ use tracing::info;
 
 use crate::aws_calls::CallCounter;
 use crate::config::{ColdStorage, Config};
-use crate::system::{BackendExtras, BoxedExtras, Ports};
+use crate::ports::{BackendExtras, BoxedExtras, Ports};
 
 /// Topics, each with the queue of the same name subscribed to it.
 const CHANNELS: [&str; 5] = ["requests", "results", "archive", "restore", "thaw"];

@@ -37,7 +37,7 @@ use tokio::task::JoinSet;
 use tracing::{info, warn};
 
 use crate::config::Config;
-use crate::system::{BackendExtras, BoxedExtras, Ports};
+use crate::ports::{BackendExtras, BoxedExtras, Ports};
 
 /// How often the embedded machinery looks for due work.
 const TICK: Duration = Duration::from_millis(200);

@@ -6,6 +6,7 @@ pub mod aws_calls;
 pub mod config;
 pub mod dev;
 pub mod dlq;
+mod ports;
 mod embedded;
 pub mod refdata;
 pub mod serve;

@@ -1,5 +1,6 @@
-//! Wires the three services onto one backend's ports. Nothing here knows
-//! which backend it is: `embedded` (and, later, `aws`) build the [`Ports`].
+//! Wires the three services onto one backend's ports. Nothing here but
+//! [`open`] and [`provision`] knows which backend it is: `embedded` and
+//! `aws` build the [`Ports`] (defined in `ports`, below all three).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -7,61 +8,13 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use axum::Router;
 use gas_ann::{Runner, RunnerPorts, RunnerSettings};
-use gas_jobs::{JobStore, UserStore};
-use gas_messaging::sns::SnsVerifier;
-use gas_messaging::{Queue, Timer, Topic};
-use gas_storage::{ArchiveStore, BlobStore, BrowserUpload};
-use gas_util::{Archiver, Drainer, Endpoint, Mailer, Notifier, Restorer, WebhookState};
+use gas_util::{Archiver, Drainer, Endpoint, Notifier, Restorer, WebhookState};
 use gas_web::{WebPorts, WebSettings, WebState};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 use crate::config::Config;
-
-/// Every port the services use, on one backend.
-#[derive(Clone)]
-pub struct Ports {
-    pub jobs: Arc<dyn JobStore>,
-    pub users: Arc<dyn UserStore>,
-    pub inputs: Arc<dyn BlobStore>,
-    /// Browser uploads straight into the inputs bucket, where offered.
-    pub browser_upload: Option<Arc<dyn BrowserUpload>>,
-    pub results: Arc<dyn BlobStore>,
-    pub archive: Arc<dyn ArchiveStore>,
-    pub requests_topic: Arc<dyn Topic>,
-    pub results_topic: Arc<dyn Topic>,
-    pub archive_topic: Arc<dyn Topic>,
-    pub restore_topic: Arc<dyn Topic>,
-    pub thaw_topic: Arc<dyn Topic>,
-    pub requests_queue: Arc<dyn Queue>,
-    pub results_queue: Arc<dyn Queue>,
-    pub archive_queue: Arc<dyn Queue>,
-    pub restore_queue: Arc<dyn Queue>,
-    pub thaw_queue: Arc<dyn Queue>,
-    pub archive_timer: Arc<dyn Timer>,
-    pub verifier: Arc<SnsVerifier>,
-    pub mailer: Arc<dyn Mailer>,
-}
-
-/// What a backend adds to the services besides its ports: routes that
-/// stand in for cloud endpoints, and background workers that stand in for
-/// cloud machinery (timers firing, HTTP deliveries, retrievals finishing).
-pub trait BackendExtras: Send + Sync {
-    fn web_routes(&self) -> Router {
-        Router::new()
-    }
-    fn util_routes(&self) -> Router {
-        Router::new()
-    }
-    /// Readies what the util service needs of the backend before it
-    /// serves (e.g. its webhook subscriptions); only the util process calls it.
-    fn prepare_util(&self) -> futures::future::BoxFuture<'_, Result<()>> {
-        Box::pin(async { Ok(()) })
-    }
-
-    /// Starts the backend's workers; they stop when `shutdown` turns true.
-    fn spawn_workers(&self, tasks: &mut JoinSet<()>, shutdown: watch::Receiver<bool>);
-}
+pub use crate::ports::{BackendExtras, BoxedExtras, Ports};
 
 /// The OpenID Connect providers the configuration names: one from the
 /// `oidc_*` keys (GAS_OIDC_ISSUER, ...), more from `oidc_providers`.
@@ -525,8 +478,6 @@ pub fn spawn_runners(
         tasks.spawn(Arc::clone(runner).run(shutdown.clone()));
     }
 }
-
-pub type BoxedExtras = Box<dyn BackendExtras>;
 
 /// Creates the configured backend's resources (idempotent).
 pub async fn provision(config: &Config) -> Result<()> {
