@@ -6,7 +6,7 @@
 //! ```
 //!
 //! Loads the models and the genome, then annotates `IN.vcf` with one
-//! thread (to nothing, or to `OUT.vcf` when given) and prints the time each
+//! thread (`CSQ_THREADS` to change) (to nothing, or to `OUT.vcf` when given) and prints the time each
 //! part took. `scripts/bench/csq.sh`
 //! measures the `gas annotate` command against bcftools and SnpEff.
 
@@ -33,7 +33,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         sha256: String::new(),
     };
     let mut options = Options::default();
-    options.threads = 1;
+    // One thread unless CSQ_THREADS says otherwise.
+    options.threads = std::env::var("CSQ_THREADS")
+        .ok()
+        .and_then(|t| t.parse().ok())
+        .unwrap_or(1);
     options.consequences = Some(Arc::new(Consequences::new(
         vec![(index, source(models))],
         Some((reference, source(genome))),

@@ -19,7 +19,7 @@ const CHUNK_BYTES: usize = 512 << 10;
 /// Input bytes per chunk when consequences are annotated: their output is
 /// about ten times the input (a CSQ entry per transcript within 5 kb), so
 /// smaller chunks keep the chunks in flight, and the memory, small.
-pub(crate) const CONSEQUENCE_CHUNK_BYTES: usize = 64 << 10;
+pub(crate) const CONSEQUENCE_CHUNK_BYTES: usize = 32 << 10;
 /// Chunks in flight per worker.
 const IN_FLIGHT_PER_WORKER: usize = 2;
 
