@@ -917,21 +917,8 @@ pub(crate) fn push_position(out: &mut String, p: HgvsPosition) {
 }
 
 /// Appends `n` in decimal.
-pub(crate) fn push_u64(out: &mut String, mut n: u64) {
-    let mut digits = [0u8; 20];
-    let mut i = digits.len();
-    loop {
-        i -= 1;
-        digits[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    // ASCII digits: always UTF-8, copied at once rather than char by char.
-    if let Ok(text) = std::str::from_utf8(&digits[i..]) {
-        out.push_str(text);
-    }
+pub(crate) fn push_u64(out: &mut String, n: u64) {
+    out.push_str(itoa::Buffer::new().format(n));
 }
 
 /// Whether an insertion moved `k` bases 3' repeats the bases just 5' of
