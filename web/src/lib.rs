@@ -6,110 +6,25 @@
 //! People sign in with a session cookie; programs with a Bearer token
 //! (`gas user add` prints one, the profile page makes more).
 
-pub mod accounts;
+// The floors, bottom to top (docs/DESIGN-NOTES.md, "Floor plan of web/"):
+// each imports only the ones listed before it.
 mod api;
-mod auth;
-mod charts;
-mod csrf;
-mod downgrade;
-mod error;
-pub mod oidc;
-mod openapi;
+mod domain;
+mod integrations;
 mod pages;
-pub mod payment;
-mod requeue;
-mod session;
-mod signed;
-pub mod stripe;
-mod upgrade;
-mod upload;
-mod view;
+mod primitives;
+mod state;
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::Router;
-use gas_jobs::{JobStore, UserStore};
-use gas_messaging::{Timer, Topic};
-use gas_storage::{BlobStore, BrowserUpload};
 
-pub use auth::{hash_token, new_token};
-pub use downgrade::downgrade_user;
-pub use error::ApiError;
-pub use payment::{Checkout, InstantPayments, PaymentError, PaymentProvider};
-pub use upgrade::upgrade_user;
-
-/// The ports the web service talks to.
-#[derive(Clone)]
-pub struct WebPorts {
-    pub jobs: Arc<dyn JobStore>,
-    pub users: Arc<dyn UserStore>,
-    pub inputs: Arc<dyn BlobStore>,
-    pub results: Arc<dyn BlobStore>,
-    /// Job requests go here (fanned out to the runners' queue).
-    pub requests_topic: Arc<dyn Topic>,
-    /// Restore requests go here when a user upgrades.
-    pub restore_topic: Arc<dyn Topic>,
-    /// The archive timer, whose pending executions an upgrade stops.
-    pub archive_timer: Arc<dyn Timer>,
-    /// Who takes payment for Premium.
-    pub payments: Arc<dyn PaymentProvider>,
-    /// Uploads straight from the browser into the inputs bucket, where the
-    /// inputs store offers them (S3); without, the upload page posts here.
-    pub browser_upload: Option<Arc<dyn BrowserUpload>>,
-    /// OpenID Connect providers people may sign in with, besides a password.
-    pub identity_providers: Vec<Arc<oidc::Provider>>,
-}
-
-#[derive(Debug, Clone)]
-pub struct WebSettings {
-    /// How long free users may download results after completion.
-    pub free_access_window: Duration,
-    /// Largest upload a free user may make (bytes).
-    pub free_upload_limit: u64,
-    /// Largest upload anyone may make (bytes).
-    pub max_upload: u64,
-    /// Lifetime of a download URL.
-    pub download_ttl: Duration,
-    /// First segment of every object key.
-    pub key_prefix: String,
-    /// The app's base URL as browsers reach it; `https://` makes cookies
-    /// Secure.
-    pub public_url: String,
-    /// How long a sign-in lasts.
-    pub session_ttl: Duration,
-    /// Signs what browsers carry back to us (the same in every process).
-    pub secret_key: Vec<u8>,
-    /// How long a job may stay PENDING before its owner's next look at it
-    /// publishes its request again (zero: never). See `requeue.rs`.
-    pub requeue_after: Duration,
-    /// Password hashes run at once (0: twice the available cores); see
-    /// [`accounts::PasswordGate`].
-    pub password_hash_concurrency: usize,
-    /// The client's address is the right-most `X-Forwarded-For` entry (set
-    /// behind a load balancer that appends it), not the TCP peer.
-    pub trust_forwarded_for: bool,
-}
-
-/// Shared state of every handler.
-pub struct WebState {
-    pub ports: WebPorts,
-    pub settings: WebSettings,
-    /// What bounds password work and guessing in this process (sized from
-    /// the settings by [`WebState::new`]).
-    pub sign_in: accounts::SignInGuards,
-}
-
-impl WebState {
-    pub fn new(ports: WebPorts, settings: WebSettings) -> Self {
-        let sign_in = accounts::SignInGuards::new(settings.password_hash_concurrency);
-        WebState {
-            ports,
-            settings,
-            sign_in,
-        }
-    }
-}
+pub use domain::accounts;
+pub use domain::plan::{downgrade_user, upgrade_user, PlanPorts};
+pub use integrations::payment::{Checkout, InstantPayments, PaymentError, PaymentProvider};
+pub use integrations::{oidc, payment, stripe};
+pub use primitives::secret::{hash_token, new_token, random_key};
+pub use state::{WebPorts, WebSettings, WebState};
 
 /// The pages and the API (without `/healthz` and `/metrics`, which the
 /// binary adds to every service alike).
@@ -118,7 +33,6 @@ pub fn router(state: WebState) -> Router {
     let hsts = state.settings.public_url.starts_with("https://");
     api::routes(state.settings.max_upload)
         .merge(pages::routes(Arc::clone(&state)))
-        .merge(stripe::routes())
         .with_state(state)
         .layer(axum::middleware::from_fn(move |request, next| {
             transport_headers(hsts, request, next)

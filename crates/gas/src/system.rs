@@ -101,7 +101,7 @@ pub fn web_secret(config: &Config, providers: usize) -> Result<Vec<u8>> {
                 "secret_key (GAS_SECRET_KEY) must be set when OpenID Connect sign-in is configured on AWS: every web instance needs the same one"
             );
             // Nothing uses it: any key will do.
-            Ok(gas_web::accounts::random_key())
+            Ok(gas_web::random_key())
         }
     }
 }

@@ -37,14 +37,13 @@ pub async fn set_role(ports: &Ports, email: &str, role: Role) -> Result<User> {
     };
     match role {
         Role::Premium => {
-            gas_web::upgrade_user(
-                ports.jobs.as_ref(),
-                ports.users.as_ref(),
-                ports.archive_timer.as_ref(),
-                ports.restore_topic.as_ref(),
-                &user.user_id,
-            )
-            .await
+            let plan = gas_web::PlanPorts {
+                jobs: ports.jobs.as_ref(),
+                users: ports.users.as_ref(),
+                archive_timer: ports.archive_timer.as_ref(),
+                restore_topic: ports.restore_topic.as_ref(),
+            };
+            gas_web::upgrade_user(&plan, &user.user_id).await
         }
         // A downgrade only changes the role: results completed before it
         // keep their window from their own completion time.

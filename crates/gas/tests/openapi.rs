@@ -3,7 +3,7 @@
 //! and failed, for a free and a premium user, and the refusals) is one the
 //! document describes — its status, content type, required headers, and a
 //! body that validates against the documented schema. The routes and the
-//! document are compared in `web/src/openapi.rs`; `scripts/schemathesis.sh`
+//! document are compared in `web/src/api/mod.rs`; `scripts/schemathesis.sh`
 //! fuzzes the same document.
 
 mod support;

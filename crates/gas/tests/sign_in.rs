@@ -4,7 +4,7 @@
 //! address, bursts in parallel), and answers that would tell which emails
 //! have accounts. The pieces the HTTP cannot show deterministically (the
 //! hash gate's bound, the count of argon2 runs per path) are the unit tests
-//! of `web/src/accounts.rs`.
+//! of `web/src/domain/accounts.rs`.
 
 mod support;
 

@@ -11,11 +11,17 @@ use axum::Form;
 use gas_jobs::Role;
 use serde::Deserialize;
 
-use super::{render, Layout, PageError};
-use crate::accounts::{self, AccountError, ClientAddr, MIN_PASSWORD};
-use crate::csrf::CsrfToken;
-use crate::session::{self, Viewer};
-use crate::WebState;
+use crate::domain::accounts::{self, AccountError, ClientAddr, MIN_PASSWORD};
+use crate::domain::error::Error;
+use crate::integrations::oidc;
+use crate::pages::error::{error_page, PageError};
+use crate::pages::extract::Viewer;
+use crate::pages::render::{render, Layout, Nav};
+use crate::primitives::cookie::{cookie, set_cookie};
+use crate::primitives::csrf::CsrfToken;
+use crate::primitives::secret::constant_time_eq;
+use crate::primitives::signed;
+use crate::state::WebState;
 
 type AppState = State<Arc<WebState>>;
 
@@ -153,7 +159,7 @@ fn signup_page(
     render(
         status,
         &SignupPage {
-            layout: Layout::new("Sign up", None, csrf, "signup"),
+            layout: Layout::new("Sign up", None, csrf, Nav::SignUp),
             email,
             error,
             min_password: MIN_PASSWORD,
@@ -193,9 +199,7 @@ pub async fn signup(
             metrics::counter!("gas_web_signups_taken_total").increment(1);
         }
         Err(AccountError::Store(e)) => return Err(e.into()),
-        Err(e @ AccountError::Hash(_)) => {
-            return Err(PageError(crate::ApiError::Internal(e.into())))
-        }
+        Err(e @ AccountError::Hash(_)) => return Err(PageError(Error::Internal(e.into()))),
         Err(e) => {
             let (status, retry_after) = refusal(&e);
             let page = signup_page(status, &csrf, form.email, Some(e.to_string()));
@@ -245,7 +249,7 @@ impl LoginPage {
             .map(|p| (p.settings.id.clone(), p.settings.name.clone()))
             .collect();
         LoginPage {
-            layout: Layout::new("Sign in", None, csrf, "login"),
+            layout: Layout::new("Sign in", None, csrf, Nav::SignIn),
             email,
             error,
             next,
@@ -281,9 +285,7 @@ pub async fn login(
     let user = match signed_in {
         Ok(user) => user,
         Err(AccountError::Store(e)) => return Err(e.into()),
-        Err(e @ AccountError::Hash(_)) => {
-            return Err(PageError(crate::ApiError::Internal(e.into())))
-        }
+        Err(e @ AccountError::Hash(_)) => return Err(PageError(Error::Internal(e.into()))),
         Err(e) => {
             let (status, retry_after) = refusal(&e);
             let page = LoginPage::new(
@@ -306,11 +308,11 @@ pub async fn login(
         }
         response.headers_mut().append(
             header::SET_COOKIE,
-            session::set_cookie(&state, LINK_COOKIE, "", 0),
+            set_cookie(state.settings.secure_cookies(), LINK_COOKIE, "", 0),
         );
     }
-    let cookie = session::start(&state, &user).await?;
-    response.headers_mut().append(header::SET_COOKIE, cookie);
+    let session = state.sessions().start(&user).await?;
+    response.headers_mut().append(header::SET_COOKIE, session);
     Ok(response)
 }
 
@@ -320,14 +322,14 @@ pub async fn logout_form(Viewer(user): Viewer, csrf: CsrfToken) -> Response {
     render(
         StatusCode::OK,
         &LogoutPage {
-            layout: Layout::new("Sign out", user.as_ref(), &csrf, "logout"),
+            layout: Layout::new("Sign out", user.as_ref(), &csrf, Nav::SignOut),
         },
     )
 }
 
 pub async fn logout(State(state): AppState, headers: HeaderMap) -> Result<Response, PageError> {
-    let cookie = session::end(&state, &headers).await?;
-    Ok(([(header::SET_COOKIE, cookie)], Redirect::to("/")).into_response())
+    let cleared = state.sessions().end(&headers).await?;
+    Ok(([(header::SET_COOKIE, cleared)], Redirect::to("/")).into_response())
 }
 
 #[cfg(test)]
@@ -335,7 +337,9 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
-    use crate::accounts::PasswordGate;
+    use crate::domain::accounts::PasswordGate;
+    use crate::integrations::payment::InstantPayments;
+    use crate::state::{WebPorts, WebSettings};
 
     #[test]
     fn next_stays_on_the_site() {
@@ -406,7 +410,7 @@ mod tests {
         let signer = gas_storage::dir::UrlSigner::new([7; 32], url).unwrap();
         let blobs =
             Arc::new(gas_storage::dir::DirBlobStore::new(dir.clone(), "b".into(), signer).unwrap());
-        let ports = crate::WebPorts {
+        let ports = WebPorts {
             jobs: Arc::new(gas_jobs::sqlite::SqliteJobStore::open_in_memory().unwrap()),
             users: Arc::new(gas_jobs::sqlite::SqliteUserStore::open_in_memory().unwrap()),
             inputs: Arc::clone(&blobs) as _,
@@ -414,11 +418,11 @@ mod tests {
             requests_topic: Arc::clone(&topic),
             restore_topic: topic,
             archive_timer: timer,
-            payments: Arc::new(crate::InstantPayments),
+            payments: Arc::new(InstantPayments),
             browser_upload: None,
             identity_providers: Vec::new(),
         };
-        let settings = crate::WebSettings {
+        let settings = WebSettings {
             free_access_window: Duration::from_secs(60),
             free_upload_limit: 1000,
             max_upload: 1000,
@@ -508,7 +512,7 @@ const OIDC_COOKIE: &str = "gas_oidc";
 /// The cookie carrying a provider identity waiting to be linked (sealed).
 const LINK_COOKIE: &str = "gas_link";
 /// How long a sign-in at a provider, or a pending link, may take.
-const OIDC_TTL: i64 = crate::oidc::SIGN_IN_TTL;
+const OIDC_TTL: i64 = oidc::SIGN_IN_TTL;
 
 /// A provider's identity whose email belongs to an existing password
 /// account: it is linked after the person signs in with that password.
@@ -522,8 +526,8 @@ struct PendingLink {
 }
 
 fn pending_link(state: &WebState, headers: &HeaderMap) -> Option<PendingLink> {
-    let sealed = session::cookie(headers, LINK_COOKIE)?;
-    crate::signed::open(&state.settings.secret_key, sealed, gas_jobs::now_epoch())
+    let sealed = cookie(headers, LINK_COOKIE)?;
+    signed::open(&state.settings.secret_key, sealed, gas_jobs::now_epoch())
 }
 
 async fn link_identity(state: &WebState, link: &PendingLink) -> Result<(), PageError> {
@@ -550,7 +554,7 @@ fn redirect_uri(state: &WebState) -> String {
     )
 }
 
-fn provider(state: &WebState, id: &str) -> Option<Arc<crate::oidc::Provider>> {
+fn provider(state: &WebState, id: &str) -> Option<Arc<oidc::Provider>> {
     state
         .ports
         .identity_providers
@@ -564,7 +568,7 @@ pub async fn oidc_begin(
     axum::extract::Path(id): axum::extract::Path<String>,
     Query(q): Query<NextQuery>,
 ) -> Result<Response, PageError> {
-    let provider = provider(&state, &id).ok_or(crate::ApiError::NotFound)?;
+    let provider = provider(&state, &id).ok_or(Error::NotFound)?;
     let next = q.next.unwrap_or_default();
     let (url, pending) = match provider
         .begin(&redirect_uri(&state), safe_next(&next))
@@ -573,7 +577,7 @@ pub async fn oidc_begin(
         Ok(begun) => begun,
         Err(e) => {
             tracing::warn!(provider = %id, error = %e, "could not start a provider sign-in");
-            return Ok(super::error_page(
+            return Ok(error_page(
                 StatusCode::BAD_GATEWAY,
                 "Sign-in is unavailable",
                 &format!(
@@ -583,13 +587,18 @@ pub async fn oidc_begin(
             ));
         }
     };
-    let sealed = crate::signed::seal(
+    let sealed = signed::seal(
         &state.settings.secret_key,
         &pending,
         gas_jobs::now_epoch() + OIDC_TTL,
     );
-    let cookie = session::set_cookie(&state, OIDC_COOKIE, &sealed, OIDC_TTL);
-    Ok(([(header::SET_COOKIE, cookie)], Redirect::to(&url)).into_response())
+    let set = set_cookie(
+        state.settings.secure_cookies(),
+        OIDC_COOKIE,
+        &sealed,
+        OIDC_TTL,
+    );
+    Ok(([(header::SET_COOKIE, set)], Redirect::to(&url)).into_response())
 }
 
 #[derive(Debug, Deserialize)]
@@ -601,7 +610,7 @@ pub struct Callback {
 }
 
 fn refused_sign_in(message: &str) -> Response {
-    super::error_page(StatusCode::UNAUTHORIZED, "Sign-in failed", message)
+    error_page(StatusCode::UNAUTHORIZED, "Sign-in failed", message)
 }
 
 pub async fn oidc_callback(
@@ -610,9 +619,9 @@ pub async fn oidc_callback(
     Query(q): Query<Callback>,
 ) -> Result<Response, PageError> {
     let now = gas_jobs::now_epoch();
-    let clear = session::set_cookie(&state, OIDC_COOKIE, "", 0);
-    let pending: Option<crate::oidc::Pending> = session::cookie(&headers, OIDC_COOKIE)
-        .and_then(|sealed| crate::signed::open(&state.settings.secret_key, sealed, now));
+    let clear = set_cookie(state.settings.secure_cookies(), OIDC_COOKIE, "", 0);
+    let pending: Option<oidc::Pending> = cookie(&headers, OIDC_COOKIE)
+        .and_then(|sealed| signed::open(&state.settings.secret_key, sealed, now));
     let Some(pending) = pending else {
         return Ok(refused_sign_in(
             "This sign-in expired or was started elsewhere. Please start again.",
@@ -630,7 +639,7 @@ pub async fn oidc_callback(
     let state_ok = q
         .state
         .as_deref()
-        .is_some_and(|s| crate::csrf::constant_time_eq(&pending.state, s));
+        .is_some_and(|s| constant_time_eq(&pending.state, s));
     let (Some(code), true) = (q.code.as_deref(), state_ok) else {
         return Ok((
             [(header::SET_COOKIE, clear)],
@@ -668,7 +677,7 @@ pub async fn oidc_callback(
         .find_by_identity(&identity.issuer, &identity.subject)
         .await?
     {
-        let session = session::start(&state, &user).await?;
+        let session = state.sessions().start(&user).await?;
         let mut response = Redirect::to(safe_next(&pending.next)).into_response();
         response.headers_mut().append(header::SET_COOKIE, clear);
         response.headers_mut().append(header::SET_COOKIE, session);
@@ -713,13 +722,18 @@ pub async fn oidc_callback(
             email: existing.email.clone(),
             provider_name: provider.settings.name.clone(),
         };
-        let sealed = crate::signed::seal(&state.settings.secret_key, &link, now + OIDC_TTL);
+        let sealed = signed::seal(&state.settings.secret_key, &link, now + OIDC_TTL);
         let mut response =
             Redirect::to(&format!("/login?next={}", url_encode(&pending.next))).into_response();
         response.headers_mut().append(header::SET_COOKIE, clear);
         response.headers_mut().append(
             header::SET_COOKIE,
-            session::set_cookie(&state, LINK_COOKIE, &sealed, OIDC_TTL),
+            set_cookie(
+                state.settings.secure_cookies(),
+                LINK_COOKIE,
+                &sealed,
+                OIDC_TTL,
+            ),
         );
         return Ok(response);
     }
@@ -739,7 +753,7 @@ pub async fn oidc_callback(
     };
     link_identity(&state, &link).await?;
     tracing::info!(user_id = %user.user_id, provider = %pending.provider, "account created at first provider sign-in");
-    let session = session::start(&state, &user).await?;
+    let session = state.sessions().start(&user).await?;
     let mut response = Redirect::to(safe_next(&pending.next)).into_response();
     response.headers_mut().append(header::SET_COOKIE, clear);
     response.headers_mut().append(header::SET_COOKIE, session);

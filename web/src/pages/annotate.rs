@@ -12,16 +12,18 @@ use askama::Template;
 use axum::extract::{Multipart, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
+use futures::StreamExt;
 use gas_jobs::{Role, User};
 use serde::Deserialize;
 use tracing::{info_span, Instrument};
 
-use super::{human_bytes, render, Layout, PageError};
-use crate::csrf::CsrfToken;
-use crate::error::ApiError;
-use crate::session::SignedIn;
-use crate::upload::{self, input_key_prefix, upload_limit};
-use crate::WebState;
+use crate::domain::error::Error;
+use crate::domain::upload::{self, input_key_prefix, upload_limit};
+use crate::pages::error::{status_and_words, PageError};
+use crate::pages::extract::SignedIn;
+use crate::pages::render::{human_bytes, render, Layout, Nav};
+use crate::primitives::csrf::CsrfToken;
+use crate::state::WebState;
 
 type AppState = State<Arc<WebState>>;
 
@@ -53,11 +55,11 @@ async fn page(
     status: StatusCode,
     error: Option<String>,
 ) -> Result<Response, PageError> {
-    let limit = upload_limit(state, user);
+    let limit = upload_limit(state.domain(), user);
     let (action, direct, fields, key_prefix) = match &state.ports.browser_upload {
         Some(uploads) => {
             let job_id = uuid::Uuid::new_v4().to_string();
-            let prefix = input_key_prefix(state, user, &job_id);
+            let prefix = input_key_prefix(state.domain(), user, &job_id);
             let redirect = format!(
                 "{}/annotate/uploaded",
                 state.settings.public_url.trim_end_matches('/')
@@ -76,7 +78,7 @@ async fn page(
     Ok(render(
         status,
         &AnnotatePage {
-            layout: Layout::new("Annotate a VCF", Some(user), csrf, "annotate"),
+            layout: Layout::new("Annotate a VCF", Some(user), csrf, Nav::Annotate),
             free: user.role == Role::Free,
             limit_bytes: limit,
             limit_text: human_bytes(limit),
@@ -101,24 +103,25 @@ pub async fn form(
     page(&state, &user, &csrf, StatusCode::OK, None).await
 }
 
-/// The page again with what went wrong, in the status the API would use.
+/// The page again with what went wrong, in the status and words of the
+/// pages' one match ([`status_and_words`]).
 async fn refused(
     state: &WebState,
     user: &User,
     csrf: &CsrfToken,
-    e: ApiError,
+    e: Error,
 ) -> Result<Response, PageError> {
     match e {
-        ApiError::BadRequest(_) | ApiError::TooLarge(_) | ApiError::Refused { .. } => {
-            let status = e.status();
-            page(state, user, csrf, status, Some(e.to_string())).await
+        Error::Invalid(_) | Error::TooLarge(_) | Error::Refused(_) => {
+            let (status, words) = status_and_words(&e);
+            page(state, user, csrf, status, Some(words)).await
         }
         other => Err(other.into()),
     }
 }
 
 /// The embedded backend's upload: `csrf_token` must be the form's first
-/// field (the CSRF layer has checked it: see `crate::csrf`), then `file`.
+/// field (the CSRF layer has checked it: see `pages/csrf.rs`), then `file`.
 /// Any other field is read only up to [`MAX_TEXT_FIELD`] bytes and
 /// dropped; a longer one refuses the upload.
 pub async fn upload(
@@ -131,12 +134,11 @@ pub async fn upload(
         let mut field = match multipart.next_field().await {
             Ok(Some(field)) => field,
             Ok(None) => {
-                let e = ApiError::BadRequest("choose a VCF file to upload".into());
+                let e = Error::Invalid("choose a VCF file to upload".into());
                 return refused(&state, &user, &csrf, e).await;
             }
             Err(e) => {
-                let e =
-                    ApiError::BadRequest(format!("the upload was interrupted: {}", e.body_text()));
+                let e = Error::Invalid(format!("the upload was interrupted: {}", e.body_text()));
                 return refused(&state, &user, &csrf, e).await;
             }
         };
@@ -147,7 +149,7 @@ pub async fn upload(
                     Ok(Some(chunk)) => size += chunk.len(),
                     Ok(None) => break,
                     Err(e) => {
-                        let e = ApiError::BadRequest(format!(
+                        let e = Error::Invalid(format!(
                             "the upload was interrupted: {}",
                             e.body_text()
                         ));
@@ -155,7 +157,7 @@ pub async fn upload(
                     }
                 }
                 if size > MAX_TEXT_FIELD {
-                    let e = ApiError::BadRequest(format!(
+                    let e = Error::Invalid(format!(
                         "the form field {:?} is longer than {MAX_TEXT_FIELD} bytes",
                         field.name().unwrap_or_default()
                     ));
@@ -168,7 +170,9 @@ pub async fn upload(
             continue;
         }
         let span = info_span!("upload", user_id = %user.user_id);
-        return match upload::accept_field(&state, &user, field)
+        let file_name = field.file_name().unwrap_or_default().to_string();
+        let body = field.map(|chunk| chunk.map_err(|e| e.body_text()));
+        return match upload::accept_stream(state.domain(), &user, &file_name, body)
             .instrument(span)
             .await
         {
@@ -194,12 +198,12 @@ pub async fn uploaded(
     Query(q): Query<Uploaded>,
 ) -> Result<Response, PageError> {
     let span = info_span!("browser_upload", user_id = %user.user_id, key = %q.key);
-    match upload::accept_uploaded_object(&state, &user, &q.bucket, &q.key)
+    match upload::accept_uploaded_object(state.domain(), &user, &q.bucket, &q.key)
         .instrument(span)
         .await
     {
         Ok(job) => Ok(Redirect::to(&format!("/annotations/{}", job.job_id)).into_response()),
-        Err(ApiError::NotFound) => Err(ApiError::NotFound.into()),
+        Err(Error::NotFound) => Err(Error::NotFound.into()),
         Err(e) => refused(&state, &user, &csrf, e).await,
     }
 }

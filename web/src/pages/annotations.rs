@@ -7,24 +7,22 @@ use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
-use futures::StreamExt;
-use gas_jobs::{Job, JobStatus, StoreError, User};
 use serde::Deserialize;
 
-use super::job::{view, JobView};
-use super::{render, Layout, PageError};
-use crate::charts::{self, Chart, Notes, Summary};
-use crate::csrf::CsrfToken;
-use crate::error::ApiError;
-use crate::session::SignedIn;
-use crate::WebState;
+use crate::domain::charts::{self, Chart, Notes};
+use crate::domain::error::Error;
+use crate::domain::jobs::{self, own_job};
+use crate::pages::error::PageError;
+use crate::pages::extract::SignedIn;
+use crate::pages::job::{view, JobView};
+use crate::pages::render::{render, Layout, Nav};
+use crate::primitives::csrf::CsrfToken;
+use crate::state::WebState;
 
 type AppState = State<Arc<WebState>>;
 
 /// Jobs a page of the list shows.
 const PAGE_SIZE: usize = 20;
-/// Logs and statistics are small; a page shows at most this much.
-const MAX_TEXT: usize = 1024 * 1024;
 
 #[derive(Template)]
 #[template(path = "annotations.html")]
@@ -65,14 +63,6 @@ pub struct ListQuery {
     cursor: Option<String>,
 }
 
-fn window(state: &WebState) -> i64 {
-    state.settings.free_access_window.as_secs() as i64
-}
-
-async fn own_job(state: &WebState, user: &User, job_id: &str) -> Result<Job, PageError> {
-    Ok(crate::api::own_job(state, user, job_id).await?)
-}
-
 pub async fn list(
     State(state): AppState,
     SignedIn(user): SignedIn,
@@ -80,27 +70,17 @@ pub async fn list(
     Query(query): Query<ListQuery>,
 ) -> Result<Response, PageError> {
     let cursor = query.cursor.filter(|c| !c.is_empty());
-    let page = match state
-        .ports
-        .jobs
-        .list_for_user(&user.user_id, PAGE_SIZE, cursor.as_deref())
-        .await
-    {
-        Ok(page) => page,
-        Err(StoreError::BadCursor) => {
-            return Err(ApiError::BadRequest("that page of the list does not exist".into()).into())
-        }
-        Err(e) => return Err(e.into()),
-    };
-    let mut jobs = Vec::with_capacity(page.items.len());
-    for job in page.items {
-        let job = crate::requeue::requeue_if_stalled(&state, job).await;
-        jobs.push(view(&job, &user, window(&state)));
-    }
+    let page = jobs::list_jobs(state.domain(), &user, PAGE_SIZE, cursor.as_deref()).await?;
+    let window = state.window_secs();
+    let jobs = page
+        .items
+        .iter()
+        .map(|job| view(job, &user, window))
+        .collect();
     Ok(render(
         StatusCode::OK,
         &ListPage {
-            layout: Layout::new("My annotations", Some(&user), &csrf, "annotations"),
+            layout: Layout::new("My annotations", Some(&user), &csrf, Nav::Annotations),
             jobs,
             next: page.next,
             first_page: cursor.is_none(),
@@ -114,12 +94,12 @@ pub async fn detail(
     csrf: CsrfToken,
     Path(job_id): Path<String>,
 ) -> Result<Response, PageError> {
-    let job = own_job(&state, &user, &job_id).await?;
-    let (charts, consequences) = match summary(&state, &job).await {
+    let job = own_job(state.domain(), &user, &job_id).await?;
+    let (charts, consequences) = match jobs::statistics(state.domain(), &job).await {
         Some(summary) => (charts::all(&summary), charts::notes(&summary)),
         None => (Vec::new(), None),
     };
-    let view = view(&job, &user, window(&state));
+    let view = view(&job, &user, state.window_secs());
     Ok(render(
         StatusCode::OK,
         &DetailPage {
@@ -127,7 +107,7 @@ pub async fn detail(
                 format!("Annotation of {}", view.file_name),
                 Some(&user),
                 &csrf,
-                "annotations",
+                Nav::Annotations,
             ),
             job: view,
             charts,
@@ -142,11 +122,11 @@ pub async fn panel(
     SignedIn(user): SignedIn,
     Path(job_id): Path<String>,
 ) -> Result<Response, PageError> {
-    let job = own_job(&state, &user, &job_id).await?;
+    let job = own_job(state.domain(), &user, &job_id).await?;
     let mut response = render(
         StatusCode::OK,
         &Panel {
-            job: view(&job, &user, window(&state)),
+            job: view(&job, &user, state.window_secs()),
         },
     );
     response.headers_mut().insert(
@@ -162,17 +142,9 @@ pub async fn log(
     csrf: CsrfToken,
     Path(job_id): Path<String>,
 ) -> Result<Response, PageError> {
-    let job = own_job(&state, &user, &job_id).await?;
-    let Some(key) = job.s3_key_log_file.as_deref() else {
-        return Err(ApiError::refused(
-            StatusCode::CONFLICT,
-            "not_ready",
-            "the log is written when the job ends; come back then",
-        )
-        .into());
-    };
-    let log = read_text(&state, key).await?;
-    let view = view(&job, &user, window(&state));
+    let job = own_job(state.domain(), &user, &job_id).await?;
+    let log = jobs::read_text(state.domain(), jobs::log_key(&job)?).await?;
+    let view = view(&job, &user, state.window_secs());
     Ok(render(
         StatusCode::OK,
         &LogPage {
@@ -180,7 +152,7 @@ pub async fn log(
                 format!("Log of {}", view.file_name),
                 Some(&user),
                 &csrf,
-                "annotations",
+                Nav::Annotations,
             ),
             job: view,
             log,
@@ -193,11 +165,11 @@ pub async fn download(
     SignedIn(user): SignedIn,
     Path(job_id): Path<String>,
 ) -> Result<Response, PageError> {
-    let job = own_job(&state, &user, &job_id).await?;
-    match crate::view::results_url(&state, &user, &job).await {
+    let job = own_job(state.domain(), &user, &job_id).await?;
+    match jobs::results_url(state.domain(), &user, &job).await {
         Ok(url) => Ok(Redirect::to(&url).into_response()),
         // The job page explains each of these better than an error page.
-        Err(ApiError::Refused { .. }) => {
+        Err(Error::Refused(_)) => {
             Ok(Redirect::to(&format!("/annotations/{job_id}")).into_response())
         }
         Err(e) => Err(e.into()),
@@ -209,10 +181,12 @@ pub async fn chart_svg(
     SignedIn(user): SignedIn,
     Path((job_id, chart)): Path<(String, String)>,
 ) -> Result<Response, PageError> {
-    let job = own_job(&state, &user, &job_id).await?;
+    let job = own_job(state.domain(), &user, &job_id).await?;
     let name = chart.strip_suffix(".svg").unwrap_or(&chart);
-    let summary = summary(&state, &job).await.ok_or(ApiError::NotFound)?;
-    let chart = charts::chart(&summary, name).ok_or(ApiError::NotFound)?;
+    let summary = jobs::statistics(state.domain(), &job)
+        .await
+        .ok_or(Error::NotFound)?;
+    let chart = charts::chart(&summary, name).ok_or(Error::NotFound)?;
     Ok((
         [
             (header::CONTENT_TYPE, "image/svg+xml; charset=utf-8"),
@@ -223,50 +197,12 @@ pub async fn chart_svg(
         .into_response())
 }
 
-/// The job's statistics, if it completed and they were stored (jobs from
-/// before the statistics existed have none: their page shows no pictures).
-async fn summary(state: &WebState, job: &Job) -> Option<Summary> {
-    if job.job_status != JobStatus::Completed {
-        return None;
-    }
-    let key = gas_jobs::keys::stats_key(&job.s3_key_input_file);
-    let text = match read_text(state, &key).await {
-        Ok(text) => text,
-        Err(e) => {
-            tracing::debug!(job_id = %job.job_id, error = ?e, "no statistics for the pictures");
-            return None;
-        }
-    };
-    match serde_json::from_str(&text) {
-        Ok(summary) => Some(summary),
-        Err(e) => {
-            tracing::warn!(job_id = %job.job_id, error = %e, "unreadable statistics");
-            None
-        }
-    }
-}
-
-/// Reads a small text object (a log, statistics), at most [`MAX_TEXT`].
-async fn read_text(state: &WebState, key: &str) -> Result<String, ApiError> {
-    let mut body = state.ports.results.get(key).await?;
-    let mut bytes = Vec::new();
-    while let Some(chunk) = body.next().await {
-        let chunk = chunk.map_err(|e| ApiError::Internal(anyhow::Error::new(e)))?;
-        bytes.extend_from_slice(&chunk);
-        if bytes.len() > MAX_TEXT {
-            bytes.truncate(MAX_TEXT);
-            bytes.extend_from_slice(b"\n[... cut: the rest is too long to show here]\n");
-            break;
-        }
-    }
-    Ok(String::from_utf8_lossy(&bytes).into_owned())
-}
-
 #[cfg(test)]
 mod tests {
-    use gas_jobs::Role;
+    use gas_jobs::{Job, JobStatus, Role, User};
 
     use super::*;
+    use crate::domain::charts::Summary;
 
     fn page(stats: &str) -> String {
         let user = User {
@@ -283,7 +219,7 @@ mod tests {
         job.s3_key_result_file = Some("r".into());
         let summary: Summary = serde_json::from_str(stats).unwrap();
         DetailPage {
-            layout: Layout::new("t", Some(&user), &CsrfToken("c".into()), "annotations"),
+            layout: Layout::new("t", Some(&user), &CsrfToken("c".into()), Nav::Annotations),
             job: view(&job, &user, 60),
             charts: charts::all(&summary),
             consequences: charts::notes(&summary),

@@ -3,7 +3,9 @@
 
 use gas_jobs::{now_epoch, Job, JobStatus, Role, User};
 
-use crate::view::{download_until, results_state};
+use crate::domain::error::Refusal;
+use crate::domain::jobs::{download_until, results_access};
+use crate::pages::render::{iso_time, utc_time};
 
 /// Where a job stands, as its owner sees it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -20,6 +22,8 @@ pub enum Phase {
 }
 
 impl Phase {
+    /// The name pages use in classes and `data-phase` (the page's script
+    /// reads it).
     pub fn as_str(self) -> &'static str {
         match self {
             Phase::Queued => "queued",
@@ -32,13 +36,19 @@ impl Phase {
     }
 }
 
+impl std::fmt::Display for Phase {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// One job, ready for a template.
 #[derive(Debug, Clone)]
 pub struct JobView {
     pub id: String,
     pub file_name: String,
     pub status: &'static str,
-    pub phase: &'static str,
+    pub phase: Phase,
     pub progress_pct: u32,
     pub submitted_iso: String,
     pub submitted_utc: String,
@@ -64,22 +74,16 @@ pub fn phase(job: &Job, user: &User, window_secs: i64, now: i64) -> Phase {
         JobStatus::Pending => Phase::Queued,
         JobStatus::Running => Phase::Running,
         JobStatus::Failed => Phase::Failed,
-        JobStatus::Completed => {
-            let state = results_state(job).unwrap_or("available");
-            match user.role {
-                Role::Free => {
-                    let over =
-                        download_until(job, user.role, window_secs).is_some_and(|u| now >= u);
-                    if over || state != "available" {
-                        Phase::Upgrade
-                    } else {
-                        Phase::Ready
-                    }
-                }
-                Role::Premium if state == "available" => Phase::Ready,
-                Role::Premium => Phase::Restoring,
-            }
-        }
+        // The paywall rule is the domain's: the page shows what a download
+        // would answer now.
+        JobStatus::Completed => match results_access(job, user, window_secs, now) {
+            Ok(()) => Phase::Ready,
+            Err(Refusal::WindowOver) => Phase::Upgrade,
+            Err(Refusal::Restoring | Refusal::Archived) => Phase::Restoring,
+            // A completed job without a results key is not one the runner
+            // leaves; its download says so.
+            Err(_) => Phase::Ready,
+        },
     }
 }
 
@@ -92,21 +96,21 @@ pub fn view(job: &Job, user: &User, window_secs: i64) -> JobView {
     };
     let (completed_iso, completed_utc) = job
         .complete_time
-        .map(|t| (super::iso_time(t), super::utc_time(t)))
+        .map(|t| (iso_time(t), utc_time(t)))
         .unwrap_or_default();
     JobView {
         id: job.job_id.clone(),
         file_name: job.input_file_name.clone(),
         status: job.job_status.as_str(),
-        phase: phase.as_str(),
+        phase,
         progress_pct: (job.progress.clamp(0.0, 1.0) * 100.0).round() as u32,
-        submitted_iso: super::iso_time(job.submit_time),
-        submitted_utc: super::utc_time(job.submit_time),
+        submitted_iso: iso_time(job.submit_time),
+        submitted_utc: utc_time(job.submit_time),
         completed_iso,
         completed_utc,
         until_epoch: until.unwrap_or(0),
-        until_iso: until.map(super::iso_time).unwrap_or_default(),
-        until_utc: until.map(super::utc_time).unwrap_or_default(),
+        until_iso: until.map(iso_time).unwrap_or_default(),
+        until_utc: until.map(utc_time).unwrap_or_default(),
         seconds_left: until.map(|u| (u - now).max(0)).unwrap_or(0),
         failure_reason: job.failure_reason.clone().unwrap_or_default(),
         warnings: job

@@ -10,10 +10,12 @@ use axum::Form;
 use gas_jobs::{Role, User};
 use serde::Deserialize;
 
-use super::{iso_time, render, utc_time, Layout, PageError};
-use crate::csrf::CsrfToken;
-use crate::session::SignedIn;
-use crate::WebState;
+use crate::domain::accounts;
+use crate::pages::error::PageError;
+use crate::pages::extract::SignedIn;
+use crate::pages::render::{iso_time, render, utc_time, Layout, Nav};
+use crate::primitives::csrf::CsrfToken;
+use crate::state::WebState;
 
 type AppState = State<Arc<WebState>>;
 
@@ -66,7 +68,7 @@ async fn show(
     let mut response = render(
         status,
         &ProfilePage {
-            layout: Layout::new("Profile", Some(user), csrf, "profile"),
+            layout: Layout::new("Profile", Some(user), csrf, Nav::Profile),
             email: user.email.clone(),
             premium: user.role == Role::Premium,
             member_since_iso: iso_time(user.created_at),
@@ -114,8 +116,7 @@ pub async fn create_token(
         ));
         return show(&state, &user, &csrf, StatusCode::BAD_REQUEST, None, error).await;
     }
-    let (token, record) =
-        crate::accounts::create_token(state.ports.users.as_ref(), &user, name).await?;
+    let (token, record) = accounts::create_token(state.ports.users.as_ref(), &user, name).await?;
     tracing::info!(user_id = %user.user_id, token_id = %record.token_id, "API token created");
     show(&state, &user, &csrf, StatusCode::OK, Some(token), None).await
 }

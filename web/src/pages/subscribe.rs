@@ -11,13 +11,15 @@ use gas_jobs::{JobStatus, Role, User};
 use serde::Deserialize;
 use tracing::{info_span, Instrument};
 
-use super::{human_bytes, render, Layout, PageError};
-use crate::csrf::CsrfToken;
-use crate::error::ApiError;
-use crate::payment::{CardForm, PaymentError, SubscribeForm};
-use crate::session::SignedIn;
-use crate::upgrade::{SubscribeError, Subscription};
-use crate::WebState;
+use crate::domain::error::Error;
+use crate::integrations::payment::{
+    self, CardForm, PaymentError, SubscribeError, SubscribeForm, Subscription,
+};
+use crate::pages::error::PageError;
+use crate::pages::extract::SignedIn;
+use crate::pages::render::{human_bytes, human_duration, render, Layout, Nav};
+use crate::primitives::csrf::CsrfToken;
+use crate::state::WebState;
 
 type AppState = State<Arc<WebState>>;
 
@@ -52,7 +54,7 @@ pub struct SubscribeQuery {
 
 /// How many of the user's completed jobs are archived (so restoring, for a
 /// premium user). Counted over the newest few hundred jobs.
-async fn archived_jobs(state: &WebState, user: &User) -> Result<usize, ApiError> {
+async fn archived_jobs(state: &WebState, user: &User) -> Result<usize, Error> {
     let mut count = 0;
     let mut cursor: Option<String> = None;
     for _ in 0..5 {
@@ -97,11 +99,11 @@ async fn show(
     let mut response = render(
         status,
         &SubscribePage {
-            layout: Layout::new("Premium", Some(user), csrf, "subscribe"),
+            layout: Layout::new("Premium", Some(user), csrf, Nav::Subscribe),
             premium,
             welcome: welcome && premium,
             restoring,
-            free_window: super::home::human_duration(state.settings.free_access_window.as_secs()),
+            free_window: human_duration(state.settings.free_access_window.as_secs()),
             free_limit: human_bytes(state.settings.free_upload_limit),
             premium_limit: human_bytes(state.settings.max_upload),
             error,
@@ -151,8 +153,9 @@ pub async fn subscribe(
 ) -> Result<Response, PageError> {
     let span =
         info_span!("subscribe", user_id = %user.user_id, provider = state.ports.payments.name());
-    let outcome = crate::upgrade::subscribe(
-        &state.ports,
+    let outcome = payment::subscribe(
+        state.ports.payments.as_ref(),
+        &state.plan(),
         &user,
         &SubscribeForm {
             payment_method: body.payment_method,
@@ -166,7 +169,7 @@ pub async fn subscribe(
             Ok(Redirect::to("/subscribe?welcome=true").into_response())
         }
         Ok(Subscription::Checkout(url)) => Ok(Redirect::to(&url).into_response()),
-        Err(SubscribeError::Upgrade(e)) => Err(ApiError::Internal(e).into()),
+        Err(SubscribeError::Upgrade(e)) => Err(Error::Internal(e).into()),
         Err(SubscribeError::Payment(e)) => {
             tracing::warn!(user_id = %user.user_id, error = %e, "subscription not started");
             let (status, message) = match &e {

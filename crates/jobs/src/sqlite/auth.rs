@@ -36,7 +36,7 @@ impl SqliteUserStore {
                 );
                 match inserted.and(reaped) {
                     Ok(_) => tx.commit().map_err(StoreError::backend),
-                    Err(e) if super::unique_violation(&e).is_some() => {
+                    Err(e) if super::db::unique_violation(&e).is_some() => {
                         Err(StoreError::AlreadyExists("session".into()))
                     }
                     Err(e) => Err(StoreError::backend(e)),
@@ -103,7 +103,7 @@ impl SqliteUserStore {
                 );
                 match inserted {
                     Ok(_) => tx.commit().map_err(StoreError::backend),
-                    Err(e) if super::unique_violation(&e).is_some() => {
+                    Err(e) if super::db::unique_violation(&e).is_some() => {
                         Err(StoreError::AlreadyExists("API token".into()))
                     }
                     Err(e) => Err(StoreError::backend(e)),
@@ -265,7 +265,7 @@ impl SqliteUserStore {
                 );
                 match inserted {
                     Ok(_) => tx.commit().map_err(StoreError::backend),
-                    Err(e) if super::unique_violation(&e).is_some() => Err(
+                    Err(e) if super::db::unique_violation(&e).is_some() => Err(
                         StoreError::AlreadyExists(format!("identity at {}", link.issuer)),
                     ),
                     Err(e) => Err(StoreError::backend(e)),
@@ -315,15 +315,6 @@ fn legacy_token_taken(conn: &rusqlite::Connection, token_sha256: &str) -> Result
     conn.prepare_cached("SELECT 1 FROM users WHERE api_token_sha256 = ?1")
         .and_then(|mut stmt| stmt.exists([token_sha256]))
         .map_err(StoreError::backend)
-}
-
-/// Whether an added token has this hash (for the legacy token's writes).
-pub(super) fn added_token_taken(
-    conn: &rusqlite::Connection,
-    token_sha256: &str,
-) -> rusqlite::Result<bool> {
-    conn.prepare_cached("SELECT 1 FROM api_tokens WHERE token_sha256 = ?1")
-        .and_then(|mut stmt| stmt.exists([token_sha256]))
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 
 use gas_sqlite::rusqlite::{self, OptionalExtension};
 
-use super::SqliteUserStore;
+use super::users::SqliteUserStore;
 use crate::StoreError;
 
 /// How long a handled event is remembered (seconds): far beyond Stripe's

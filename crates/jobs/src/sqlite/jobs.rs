@@ -31,21 +31,21 @@ impl SqliteJobStore {
     /// Opens (creating if needed) the database file at `path`.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
         Ok(Self {
-            db: super::open_db(path)?,
+            db: super::db::open_db(path)?,
         })
     }
 
     /// A private in-memory store, for tests.
     pub fn open_in_memory() -> Result<Self, StoreError> {
         Ok(Self {
-            db: super::open_db_in_memory()?,
+            db: super::db::open_db_in_memory()?,
         })
     }
 
     /// Uses an already open connection (e.g. the one a [`super::SqliteUserStore`]
     /// uses), creating the tables if needed.
     pub async fn from_sqlite(db: Sqlite) -> Result<Self, StoreError> {
-        super::ensure_schema(&db).await?;
+        super::db::ensure_schema(&db).await?;
         Ok(Self { db })
     }
 
@@ -136,7 +136,7 @@ impl JobStore for SqliteJobStore {
                 );
                 match inserted {
                     Ok(_) => Ok(()),
-                    Err(e) if super::unique_violation(&e).is_some() => {
+                    Err(e) if super::db::unique_violation(&e).is_some() => {
                         Err(StoreError::AlreadyExists(format!("job {}", job.job_id)))
                     }
                     Err(e) => Err(StoreError::backend(e)),

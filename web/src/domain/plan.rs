@@ -1,16 +1,81 @@
+//! Plan changes: a user becomes premium ([`upgrade_user`]) or free again
+//! ([`downgrade_user`]), through the paywall (`integrations/payment.rs`),
+//! the payment provider's notifications (`api/webhooks.rs`) and
+//! `gas user set-role ... premium`.
+
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use gas_jobs::messages::ArchiveRequest;
+use gas_jobs::messages::{ArchiveRequest, RestoreRequest};
 use gas_jobs::{now_epoch, Job, JobStatus, JobStore, Role, StoreError, User, UserStore};
-use gas_messaging::Timer;
+use gas_messaging::{Timer, Topic};
 use tracing::{info, warn};
+
+/// The ports a plan change uses, as one value.
+#[derive(Clone, Copy)]
+pub struct PlanPorts<'a> {
+    pub jobs: &'a dyn JobStore,
+    pub users: &'a dyn UserStore,
+    /// The archive timer: an upgrade stops its pending executions, a
+    /// downgrade starts fresh windows on it.
+    pub archive_timer: &'a dyn Timer,
+    /// Restore requests go here when a user upgrades.
+    pub restore_topic: &'a dyn Topic,
+}
+
+/// Makes a user premium: their results stay hot from now on and archived
+/// ones come back.
+///
+/// Order matters (DESIGN section 5, invariant 3): the role changes first, so
+/// every archive step that starts later skips the user, and one already
+/// under way sees the change when it re-checks after recording its archive;
+/// then pending timers stop (an optimisation: a fired timer is skipped
+/// anyway); last, a restore request covers whatever is archived.
+pub async fn upgrade_user(ports: &PlanPorts<'_>, user_id: &str) -> Result<User> {
+    let PlanPorts {
+        jobs,
+        users,
+        archive_timer,
+        restore_topic,
+    } = *ports;
+    let user = users
+        .set_role(user_id, Role::Premium)
+        .await
+        .context("setting the role")?;
+    let mut cursor: Option<String> = None;
+    loop {
+        let page = jobs.list_for_user(user_id, 100, cursor.as_deref()).await?;
+        for job in &page.items {
+            if let Some(execution_id) = &job.archive_execution_id {
+                if let Err(e) = archive_timer.stop(execution_id).await {
+                    warn!(job_id = %job.job_id, error = %e, "could not stop an archive timer; it will be skipped when it fires");
+                    continue;
+                }
+                jobs.clear_execution_id(&job.job_id).await?;
+            }
+        }
+        match page.next {
+            Some(next) => cursor = Some(next),
+            None => break,
+        }
+    }
+    let request = serde_json::to_string(&RestoreRequest {
+        user_id: user_id.to_string(),
+    })?;
+    restore_topic
+        .publish(&request)
+        .await
+        .context("requesting the restore")?;
+    info!(user_id, "user upgraded to premium");
+    metrics::counter!("gas_web_upgrades_total").increment(1);
+    Ok(user)
+}
 
 /// Makes a user free again (their Premium subscription ended): each of
 /// their completed jobs whose results are hot gets a fresh free window
 /// from now, and is archived after it, as any free user's job would be.
 ///
-/// Order mirrors [`crate::upgrade_user`] (DESIGN section 5):
+/// Order mirrors [`upgrade_user`] (DESIGN section 5):
 /// 1. The role changes first. From then on the runner starts a timer for
 ///    every job it completes, and every archive step archives.
 /// 2. Then every completed job with hot results and no pending archive
@@ -35,12 +100,16 @@ use tracing::{info, warn};
 /// finishes, and the job page then offers the results within the window
 /// that the job last had (DESIGN-NOTES, "Premium with Stripe").
 pub async fn downgrade_user(
-    jobs: &dyn JobStore,
-    users: &dyn UserStore,
-    archive_timer: &dyn Timer,
+    ports: &PlanPorts<'_>,
     user_id: &str,
     free_access_window: Duration,
 ) -> Result<User> {
+    let PlanPorts {
+        jobs,
+        users,
+        archive_timer,
+        ..
+    } = *ports;
     let user = users
         .set_role(user_id, Role::Free)
         .await

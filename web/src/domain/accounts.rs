@@ -24,10 +24,11 @@ use std::time::{Duration, Instant};
 
 use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, SaltString};
 use argon2::{Argon2, PasswordVerifier};
-use axum::http::HeaderMap;
 use gas_jobs::{now_epoch, ApiToken, Role, SignInFailures, StoreError, User, UserStore};
 use sha2::{Digest, Sha256};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+use crate::primitives::secret::{hash_token, new_secret, new_token};
 
 /// Why an account could not be made or signed in to.
 #[derive(Debug, thiserror::Error)]
@@ -263,18 +264,16 @@ fn own_gate() -> &'static PasswordGate {
 pub struct ClientAddr(pub Option<IpAddr>);
 
 impl ClientAddr {
+    /// `forwarded_for` is the request's last `X-Forwarded-For` header, if
+    /// any (the extractor reads it; this decides what to believe).
     pub fn from_parts(
-        headers: &HeaderMap,
+        forwarded_for: Option<&str>,
         peer: Option<SocketAddr>,
         trust_forwarded: bool,
     ) -> Self {
         let forwarded = trust_forwarded
             .then(|| {
-                headers
-                    .get_all("x-forwarded-for")
-                    .iter()
-                    .next_back()
-                    .and_then(|v| v.to_str().ok())
+                forwarded_for
                     .and_then(|v| v.rsplit(',').next())
                     .and_then(parse_address)
             })
@@ -404,7 +403,7 @@ impl AddressLimiter {
     }
 }
 
-/// The sign-in guards of one web process (in [`crate::WebState`]).
+/// The sign-in guards of one web process (in the web state).
 pub struct SignInGuards {
     pub gate: PasswordGate,
     pub addresses: AddressLimiter,
@@ -482,7 +481,7 @@ pub async fn create_account_with(
         None => None,
     };
     let user = User {
-        user_id: crate::session::new_secret()[..32].to_string(),
+        user_id: new_secret()[..32].to_string(),
         email: email.to_string(),
         role,
         created_at: now_epoch(),
@@ -571,13 +570,6 @@ fn may_check(before: &SignInFailures, after: &SignInFailures, now: i64) -> bool 
 const DUMMY_HASH: &str =
     "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$2NEhmSe6lyTV4qu8G8Xsm4RZ1e+uZ8UUmC+fe9VCwM4";
 
-/// 32 random bytes, for a key nothing outlives the process with.
-pub fn random_key() -> Vec<u8> {
-    let mut key = vec![0u8; 32];
-    rand::RngCore::fill_bytes(&mut rand::thread_rng(), &mut key);
-    key
-}
-
 /// Makes an API token for `user` named `name`; returns the token (to be
 /// shown once) and its record.
 pub async fn create_token(
@@ -585,12 +577,12 @@ pub async fn create_token(
     user: &User,
     name: &str,
 ) -> Result<(String, ApiToken), StoreError> {
-    let token = crate::auth::new_token();
+    let token = new_token();
     let record = ApiToken {
-        token_id: crate::session::new_secret()[..16].to_string(),
+        token_id: new_secret()[..16].to_string(),
         user_id: user.user_id.clone(),
         name: name.trim().chars().take(80).collect(),
-        token_sha256: crate::auth::hash_token(&token),
+        token_sha256: hash_token(&token),
         created_at: now_epoch(),
     };
     users.add_token(&record).await?;
@@ -695,7 +687,7 @@ mod tests {
         limiter.take(addr("2001:db8:1:3::1"), t0).unwrap();
         // An IPv4 client seen through an IPv6 socket is the IPv4 address.
         let mapped = ClientAddr::from_parts(
-            &HeaderMap::new(),
+            None,
             Some("[::ffff:198.51.100.1]:4000".parse().unwrap()),
             false,
         );
@@ -729,38 +721,28 @@ mod tests {
     #[test]
     fn the_client_is_the_peer_or_the_trusted_right_most_forwarded_entry() {
         let peer: SocketAddr = "10.0.0.5:3456".parse().unwrap();
-        let mut headers = HeaderMap::new();
-        headers.append("x-forwarded-for", "1.1.1.1, 2.2.2.2".parse().unwrap());
-        headers.append("x-forwarded-for", "6.6.6.6, 203.0.113.9".parse().unwrap());
+        let headers = Some("6.6.6.6, 203.0.113.9");
         assert_eq!(
-            ClientAddr::from_parts(&headers, Some(peer), false),
+            ClientAddr::from_parts(headers, Some(peer), false),
             addr("10.0.0.5"),
             "untrusted, the header is the client's say-so"
         );
         assert_eq!(
-            ClientAddr::from_parts(&headers, Some(peer), true),
+            ClientAddr::from_parts(headers, Some(peer), true),
             addr("203.0.113.9")
         );
-        let mut odd = HeaderMap::new();
-        odd.insert(
-            "x-forwarded-for",
-            "1.1.1.1, not an address".parse().unwrap(),
-        );
+        let odd = Some("1.1.1.1, not an address");
         assert_eq!(
-            ClientAddr::from_parts(&odd, Some(peer), true),
+            ClientAddr::from_parts(odd, Some(peer), true),
             addr("10.0.0.5"),
             "an entry that is no address is not believed"
         );
-        let mut ported = HeaderMap::new();
-        ported.insert("x-forwarded-for", "[2001:db8::1]:443".parse().unwrap());
+        let ported = Some("[2001:db8::1]:443");
         assert_eq!(
-            ClientAddr::from_parts(&ported, None, true),
+            ClientAddr::from_parts(ported, None, true),
             addr("2001:db8::1")
         );
-        assert_eq!(
-            ClientAddr::from_parts(&HeaderMap::new(), None, true),
-            ClientAddr(None)
-        );
+        assert_eq!(ClientAddr::from_parts(None, None, true), ClientAddr(None));
     }
 
     #[test]

@@ -1,10 +1,13 @@
 //! Paying for Premium, behind a port so that the web app does not care who
-//! takes the money. The embedded default upgrades at once (no payment), so
-//! `gas dev` needs no outside account.
+//! takes the money (nothing here names a provider). The embedded default
+//! upgrades at once (no payment), so `gas dev` needs no outside account.
+//! [`subscribe`] is the paywall both faces go through.
 
 use async_trait::async_trait;
 use axum::http::HeaderMap;
 use gas_jobs::{Role, User};
+
+use crate::domain::plan::{upgrade_user, PlanPorts};
 
 /// What starting a subscription led to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -68,7 +71,7 @@ pub enum WebhookError {
     #[error("this payment provider takes no notifications")]
     NotAccepted,
     #[error("bad signature: {0}")]
-    Signature(#[from] crate::stripe::SignatureError),
+    Signature(#[source] Box<dyn std::error::Error + Send + Sync>),
     #[error("not an event: {0}")]
     Malformed(String),
 }
@@ -136,5 +139,50 @@ impl PaymentProvider for InstantPayments {
         _form: &SubscribeForm,
     ) -> Result<Checkout, PaymentError> {
         Ok(Checkout::Paid)
+    }
+}
+
+/// What asking for Premium led to.
+#[derive(Debug)]
+pub enum Subscription {
+    /// The provider took the payment: the user is premium now.
+    Upgraded(User),
+    /// Nothing to do: the user is premium already.
+    AlreadyPremium(User),
+    /// The user must finish paying at this URL; the provider's notification
+    /// makes them premium once they have.
+    Checkout(String),
+}
+
+/// Why asking for Premium changed nothing.
+#[derive(Debug, thiserror::Error)]
+pub enum SubscribeError {
+    #[error(transparent)]
+    Payment(#[from] PaymentError),
+    #[error("the upgrade failed after the payment")]
+    Upgrade(#[source] anyhow::Error),
+}
+
+/// The paywall: the one way a person (rather than an operator with
+/// `gas user set-role`, or the provider's signed notification) becomes
+/// premium. The payment provider is always asked first, and only its
+/// answer that the subscription is paid upgrades the user. Both the
+/// subscribe page and `POST /api/v1/me/upgrade` come through here, so
+/// neither can grant what the other would charge for.
+pub async fn subscribe(
+    payments: &dyn PaymentProvider,
+    plan: &PlanPorts<'_>,
+    user: &User,
+    form: &SubscribeForm,
+) -> Result<Subscription, SubscribeError> {
+    if user.role == Role::Premium {
+        return Ok(Subscription::AlreadyPremium(user.clone()));
+    }
+    match payments.start_subscription(user, form).await? {
+        Checkout::Paid => upgrade_user(plan, &user.user_id)
+            .await
+            .map(Subscription::Upgraded)
+            .map_err(SubscribeError::Upgrade),
+        Checkout::Redirect(url) => Ok(Subscription::Checkout(url)),
     }
 }

@@ -431,7 +431,7 @@ impl Provider {
         let nonce_ok = claims
             .nonce
             .as_deref()
-            .is_some_and(|n| crate::csrf::constant_time_eq(n, nonce));
+            .is_some_and(|n| crate::primitives::secret::constant_time_eq(n, nonce));
         if !nonce_ok {
             return Err(TokenError::Nonce.into());
         }

@@ -1,7 +1,14 @@
+//! The API's errors: where a domain refusal becomes a status, a stable
+//! reason code and words, in one match ([`From<Error>`], [`From<Refusal>`],
+//! [`From<SubscribeError>`]), answered as `{"error", "reason"}`.
+
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::json;
+
+use crate::domain::error::{Error, Refusal};
+use crate::integrations::payment::{PaymentError, SubscribeError};
 
 /// What an API call answers when it cannot do what was asked. Clients get a
 /// JSON body `{"error": message, "reason": code}`; internal failures are
@@ -41,14 +48,14 @@ impl ApiError {
         }
     }
 
-    /// The HTTP status this error answers with.
-    pub fn status(&self) -> StatusCode {
-        self.status_and_reason().0
-    }
-
-    /// The stable code clients act on (`upgrade`, `restoring`, ...).
-    pub fn reason(&self) -> &'static str {
-        self.status_and_reason().1
+    /// A call made with a session cookie that changes something, without
+    /// the page's token.
+    pub fn csrf() -> Self {
+        ApiError::refused(
+            StatusCode::FORBIDDEN,
+            "csrf",
+            "a call made with a session cookie needs the page's X-CSRF-Token header",
+        )
     }
 
     fn status_and_reason(&self) -> (StatusCode, &'static str) {
@@ -88,20 +95,106 @@ impl IntoResponse for ApiError {
     }
 }
 
-macro_rules! internal_from {
+impl From<Error> for ApiError {
+    fn from(e: Error) -> Self {
+        match e {
+            Error::NotFound => ApiError::NotFound,
+            Error::Invalid(message) => ApiError::BadRequest(message),
+            Error::TooLarge(message) => ApiError::TooLarge(message),
+            Error::BadCursor => ApiError::BadRequest("invalid cursor".into()),
+            Error::Refused(refusal) => refusal.into(),
+            Error::Unavailable(e) => ApiError::Unavailable(e),
+            Error::Internal(e) => ApiError::Internal(e),
+        }
+    }
+}
+
+impl From<Refusal> for ApiError {
+    fn from(refusal: Refusal) -> Self {
+        use StatusCode as S;
+        let (status, reason, message) = match refusal {
+            Refusal::ResultsNotReady(status) => (
+                S::CONFLICT,
+                "not_ready",
+                format!(
+                    "the job is {}; results exist only once it completes",
+                    status.as_str()
+                ),
+            ),
+            Refusal::LogNotReady(status) => (
+                S::CONFLICT,
+                "not_ready",
+                format!(
+                    "the job is {}; its log is written when it ends",
+                    status.as_str()
+                ),
+            ),
+            Refusal::WindowOver => (
+                S::FORBIDDEN,
+                "upgrade",
+                "the free download window for these results is over; upgrade to premium to get them back".into(),
+            ),
+            Refusal::Restoring => (
+                S::CONFLICT,
+                "restoring",
+                "the results are being restored from cold storage; try again later".into(),
+            ),
+            Refusal::Archived => (
+                S::CONFLICT,
+                "restoring",
+                "the results are in cold storage; a restore will start shortly".into(),
+            ),
+            Refusal::Duplicate => (
+                S::CONFLICT,
+                "duplicate",
+                "this upload was already submitted".into(),
+            ),
+        };
+        ApiError::refused(status, reason, message)
+    }
+}
+
+/// Why asking for Premium through the API changed nothing.
+impl From<SubscribeError> for ApiError {
+    fn from(e: SubscribeError) -> Self {
+        match e {
+            SubscribeError::Payment(PaymentError::Refused(why)) => ApiError::refused(
+                StatusCode::PAYMENT_REQUIRED,
+                "payment_required",
+                format!(
+                    "Premium is paid for first; the payment provider refused ({why}). \
+                     Subscribe on the web app's /subscribe page, or send the payment_method \
+                     your provider's script made. Nothing was charged."
+                ),
+            ),
+            SubscribeError::Payment(e @ PaymentError::Backend(_)) => {
+                tracing::warn!(error = %e, "the payment provider failed");
+                ApiError::refused(
+                    StatusCode::BAD_GATEWAY,
+                    "payment_unavailable",
+                    "the payment provider could not be reached; nothing was charged, try again",
+                )
+            }
+            SubscribeError::Upgrade(e) => ApiError::Internal(e),
+        }
+    }
+}
+
+macro_rules! domain_from {
     ($($t:ty),*) => {$(
         impl From<$t> for ApiError {
             fn from(e: $t) -> Self {
-                ApiError::Internal(anyhow::Error::new(e))
+                Error::from(e).into()
             }
         }
     )*};
 }
-internal_from!(
+domain_from!(
     gas_jobs::StoreError,
     gas_storage::BlobError,
     gas_messaging::MessagingError,
-    serde_json::Error
+    serde_json::Error,
+    anyhow::Error
 );
 
 impl ApiError {
@@ -134,9 +227,3 @@ rejection_from!(
     axum::extract::multipart::MultipartRejection,
     axum::extract::multipart::MultipartError
 );
-
-impl From<anyhow::Error> for ApiError {
-    fn from(e: anyhow::Error) -> Self {
-        ApiError::Internal(e)
-    }
-}

@@ -6,14 +6,14 @@
 use std::io;
 
 use bytes::Bytes;
-use futures::{SinkExt, StreamExt};
+use futures::{SinkExt, Stream, StreamExt};
 use gas_jobs::messages::JobRequest;
 use gas_jobs::{now_epoch, Job, Role, StoreError, User};
 use gas_storage::BlobError;
 use tracing::{info, warn};
 
-use crate::error::ApiError;
-use crate::WebState;
+use crate::domain::error::{Error, Refusal};
+use crate::domain::ports::Ports;
 
 /// Why an upload stream stopped early.
 #[derive(Debug, thiserror::Error)]
@@ -33,32 +33,33 @@ enum UploadError {
 pub const VCF_MAGIC: &[u8] = b"##fileformat=VCF";
 
 /// The largest upload `user`'s plan allows, bytes.
-pub fn upload_limit(state: &WebState, user: &User) -> u64 {
+pub fn upload_limit(ports: Ports<'_>, user: &User) -> u64 {
     match user.role {
-        Role::Free => state
-            .settings
-            .free_upload_limit
-            .min(state.settings.max_upload),
-        Role::Premium => state.settings.max_upload,
+        Role::Free => ports.rules.free_upload_limit.min(ports.rules.max_upload),
+        Role::Premium => ports.rules.max_upload,
     }
 }
 
 /// The key prefix of a new job's input: `<prefix>/<user_id>/<job_id>~`.
-pub fn input_key_prefix(state: &WebState, user: &User, job_id: &str) -> String {
-    format!("{}/{}/{}~", state.settings.key_prefix, user.user_id, job_id)
+pub fn input_key_prefix(ports: Ports<'_>, user: &User, job_id: &str) -> String {
+    format!("{}/{}/{}~", ports.rules.key_prefix, user.user_id, job_id)
 }
 
-/// Streams a multipart `file` field into the inputs store and submits the
-/// job. The size limit and the VCF check apply while the bytes stream.
-pub async fn accept_field(
-    state: &WebState,
+/// Streams an uploaded file (the browser's name for it, and its bytes as
+/// they arrive; an error is the client's, in words) into the inputs store
+/// and submits the job. The size limit and the VCF check apply while the
+/// bytes stream.
+pub async fn accept_stream<E: std::fmt::Display>(
+    ports: Ports<'_>,
     user: &User,
-    mut field: axum::extract::multipart::Field<'_>,
-) -> Result<Job, ApiError> {
-    let file_name = clean_file_name(field.file_name().unwrap_or_default())?;
+    file_name: &str,
+    body: impl Stream<Item = Result<Bytes, E>>,
+) -> Result<Job, Error> {
+    let file_name = clean_file_name(file_name)?;
     let job_id = uuid::Uuid::new_v4().to_string();
-    let limit = upload_limit(state, user);
-    let key = format!("{}{}", input_key_prefix(state, user, &job_id), file_name);
+    let limit = upload_limit(ports, user);
+    let key = format!("{}{}", input_key_prefix(ports, user, &job_id), file_name);
+    let mut body = std::pin::pin!(body);
 
     // The field borrows the request, so it is pumped through a small channel
     // into the store's 'static body stream, in this same task.
@@ -67,9 +68,9 @@ pub async fn accept_field(
         let mut total: u64 = 0;
         let mut head: Vec<u8> = Vec::with_capacity(VCF_MAGIC.len());
         let outcome = loop {
-            let chunk = match field.chunk().await {
-                Ok(Some(chunk)) => chunk,
-                Ok(None) => {
+            let chunk = match body.next().await {
+                Some(Ok(chunk)) => chunk,
+                None => {
                     break if total == 0 {
                         Err(UploadError::Empty)
                     } else if head.len() < VCF_MAGIC.len() {
@@ -78,7 +79,7 @@ pub async fn accept_field(
                         Ok(total)
                     }
                 }
-                Err(e) => break Err(UploadError::Client(e.body_text())),
+                Some(Err(e)) => break Err(UploadError::Client(e.to_string())),
             };
             total += chunk.len() as u64;
             if total > limit {
@@ -101,19 +102,19 @@ pub async fn accept_field(
         }
         outcome
     };
-    let (pumped, stored) = tokio::join!(pump, state.ports.inputs.put(&key, Box::pin(rx)));
+    let (pumped, stored) = tokio::join!(pump, ports.inputs.put(&key, Box::pin(rx)));
     match pumped {
-        Err(e @ UploadError::TooLarge { .. }) => return Err(ApiError::TooLarge(e.to_string())),
-        Err(e) => return Err(ApiError::BadRequest(e.to_string())),
+        Err(e @ UploadError::TooLarge { .. }) => return Err(Error::TooLarge(e.to_string())),
+        Err(e) => return Err(Error::Invalid(e.to_string())),
         Ok(_) => {}
     }
     let size = match stored {
         Ok(size) => size,
-        Err(BlobError::Body(e)) => return Err(ApiError::BadRequest(format!("upload failed: {e}"))),
+        Err(BlobError::Body(e)) => return Err(Error::Invalid(format!("upload failed: {e}"))),
         Err(e) => return Err(e.into()),
     };
     info!(size, file = %file_name, "input stored");
-    submit(state, user, &job_id, &file_name, &key).await
+    submit(ports, user, &job_id, &file_name, &key).await
 }
 
 /// Checks an object a browser uploaded with the presigned POST and submits
@@ -127,50 +128,44 @@ pub async fn accept_field(
 /// `stat`; the first bytes are read only if it is still that version), and
 /// the job records that version: the runner reads that and nothing else.
 pub async fn accept_uploaded_object(
-    state: &WebState,
+    ports: Ports<'_>,
     user: &User,
     bucket: &str,
     key: &str,
-) -> Result<Job, ApiError> {
-    let inputs = &state.ports.inputs;
+) -> Result<Job, Error> {
+    let inputs = ports.inputs;
     if bucket != inputs.bucket() {
-        return Err(ApiError::BadRequest(
-            "the upload went to another bucket".into(),
-        ));
+        return Err(Error::Invalid("the upload went to another bucket".into()));
     }
-    let own_prefix = format!("{}/{}/", state.settings.key_prefix, user.user_id);
+    let own_prefix = format!("{}/{}/", ports.rules.key_prefix, user.user_id);
     let Some(rest) = key.strip_prefix(&own_prefix) else {
         // Not where this user's form could have put it (real S3 enforces
         // the policy; an emulator or a forged redirect may not). Removed,
         // unless it is a job's input, which stays whoever asked.
-        if !is_job_input(state, key).await? {
-            delete_quietly(state, key).await;
+        if !is_job_input(ports, key).await? {
+            delete_quietly(ports, key).await;
         }
-        return Err(ApiError::NotFound);
+        return Err(Error::NotFound);
     };
-    let refuse = |e: ApiError| async move {
-        delete_quietly(state, key).await;
-        Err::<Job, ApiError>(e)
+    let refuse = |e: Error| async move {
+        delete_quietly(ports, key).await;
+        Err::<Job, Error>(e)
     };
     let Some((job_id, raw_name)) = rest.split_once('~') else {
-        return refuse(ApiError::BadRequest(
+        return refuse(Error::Invalid(
             "the upload's key is not one GAS made".into(),
         ))
         .await;
     };
     if uuid::Uuid::parse_str(job_id).is_err() || job_id.contains('/') {
-        return refuse(ApiError::BadRequest(
+        return refuse(Error::Invalid(
             "the upload's key is not one GAS made".into(),
         ))
         .await;
     }
     // An existing job owns this input: a replayed redirect changes nothing.
-    if state.ports.jobs.get(job_id).await?.is_some() {
-        return Err(ApiError::refused(
-            axum::http::StatusCode::CONFLICT,
-            "duplicate",
-            "this upload was already submitted",
-        ));
+    if ports.jobs.get(job_id).await?.is_some() {
+        return Err(Refusal::Duplicate.into());
     }
     // Real S3 fills in `${filename}`; an emulator may not, and a browser
     // without JavaScript sends whatever name it has.
@@ -179,7 +174,7 @@ pub async fn accept_uploaded_object(
         name => match clean_file_name(name) {
             Ok(clean) if clean == name => clean,
             Ok(_) | Err(_) => {
-                return refuse(ApiError::BadRequest(format!(
+                return refuse(Error::Invalid(format!(
                     "{raw_name:?} is not a .vcf file name GAS accepts"
                 )))
                 .await
@@ -187,46 +182,46 @@ pub async fn accept_uploaded_object(
         },
     };
     let Some(object) = inputs.stat(key).await? else {
-        return Err(ApiError::BadRequest(
+        return Err(Error::Invalid(
             "the upload did not arrive; please try again".into(),
         ));
     };
     let size = object.size;
-    let limit = upload_limit(state, user);
+    let limit = upload_limit(ports, user);
     if size > limit {
-        return refuse(ApiError::TooLarge(format!(
+        return refuse(Error::TooLarge(format!(
             "the file is larger than the {limit} bytes allowed for your plan"
         )))
         .await;
     }
     if size == 0 {
-        return refuse(ApiError::BadRequest("the file is empty".into())).await;
+        return refuse(Error::Invalid("the file is empty".into())).await;
     }
-    match starts_like_vcf(state, key, &object.etag).await {
+    match starts_like_vcf(ports, key, &object.etag).await {
         Ok(true) => {}
-        Ok(false) => return refuse(ApiError::BadRequest(UploadError::NotVcf.to_string())).await,
+        Ok(false) => return refuse(Error::Invalid(UploadError::NotVcf.to_string())).await,
         // Posted again while it was checked. Not deleted: what is there now
         // is the newer post's, whose own return here checks it.
         Err(BlobError::Changed(_)) => {
-            return Err(ApiError::BadRequest(
+            return Err(Error::Invalid(
                 "the upload changed while it was being checked; please submit it again".into(),
             ))
         }
-        Err(BlobError::Body(e)) => return Err(ApiError::Internal(anyhow::Error::new(e))),
+        Err(BlobError::Body(e)) => return Err(Error::Internal(anyhow::Error::new(e))),
         Err(e) => return Err(e.into()),
     }
     info!(size, file = %file_name, "browser upload checked");
     // The job names the key as stored (with a placeholder name if the
     // store kept one); the file name shown is the cleaned one.
-    let mut job = pending_job(state, user, job_id, &file_name, key);
+    let mut job = pending_job(ports, user, job_id, &file_name, key);
     job.input_etag = Some(object.etag);
-    submit_job(state, job).await
+    submit_job(ports, job).await
 }
 
 /// Reads just enough of the object's version `etag` to see the VCF
 /// header's first bytes; [`BlobError::Changed`] if it is another version.
-async fn starts_like_vcf(state: &WebState, key: &str, etag: &str) -> Result<bool, BlobError> {
-    let mut body = state.ports.inputs.get_if_match(key, etag).await?;
+async fn starts_like_vcf(ports: Ports<'_>, key: &str, etag: &str) -> Result<bool, BlobError> {
+    let mut body = ports.inputs.get_if_match(key, etag).await?;
     let mut head = Vec::with_capacity(VCF_MAGIC.len());
     while head.len() < VCF_MAGIC.len() {
         match body.next().await {
@@ -239,7 +234,7 @@ async fn starts_like_vcf(state: &WebState, key: &str, etag: &str) -> Result<bool
 }
 
 /// Whether `key` is the recorded input of an existing job.
-async fn is_job_input(state: &WebState, key: &str) -> Result<bool, ApiError> {
+async fn is_job_input(ports: Ports<'_>, key: &str) -> Result<bool, Error> {
     let job_id = key
         .rsplit('/')
         .next()
@@ -249,16 +244,15 @@ async fn is_job_input(state: &WebState, key: &str) -> Result<bool, ApiError> {
     if job_id.is_empty() {
         return Ok(false);
     }
-    Ok(state
-        .ports
+    Ok(ports
         .jobs
         .get(job_id)
         .await?
         .is_some_and(|job| job.s3_key_input_file == key))
 }
 
-async fn delete_quietly(state: &WebState, key: &str) {
-    match state.ports.inputs.delete(key).await {
+async fn delete_quietly(ports: Ports<'_>, key: &str) {
+    match ports.inputs.delete(key).await {
         Ok(()) => info!(key, "refused upload deleted"),
         Err(e) => warn!(key, error = %e, "could not delete a refused upload"),
     }
@@ -266,46 +260,39 @@ async fn delete_quietly(state: &WebState, key: &str) {
 
 /// Records the PENDING job for a stored input and queues it.
 async fn submit(
-    state: &WebState,
+    ports: Ports<'_>,
     user: &User,
     job_id: &str,
     file_name: &str,
     key: &str,
-) -> Result<Job, ApiError> {
-    submit_job(state, pending_job(state, user, job_id, file_name, key)).await
+) -> Result<Job, Error> {
+    submit_job(ports, pending_job(ports, user, job_id, file_name, key)).await
 }
 
 /// The PENDING job for a stored input.
-fn pending_job(state: &WebState, user: &User, job_id: &str, file_name: &str, key: &str) -> Job {
+fn pending_job(ports: Ports<'_>, user: &User, job_id: &str, file_name: &str, key: &str) -> Job {
     Job::new_pending(
         job_id,
         &user.user_id,
         file_name,
-        state.ports.inputs.bucket(),
+        ports.inputs.bucket(),
         key,
         now_epoch(),
     )
 }
 
 /// Records `job` (PENDING) and queues it.
-async fn submit_job(state: &WebState, job: Job) -> Result<Job, ApiError> {
+async fn submit_job(ports: Ports<'_>, job: Job) -> Result<Job, Error> {
     let job_id = job.job_id.as_str();
     let file_name = job.input_file_name.as_str();
-    match state.ports.jobs.create(&job).await {
+    match ports.jobs.create(&job).await {
         Ok(()) => {}
-        Err(StoreError::AlreadyExists(_)) => {
-            return Err(ApiError::refused(
-                axum::http::StatusCode::CONFLICT,
-                "duplicate",
-                "this upload was already submitted",
-            ))
-        }
+        Err(StoreError::AlreadyExists(_)) => return Err(Refusal::Duplicate.into()),
         Err(e) => return Err(e.into()),
     }
-    if let Err(e) = queue_request(state, &job).await {
+    if let Err(e) = queue_request(ports, &job).await {
         // Nothing will run it: say so on the job rather than leave it PENDING.
-        let _ = state
-            .ports
+        let _ = ports
             .jobs
             .fail(
                 job_id,
@@ -314,7 +301,7 @@ async fn submit_job(state: &WebState, job: Job) -> Result<Job, ApiError> {
                 now_epoch(),
             )
             .await;
-        return Err(ApiError::Unavailable(e));
+        return Err(Error::Unavailable(e));
     }
     info!(job_id, file = %file_name, "job submitted");
     metrics::counter!("gas_web_jobs_submitted_total").increment(1);
@@ -324,12 +311,12 @@ async fn submit_job(state: &WebState, job: Job) -> Result<Job, ApiError> {
 /// Publishes `job`'s request to the runners, retrying a failed publish
 /// twice. Submitting and requeueing a stalled job (`requeue.rs`) both queue
 /// jobs this way.
-pub(crate) async fn queue_request(state: &WebState, job: &Job) -> anyhow::Result<()> {
+pub async fn queue_request(ports: Ports<'_>, job: &Job) -> anyhow::Result<()> {
     let request = serde_json::to_string(&JobRequest::from(job))?;
     let request = request.as_str();
     let mut delay = std::time::Duration::from_millis(100);
     for attempt in 1..=3 {
-        match state.ports.requests_topic.publish(request).await {
+        match ports.requests_topic.publish(request).await {
             Ok(_) => return Ok(()),
             Err(e) if attempt == 3 => {
                 return Err(anyhow::Error::new(e).context("publishing the job request"))
@@ -346,7 +333,7 @@ pub(crate) async fn queue_request(state: &WebState, job: &Job) -> anyhow::Result
 
 /// The last path segment of what the browser sent, restricted to characters
 /// that are safe in object keys, URLs and Content-Disposition.
-pub fn clean_file_name(raw: &str) -> Result<String, ApiError> {
+pub fn clean_file_name(raw: &str) -> Result<String, Error> {
     let base = raw.rsplit(['/', '\\']).next().unwrap_or_default().trim();
     let cleaned: String = base
         .chars()
@@ -360,15 +347,15 @@ pub fn clean_file_name(raw: &str) -> Result<String, ApiError> {
         .collect();
     let cleaned = cleaned.trim_start_matches('.').to_string();
     if cleaned.is_empty() {
-        return Err(ApiError::BadRequest("the upload has no file name".into()));
+        return Err(Error::Invalid("the upload has no file name".into()));
     }
     if !cleaned.to_ascii_lowercase().ends_with(".vcf") {
-        return Err(ApiError::BadRequest(format!(
+        return Err(Error::Invalid(format!(
             "{cleaned:?} is not a .vcf file; upload a VCF (plain text, .vcf)"
         )));
     }
     if cleaned.len() > 200 {
-        return Err(ApiError::BadRequest("the file name is too long".into()));
+        return Err(Error::Invalid("the file name is too long".into()));
     }
     Ok(cleaned)
 }

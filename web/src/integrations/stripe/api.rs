@@ -6,7 +6,7 @@ use std::time::Duration;
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::payment::PaymentError;
+use crate::integrations::payment::PaymentError;
 
 /// A Stripe API client on one base URL (`https://api.stripe.com`, or a
 /// local Stripe server in tests).

@@ -19,11 +19,12 @@ use axum::http::{header, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use crate::session::{cookie, new_secret, set_cookie, sha256_hex};
-use crate::WebState;
+use crate::pages::error::error_page;
+use crate::primitives::cookie::{cookie, set_cookie};
+use crate::primitives::csrf::{CsrfToken, CSRF_COOKIE, CSRF_FIELD};
+use crate::primitives::secret::new_secret;
+use crate::state::WebState;
 
-pub const CSRF_COOKIE: &str = "gas_csrf";
-pub const CSRF_FIELD: &str = "csrf_token";
 /// Forms are small; an upload is multipart and not read here.
 const MAX_FORM_BYTES: usize = 64 * 1024;
 /// How much of a multipart body the layer reads to find its first field
@@ -31,29 +32,8 @@ const MAX_FORM_BYTES: usize = 64 * 1024;
 /// Past this the form is refused, so a huge first field is never held.
 const MAX_TOKEN_PART_BYTES: usize = 8 * 1024;
 
-/// The request's CSRF token, for templates to put in their forms.
-#[derive(Debug, Clone)]
-pub struct CsrfToken(pub String);
-
-impl CsrfToken {
-    /// The token of the `gas_csrf` cookie value `secret`.
-    pub fn for_cookie(secret: &str) -> Self {
-        CsrfToken(sha256_hex(&format!("gas-csrf:{secret}")))
-    }
-
-    /// Whether `presented` is this token (in constant time).
-    pub fn matches(&self, presented: &str) -> bool {
-        constant_time_eq(&self.0, presented)
-    }
-}
-
-/// Whether two secrets are equal, in time that does not depend on where
-/// they first differ (the length may show).
-pub fn constant_time_eq(a: &str, b: &str) -> bool {
-    let (a, b) = (a.as_bytes(), b.as_bytes());
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
+/// The request's token, as the layer put it there, for templates to put in
+/// their forms.
 impl<S: Send + Sync> axum::extract::FromRequestParts<S> for CsrfToken {
     type Rejection = StatusCode;
 
@@ -129,7 +109,12 @@ pub async fn layer(
         // A year: the token is not a credential, only proof of same origin.
         response.headers_mut().append(
             header::SET_COOKIE,
-            set_cookie(&state, CSRF_COOKIE, &secret, 365 * 24 * 3600),
+            set_cookie(
+                state.settings.secure_cookies(),
+                CSRF_COOKIE,
+                &secret,
+                365 * 24 * 3600,
+            ),
         );
     }
     response
@@ -275,7 +260,7 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
 
 fn forbidden() -> Response {
     tracing::debug!("form refused: missing or wrong CSRF token");
-    crate::pages::error_page(
+    error_page(
         StatusCode::FORBIDDEN,
         "This form has expired",
         "The form was missing its security token or it did not match. Go back, reload the page and try again.",
@@ -410,14 +395,5 @@ mod tests {
             FirstField::Complete { .. }
         ));
         assert_eq!(first_field(b"--XyZ junk", "XyZ"), FirstField::Malformed);
-    }
-
-    #[test]
-    fn tokens_compare_exactly() {
-        let token = CsrfToken::for_cookie("abc");
-        assert!(token.matches(&token.0.clone()));
-        assert!(!token.matches(""));
-        assert!(!token.matches(&CsrfToken::for_cookie("abd").0));
-        assert_ne!(token.0, "abc", "the token is not the cookie's value");
     }
 }

@@ -25,8 +25,9 @@ use gas_jobs::{now_epoch, Role};
 use serde_json::json;
 use tracing::{info, info_span, warn, Instrument};
 
-use crate::payment::WebhookError;
-use crate::WebState;
+use crate::domain::plan::{downgrade_user, upgrade_user};
+use crate::integrations::payment::{PaymentEvent, WebhookError};
+use crate::state::WebState;
 
 /// The webhook's route, to merge into the web app's router.
 pub fn routes() -> Router<Arc<WebState>> {
@@ -61,7 +62,7 @@ async fn webhook(State(state): State<Arc<WebState>>, headers: HeaderMap, body: B
     handle(&state, event).instrument(span).await
 }
 
-async fn handle(state: &WebState, event: crate::payment::PaymentEvent) -> Response {
+async fn handle(state: &WebState, event: PaymentEvent) -> Response {
     let ports = &state.ports;
     match ports.users.event_recorded(&event.id).await {
         Ok(false) => {}
@@ -121,25 +122,11 @@ async fn apply(
     }
     match role {
         Role::Premium => {
-            crate::upgrade_user(
-                ports.jobs.as_ref(),
-                ports.users.as_ref(),
-                ports.archive_timer.as_ref(),
-                ports.restore_topic.as_ref(),
-                user_id,
-            )
-            .await?;
+            upgrade_user(&state.plan(), user_id).await?;
             Ok(Some("premium"))
         }
         Role::Free => {
-            crate::downgrade_user(
-                ports.jobs.as_ref(),
-                ports.users.as_ref(),
-                ports.archive_timer.as_ref(),
-                user_id,
-                state.settings.free_access_window,
-            )
-            .await?;
+            downgrade_user(&state.plan(), user_id, state.settings.free_access_window).await?;
             Ok(Some("free"))
         }
     }

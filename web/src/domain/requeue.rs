@@ -12,7 +12,8 @@
 use gas_jobs::{now_epoch, Job, JobStatus, StoreError};
 use tracing::{info, warn};
 
-use crate::WebState;
+use crate::domain::ports::Ports;
+use crate::domain::upload::queue_request;
 
 /// Whether `job` has been PENDING long enough at `now` to be requeued.
 fn stalled(job: &Job, now: i64, after_secs: i64) -> bool {
@@ -25,14 +26,13 @@ fn stalled(job: &Job, now: i64, after_secs: i64) -> bool {
 /// Publishes `job`'s request again if it has stalled (see the module
 /// documentation); returns the job as it now is. Never fails the request
 /// that looked: a failure is logged and the next look tries again.
-pub(crate) async fn requeue_if_stalled(state: &WebState, job: Job) -> Job {
-    let after = i64::try_from(state.settings.requeue_after.as_secs()).unwrap_or(i64::MAX);
+pub async fn requeue_if_stalled(ports: Ports<'_>, job: Job) -> Job {
+    let after = i64::try_from(ports.rules.requeue_after.as_secs()).unwrap_or(i64::MAX);
     let now = now_epoch();
     if after == 0 || !stalled(&job, now, after) {
         return job;
     }
-    let marked = match state
-        .ports
+    let marked = match ports
         .jobs
         .mark_requeued(&job.job_id, now, now - after)
         .await
@@ -45,7 +45,7 @@ pub(crate) async fn requeue_if_stalled(state: &WebState, job: Job) -> Job {
             return job;
         }
     };
-    match crate::upload::queue_request(state, &marked).await {
+    match queue_request(ports, &marked).await {
         Ok(()) => {
             info!(job_id = %job.job_id, pending_s = now - job.submit_time, "stalled job requeued");
             metrics::counter!("gas_web_jobs_requeued_total").increment(1);

@@ -1,6 +1,6 @@
 //! Premium through Stripe: [`StripePayments`], a [`PaymentProvider`] on
-//! Stripe's REST API, and the webhook Stripe posts its events to
-//! (`POST /stripe/webhook`, [`routes`]).
+//! Stripe's REST API, which also verifies the events Stripe posts to the
+//! webhook (`POST /stripe/webhook`, served by the API: `api/webhooks.rs`).
 //!
 //! The flow, one that Stripe and local Stripe servers alike support:
 //! 1. The subscribe page collects a card with Stripe.js (the card never
@@ -29,20 +29,24 @@
 
 mod api;
 mod signature;
-mod webhook;
 
 use async_trait::async_trait;
 use axum::http::HeaderMap;
 use gas_jobs::{Role, User};
 
-use crate::payment::{
+use crate::integrations::payment::{
     CardForm, Checkout, PaymentError, PaymentEvent, PaymentProvider, PlanChange, SubscribeForm,
     WebhookError,
 };
 use api::StripeApi;
 
 pub use signature::{sign, verify, SignatureError, DEFAULT_TOLERANCE_SECS};
-pub use webhook::routes;
+
+impl From<SignatureError> for WebhookError {
+    fn from(e: SignatureError) -> Self {
+        WebhookError::Signature(Box::new(e))
+    }
+}
 
 /// Where Stripe's API lives unless configured otherwise.
 pub const STRIPE_API: &str = "https://api.stripe.com";
