@@ -9,6 +9,8 @@
 //! strings (contigs, biotypes, tags) are interned.
 
 use std::collections::HashMap;
+
+use rustc_hash::FxBuildHasher;
 use std::io::BufRead;
 use std::sync::Arc;
 
@@ -88,7 +90,7 @@ pub(crate) fn read<R: BufRead>(reader: R) -> Result<Parsed, ReadFailure> {
 
 /// Interns strings that repeat across features.
 #[derive(Default)]
-struct Interner(HashMap<Box<str>, Arc<str>>);
+struct Interner(HashMap<Box<str>, Arc<str>, FxBuildHasher>);
 
 impl Interner {
     fn get(&mut self, s: &str) -> Arc<str> {
@@ -216,12 +218,23 @@ struct Fields<'a> {
 /// the line (as bcftools and htslib read it), so tabs inside attribute
 /// values do not make a line invalid.
 fn fields(line: &str) -> Result<Fields<'_>, String> {
+    // One pass over the bytes: a line's columns are short, and a search
+    // call per column cost more than the scan.
     let mut columns = [""; 9];
     let mut found = 0;
-    for (slot, column) in columns.iter_mut().zip(line.splitn(9, '\t')) {
-        *slot = column;
-        found += 1;
+    let mut start = 0;
+    for (i, &b) in line.as_bytes().iter().enumerate() {
+        if b == b'\t' {
+            columns[found] = &line[start..i];
+            found += 1;
+            start = i + 1;
+            if found == 8 {
+                break;
+            }
+        }
     }
+    columns[found] = &line[start..];
+    found += 1;
     if found != 9 {
         return Err(format!(
             "expected 9 tab-separated columns (GFF3 or GTF), found {found}: {:?}",
@@ -362,15 +375,29 @@ fn trim(text: &str) -> &str {
 fn gff3_attributes(text: &str) -> Result<Attrs<'_>, String> {
     let mut pairs = Pairs::new();
     if text != "." {
-        for part in text.split(';') {
-            let part = trim(part);
-            if part.is_empty() {
-                continue;
+        // `key=value` parts between `;`s, found in one pass over the bytes
+        // (the first `=` of a part splits it).
+        let bytes = text.as_bytes();
+        let (mut start, mut equals) = (0, None);
+        for i in 0..=bytes.len() {
+            match bytes.get(i) {
+                Some(b'=') if equals.is_none() => equals = Some(i),
+                Some(b';') | None => {
+                    let part = &text[start..i];
+                    match equals {
+                        Some(e) => pairs.push((trim(&text[start..e]), trim(&text[e + 1..i]))),
+                        None if trim(part).is_empty() => {}
+                        None => {
+                            return Err(format!(
+                                "GFF3 attribute {:?} has no '='",
+                                snippet(trim(part))
+                            ))
+                        }
+                    }
+                    (start, equals) = (i + 1, None);
+                }
+                Some(_) => {}
             }
-            let (key, value) = part
-                .split_once('=')
-                .ok_or_else(|| format!("GFF3 attribute {:?} has no '='", snippet(part)))?;
-            pairs.push((trim(key), trim(value)));
         }
     }
     Ok(Attrs { pairs, gff3: true })
@@ -484,7 +511,10 @@ fn tsl(value: &str) -> Option<u8> {
 struct Parser {
     format: Option<AnnotationFormat>,
     strings: Interner,
-    ids: HashMap<Box<str>, u32>,
+    /// Feature ids to their slots. Fx, not SipHash: the keys come from
+    /// the operator's model file, not from users, and hashing them was a
+    /// tenth of loading.
+    ids: HashMap<Box<str>, u32, FxBuildHasher>,
     slots: Vec<Slot>,
     header: Vec<String>,
     warnings: Warnings,

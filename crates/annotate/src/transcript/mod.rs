@@ -255,6 +255,10 @@ impl fmt::Display for Warnings {
 #[derive(Debug)]
 struct ContigTranscripts {
     transcripts: Vec<Transcript>,
+    /// Each transcript's `(start, end)`, side by side: the tree walk reads
+    /// them, and reading them from the transcripts themselves touched a
+    /// cache line per transcript.
+    spans: Vec<(u32, u32)>,
     /// Per node: the largest half-open end (`end + 1`) in its subtree.
     max_end: Vec<u32>,
     /// The root's level; -1 when empty.
@@ -265,11 +269,13 @@ impl ContigTranscripts {
     fn new(mut transcripts: Vec<Transcript>) -> Self {
         transcripts.sort_by(|a, b| (a.start, a.end, &a.id).cmp(&(b.start, b.end, &b.id)));
         let n = transcripts.len();
+        let spans: Vec<(u32, u32)> = transcripts.iter().map(|t| (t.start, t.end)).collect();
         let end = |i: usize| transcripts[i].end.saturating_add(1);
         let mut max_end = vec![0u32; n];
         if n == 0 {
             return ContigTranscripts {
                 transcripts,
+                spans,
                 max_end,
                 max_level: -1,
             };
@@ -304,6 +310,7 @@ impl ContigTranscripts {
         }
         ContigTranscripts {
             transcripts,
+            spans,
             max_end,
             max_level: k - 1,
         }
@@ -482,14 +489,18 @@ impl TranscriptIndex {
         end: u32,
         flank: u32,
     ) -> Overlapping<'_> {
-        let (transcripts, max_end, level): (&[Transcript], &[u32], i32) =
-            match self.contigs.get(slot.0) {
-                Some(c) => (&c.transcripts, &c.max_end, c.max_level),
-                None => (&[], &[], -1),
-            };
+        static NONE: ContigTranscripts = ContigTranscripts {
+            transcripts: Vec::new(),
+            spans: Vec::new(),
+            max_end: Vec::new(),
+            max_level: -1,
+        };
+        let contig = self.contigs.get(slot.0).unwrap_or(&NONE);
+        let level = contig.max_level;
         let mut iter = Overlapping {
-            transcripts,
-            max_end,
+            transcripts: &contig.transcripts,
+            spans: &contig.spans,
+            max_end: &contig.max_end,
             query_start: u64::from(start).saturating_sub(u64::from(flank)),
             query_end: u64::from(end) + u64::from(flank) + 1,
             stack: [Node::default(); STACK_NODES],
@@ -544,6 +555,7 @@ impl Node {
 #[derive(Debug)]
 pub struct Overlapping<'a> {
     transcripts: &'a [Transcript],
+    spans: &'a [(u32, u32)],
     max_end: &'a [u32],
     /// Half-open query, in 1-based coordinates.
     query_start: u64,
@@ -559,13 +571,13 @@ impl<'a> Iterator for Overlapping<'a> {
 
     fn next(&mut self) -> Option<&'a Transcript> {
         let n = self.transcripts.len();
-        let starts_before_end = |t: &Transcript| u64::from(t.start) < self.query_end;
-        let ends_after_start = |t: &Transcript| self.query_start < u64::from(t.end) + 1;
+        let starts_before_end = |i: usize| u64::from(self.spans[i].0) < self.query_end;
+        let ends_after_start = |i: usize| self.query_start < u64::from(self.spans[i].1) + 1;
         loop {
             if let Some((i, stop)) = self.scan {
-                if i < stop && starts_before_end(&self.transcripts[i]) {
+                if i < stop && starts_before_end(i) {
                     self.scan = Some((i + 1, stop));
-                    if ends_after_start(&self.transcripts[i]) {
+                    if ends_after_start(i) {
                         return Some(&self.transcripts[i]);
                     }
                     continue;
@@ -591,10 +603,10 @@ impl<'a> Iterator for Overlapping<'a> {
                     self.stack[self.top] = Node::new(y, k - 1, false);
                     self.top += 1;
                 }
-            } else if x < n && starts_before_end(&self.transcripts[x]) {
+            } else if x < n && starts_before_end(x) {
                 self.stack[self.top] = Node::new(x + (1usize << (k - 1)), k - 1, false);
                 self.top += 1;
-                if ends_after_start(&self.transcripts[x]) {
+                if ends_after_start(x) {
                     return Some(&self.transcripts[x]);
                 }
             }
