@@ -608,23 +608,18 @@ fn frameshift_hgvsp(
     }
     if new == b'*' {
         effect.terms.insert(C::StopGained);
-        return format!("p.{}{}Ter", three_letter(ref_aa), pos + 1);
+        return P::new().aa(ref_aa).at(pos + 1).s("Ter").done();
     }
     let rest = &alt_pep[k..];
     match rest.iter().position(|&x| x == b'*') {
-        Some(stop) => format!(
-            "p.{}{}{}fsTer{}",
-            three_letter(ref_aa),
-            pos + 1,
-            three_letter(new),
-            stop + 1
-        ),
-        None => format!(
-            "p.{}{}{}fsTer?",
-            three_letter(ref_aa),
-            pos + 1,
-            three_letter(new)
-        ),
+        Some(stop) => P::new()
+            .aa(ref_aa)
+            .at(pos + 1)
+            .aa(new)
+            .s("fsTer")
+            .at(stop + 1)
+            .done(),
+        None => P::new().aa(ref_aa).at(pos + 1).aa(new).s("fsTer?").done(),
     }
 }
 
@@ -634,13 +629,57 @@ fn frameshift_hgvsp(
 fn extension(pos: usize, read_through: &[u8]) -> String {
     let new = read_through.first().copied().unwrap_or(b'X');
     match read_through.iter().skip(1).position(|&x| x == b'*') {
-        Some(i) => format!("p.Ter{}{}extTer{}", pos + 1, three_letter(new), i + 1),
-        None => format!("p.Ter{}{}extTer?", pos + 1, three_letter(new)),
+        Some(i) => P::new()
+            .s("Ter")
+            .at(pos + 1)
+            .aa(new)
+            .s("extTer")
+            .at(i + 1)
+            .done(),
+        None => P::new().s("Ter").at(pos + 1).aa(new).s("extTer?").done(),
     }
 }
 
-fn residues(pep: &[u8]) -> String {
-    pep.iter().map(|&x| three_letter(x)).collect()
+/// An HGVSp description written piece by piece (`p.`, residues in three
+/// letters, positions), without `fmt`: about one coding entry in three has
+/// one, and formatting them was a twentieth of the annotation's work.
+struct P(String);
+
+impl P {
+    fn new() -> P {
+        let mut text = String::with_capacity(24);
+        text.push_str("p.");
+        P(text)
+    }
+
+    /// A residue in three letters.
+    fn aa(mut self, residue: u8) -> P {
+        self.0.push_str(three_letter(residue));
+        self
+    }
+
+    /// Residues in three letters, one after the other.
+    fn residues(mut self, pep: &[u8]) -> P {
+        for &residue in pep {
+            self.0.push_str(three_letter(residue));
+        }
+        self
+    }
+
+    /// A 1-based position (or count).
+    fn at(mut self, n: usize) -> P {
+        push_u64(&mut self.0, n as u64);
+        self
+    }
+
+    fn s(mut self, text: &str) -> P {
+        self.0.push_str(text);
+        self
+    }
+
+    fn done(self) -> String {
+        self.0
+    }
 }
 
 /// HGVSp of an in-frame change with `ref_pep` → `alt_pep` from 0-based
@@ -679,7 +718,7 @@ fn inframe_hgvsp(
         // Unchanged protein: `p.Leu12=` at the first residue the change
         // touches.
         return match protein.get(aa_pos) {
-            Some(&aa) => format!("p.{}{}=", three_letter(aa), aa_pos + 1),
+            Some(&aa) => P::new().aa(aa).at(aa_pos + 1).s("=").done(),
             None => String::new(),
         };
     }
@@ -691,8 +730,13 @@ fn inframe_hgvsp(
         if r.is_empty() {
             // Stop inserted: the residue at the insertion point is replaced.
             return match protein.get(start) {
-                Some(&aa) if stop == 0 => format!("p.{}{}Ter", three_letter(aa), start + 1),
-                Some(&aa) => format!("p.{}{}delins{}", three_letter(aa), start + 1, residues(&v)),
+                Some(&aa) if stop == 0 => P::new().aa(aa).at(start + 1).s("Ter").done(),
+                Some(&aa) => P::new()
+                    .aa(aa)
+                    .at(start + 1)
+                    .s("delins")
+                    .residues(&v)
+                    .done(),
                 None => String::new(),
             };
         }
@@ -710,12 +754,7 @@ fn inframe_hgvsp(
         return extension(stop_at, &through);
     }
     match (r.len(), v.len()) {
-        (1, 1) => format!(
-            "p.{}{}{}",
-            three_letter(r[0]),
-            start + 1,
-            three_letter(v[0])
-        ),
+        (1, 1) => P::new().aa(r[0]).at(start + 1).aa(v[0]).done(),
         (0, _) => {
             // Insertion before residue `start`: slide it C-terminal.
             let mut ins = v;
@@ -726,27 +765,29 @@ fn inframe_hgvsp(
             let n = ins.len();
             if start >= n && protein[start - n..start] == ins[..] {
                 if n == 1 {
-                    format!("p.{}{}dup", three_letter(protein[start - 1]), start)
+                    P::new().aa(protein[start - 1]).at(start).s("dup").done()
                 } else {
-                    format!(
-                        "p.{}{}_{}{}dup",
-                        three_letter(protein[start - n]),
-                        start - n + 1,
-                        three_letter(protein[start - 1]),
-                        start
-                    )
+                    P::new()
+                        .aa(protein[start - n])
+                        .at(start - n + 1)
+                        .s("_")
+                        .aa(protein[start - 1])
+                        .at(start)
+                        .s("dup")
+                        .done()
                 }
             } else if start == 0 || start >= protein.len() {
                 String::new()
             } else {
-                format!(
-                    "p.{}{}_{}{}ins{}",
-                    three_letter(protein[start - 1]),
-                    start,
-                    three_letter(protein[start]),
-                    start + 1,
-                    residues(&ins)
-                )
+                P::new()
+                    .aa(protein[start - 1])
+                    .at(start)
+                    .s("_")
+                    .aa(protein[start])
+                    .at(start + 1)
+                    .s("ins")
+                    .residues(&ins)
+                    .done()
             }
         }
         (n, 0) => {
@@ -759,34 +800,36 @@ fn inframe_hgvsp(
             }
             let del = &protein[start..start + n];
             if n == 1 {
-                format!("p.{}{}del", three_letter(del[0]), start + 1)
+                P::new().aa(del[0]).at(start + 1).s("del").done()
             } else {
-                format!(
-                    "p.{}{}_{}{}del",
-                    three_letter(del[0]),
-                    start + 1,
-                    three_letter(del[n - 1]),
-                    start + n
-                )
+                P::new()
+                    .aa(del[0])
+                    .at(start + 1)
+                    .s("_")
+                    .aa(del[n - 1])
+                    .at(start + n)
+                    .s("del")
+                    .done()
             }
         }
         (n, _) => {
             if n == 1 {
-                format!(
-                    "p.{}{}delins{}",
-                    three_letter(r[0]),
-                    start + 1,
-                    residues(&v)
-                )
+                P::new()
+                    .aa(r[0])
+                    .at(start + 1)
+                    .s("delins")
+                    .residues(&v)
+                    .done()
             } else {
-                format!(
-                    "p.{}{}_{}{}delins{}",
-                    three_letter(r[0]),
-                    start + 1,
-                    three_letter(r[n - 1]),
-                    start + n,
-                    residues(&v)
-                )
+                P::new()
+                    .aa(r[0])
+                    .at(start + 1)
+                    .s("_")
+                    .aa(r[n - 1])
+                    .at(start + n)
+                    .s("delins")
+                    .residues(&v)
+                    .done()
             }
         }
     }
