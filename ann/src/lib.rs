@@ -7,5 +7,5 @@
 
 mod runner;
 
-pub use gas_jobs::keys::{log_key, result_key, stats_key};
+pub use gas_jobs::keys::{log_key, result_key, stats_key, variants_key};
 pub use runner::{InputLimits, Outcome, Runner, RunnerPorts, RunnerSettings};

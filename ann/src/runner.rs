@@ -12,7 +12,7 @@ use tokio::sync::watch;
 use tracing::{info, info_span, warn, Instrument};
 
 use gas_annotate::AnnotateError;
-use gas_jobs::keys::{log_key, result_key, stats_key};
+use gas_jobs::keys::{log_key, result_key, stats_key, variants_key};
 
 /// The ports the runner talks to.
 #[derive(Clone)]
@@ -262,6 +262,7 @@ impl Runner {
 
         let bytes_read = Arc::new(AtomicU64::new(0));
         let heartbeat = self.spawn_heartbeat(&job, message, Arc::clone(&bytes_read), input_size);
+        let annotation_started = Instant::now();
         let annotated = {
             let (input_path, output_path) = (input_path.clone(), output_path.clone());
             let bytes_read = Arc::clone(&bytes_read);
@@ -274,6 +275,7 @@ impl Runner {
             .context("the annotator panicked")?
         };
         heartbeat.abort();
+        let annotation_time = annotation_started.elapsed();
 
         let log_key = log_key(&job.s3_key_input_file);
         let outcome = match annotated {
@@ -290,6 +292,10 @@ impl Runner {
                     .put(&log_key, gas_storage::bytes_stream(log))
                     .await
                     .context("storing the log")?;
+                // The variant table's index, beside the results and stored
+                // before the job completes, so a completed job has one.
+                self.store_variant_index(&job, &output_path, &scratch.path, annotation_time)
+                    .await?;
                 // The web app draws the job's pictures from these counts.
                 let stats_json =
                     serde_json::to_string(&stats).context("encoding the statistics")?;
@@ -347,6 +353,54 @@ impl Runner {
         };
         metrics::histogram!("gas_ann_job_seconds").record(started.elapsed().as_secs_f64());
         Ok(outcome)
+    }
+
+    /// Builds the variant index of the annotated output and stores it
+    /// under [`variants_key`]. An index that cannot be built (the output
+    /// is the annotator's own, so this is a bug, not bad input) leaves the
+    /// job without a variant table, not without its results.
+    async fn store_variant_index(
+        &self,
+        job: &Job,
+        annotated: &Path,
+        scratch: &Path,
+        annotation_time: Duration,
+    ) -> Result<()> {
+        let index_path = scratch.join("variants.sqlite");
+        let built = {
+            let (annotated, index_path) = (annotated.to_path_buf(), index_path.clone());
+            tokio::task::spawn_blocking(move || {
+                let started = Instant::now();
+                gas_variants::build_file(
+                    &annotated,
+                    &index_path,
+                    &gas_variants::BuildOptions::default(),
+                )
+                .map(|summary| (summary, started.elapsed()))
+            })
+            .await
+            .context("the variant index builder panicked")?
+        };
+        match built {
+            Ok((summary, elapsed)) => {
+                info!(
+                    variants = summary.variants,
+                    entries = summary.entries,
+                    bytes = summary.bytes,
+                    index_ms = elapsed.as_millis() as u64,
+                    annotation_ms = annotation_time.as_millis() as u64,
+                    "variant index built"
+                );
+                let file = tokio::fs::File::open(&index_path).await?;
+                self.ports
+                    .results
+                    .put(&variants_key(&job.s3_key_input_file), file_stream(file))
+                    .await
+                    .context("storing the variant index")?;
+            }
+            Err(e) => warn!(error = %e, "no variant index for this job"),
+        }
+        Ok(())
     }
 
     async fn fail(&self, job: &Job, reason: &str, log_key: Option<&str>) -> Result<Job> {

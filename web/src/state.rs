@@ -13,6 +13,7 @@ use gas_storage::{BlobStore, BrowserUpload};
 use crate::domain::accounts::SignInGuards;
 use crate::domain::plan::PlanPorts;
 use crate::domain::ports::{Ports, Rules};
+use crate::domain::variants::IndexCache;
 use crate::integrations::oidc;
 use crate::integrations::payment::PaymentProvider;
 use crate::primitives::session::Sessions;
@@ -85,6 +86,8 @@ pub struct WebState {
     /// What bounds password work and guessing in this process (sized from
     /// the settings by [`WebState::new`]).
     pub sign_in: SignInGuards,
+    /// Local copies of the variant indexes this process reads.
+    pub variant_indexes: IndexCache,
 }
 
 impl WebState {
@@ -103,6 +106,7 @@ impl WebState {
             settings,
             rules,
             sign_in,
+            variant_indexes: IndexCache::default(),
         }
     }
 

@@ -1005,7 +1005,10 @@ async fn check_stores(
         let result_key = job.s3_key_result_file.clone().unwrap();
         let log_key = job.s3_key_log_file.clone().unwrap();
         let stats_key = gas_jobs::keys::stats_key(&job.s3_key_input_file);
-        for key in [&log_key, &stats_key] {
+        // The variant index stays hot while the results are archived
+        // (docs/DESIGN-NOTES.md, "Variant index"), as the log does.
+        let variants_key = gas_jobs::keys::variants_key(&job.s3_key_input_file);
+        for key in [&log_key, &stats_key, &variants_key] {
             assert!(
                 results.objects.contains_key(key.as_str()),
                 "{job_id}: {key} missing from the results store"

@@ -18,6 +18,14 @@ pub fn stats_key(input_key: &str) -> String {
     format!("{}.stats.json", strip_vcf_suffix(input_key))
 }
 
+/// The key of the job's variant index (`gas_variants`), which the variant
+/// table reads: beside the results. It stays hot while they are archived
+/// (the web app serves it under the results' rules); see
+/// `docs/DESIGN-NOTES.md`, "Variant index".
+pub fn variants_key(input_key: &str) -> String {
+    format!("{}.variants.sqlite", strip_vcf_suffix(input_key))
+}
+
 fn strip_vcf_suffix(key: &str) -> &str {
     key.strip_suffix(".vcf.gz")
         .or_else(|| key.strip_suffix(".vcf"))
@@ -34,5 +42,9 @@ mod tests {
         assert_eq!(log_key("gas/u1/j1~test.vcf.gz"), "gas/u1/j1~test.count.log");
         assert_eq!(result_key("gas/u1/j1~odd"), "gas/u1/j1~odd.annot.vcf");
         assert_eq!(stats_key("gas/u1/j1~test.vcf"), "gas/u1/j1~test.stats.json");
+        assert_eq!(
+            variants_key("gas/u1/j1~test.vcf.gz"),
+            "gas/u1/j1~test.variants.sqlite"
+        );
     }
 }

@@ -149,6 +149,11 @@ impl From<Refusal> for ApiError {
                 "duplicate",
                 "this upload was already submitted".into(),
             ),
+            Refusal::NoVariantIndex => (
+                S::CONFLICT,
+                "no_index",
+                "this job has no variant table; its results can still be downloaded".into(),
+            ),
         };
         ApiError::refused(status, reason, message)
     }

@@ -10,6 +10,7 @@ mod auth;
 mod error;
 mod jobs;
 mod openapi;
+mod variants;
 mod webhooks;
 
 use std::sync::Arc;
@@ -58,6 +59,11 @@ const ROUTES: &[ApiRoute] = &[
         path: "/api/v1/jobs/{id}/log",
         method: Method::GET,
         handler: |m| on(m, jobs::get_log),
+    },
+    ApiRoute {
+        path: "/api/v1/jobs/{id}/variants",
+        method: Method::GET,
+        handler: |m| on(m, variants::get_variants),
     },
     ApiRoute {
         path: "/api/v1/me",

@@ -67,7 +67,8 @@ fn job_links(pointer: &str) -> Value {
     json!({
         "GetJob": { "operationId": "getJob", "parameters": { "id": id } },
         "GetJobResults": { "operationId": "getJobResults", "parameters": { "id": id } },
-        "GetJobLog": { "operationId": "getJobLog", "parameters": { "id": id } }
+        "GetJobLog": { "operationId": "getJobLog", "parameters": { "id": id } },
+        "GetJobVariants": { "operationId": "getJobVariants", "parameters": { "id": id } }
     })
 }
 
@@ -267,9 +268,91 @@ fn job_paths() -> Value {
     })
 }
 
+/// A text query parameter of the variant table.
+fn variant_parameter(name: &str, description: &str) -> Value {
+    json!({
+        "name": name,
+        "in": "query",
+        "description": description,
+        "allowEmptyValue": true,
+        "schema": { "type": "string" }
+    })
+}
+
+/// The variant table of a job (`crate::api::variants`).
+fn variant_paths() -> Value {
+    json!({
+        "/api/v1/jobs/{id}/variants": {
+            "get": {
+                "operationId": "getJobVariants",
+                "summary": "A page of the job's annotated variants, filtered and sorted",
+                "description": "One object per variant allele with the picked CSQ entry's fields (`PICK=1`, else the first) and the allele's other entries in `transcripts`. An allele matches when one of its entries meets every entry condition (`gene`, `consequence`, `impact`) and the allele meets the others. Empty parameters are absent. The same rules as the results download.",
+                "parameters": [
+                    job_id_parameter(),
+                    variant_parameter("gene", "A prefix of the gene symbol (case-insensitive)."),
+                    variant_parameter("consequence", "Sequence Ontology terms, comma-separated: any of them."),
+                    variant_parameter("impact", "The lowest impact to include: HIGH, MODERATE, LOW or MODIFIER."),
+                    variant_parameter("region", "`chr:start-end` (1-based, inclusive), `chr:pos` or `chr`; `1`/`chr1` and `MT`/`chrM` alike."),
+                    variant_parameter("id", "One id of the ID column, exactly (e.g. an rs id)."),
+                    variant_parameter("clinvar", "A ClinVar significance term (`pathogenic`, `likely_pathogenic`, ...); case, `_` and spaces alike."),
+                    variant_parameter("max_af", "The highest allele frequency to include, 0 to 1; alleles without a frequency are left out."),
+                    {
+                        "name": "sort",
+                        "in": "query",
+                        "description": "position (default), gene, impact (highest first) or frequency (rarest first).",
+                        "allowEmptyValue": true,
+                        "schema": { "type": "string" }
+                    },
+                    {
+                        "name": "limit",
+                        "in": "query",
+                        "description": "Variants a page, 1 to 500; empty or absent: 50.",
+                        "allowEmptyValue": true,
+                        "schema": { "type": "string" }
+                    },
+                    variant_parameter("cursor", "The previous page's `next`, with the same filter and sort."),
+                    {
+                        "name": "format",
+                        "in": "query",
+                        "description": "`tsv` or `json`: instead of a page, the whole filtered set from the cursor on, streamed as a download (TSV: a header line, one allele a line with its picked entry; JSON: an array of the page's variant objects). Empty or absent: a page.",
+                        "allowEmptyValue": true,
+                        "schema": { "type": "string" }
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "A page of the filtered set; with `format`, the whole set as a download.",
+                        "content": {
+                            "application/json": {
+                                "schema": {
+                                    "oneOf": [
+                                        schema("VariantPage"),
+                                        { "type": "array", "items": schema("Variant") }
+                                    ]
+                                }
+                            },
+                            "text/tab-separated-values": { "schema": { "type": "string" } }
+                        }
+                    },
+                    "400": error("A parameter's value is wrong; the message names it and says why (`bad_request`)."),
+                    "401": response("Unauthorized"),
+                    "403": error("A free user's download window is over (`upgrade`)."),
+                    "404": response("NotFound"),
+                    "409": error("The job has not completed (`not_ready`), its results are in cold storage or being restored (`restoring`), or it has no variant table (`no_index`)."),
+                    "500": response("Internal")
+                }
+            }
+        }
+    })
+}
+
 /// Every operation, by path.
 fn paths() -> Value {
     let mut paths = job_paths();
+    paths
+        .as_object_mut()
+        .expect("an object")
+        .extend(variant_paths().as_object().expect("an object").clone());
     let more = json!({
         "/api/v1/me": {
             "get": {
@@ -385,8 +468,65 @@ fn schemas() -> Value {
                 "error": { "type": "string", "description": "What went wrong, for people." },
                 "reason": {
                     "type": "string",
-                    "description": "A stable code to act on: `unauthorized`, `not_found`, `bad_request`, `too_large`, `csrf`, `duplicate`, `upgrade`, `restoring`, `not_ready`, `payment_required`, `payment_unavailable`, `unavailable`, `internal`."
+                    "description": "A stable code to act on: `unauthorized`, `not_found`, `bad_request`, `too_large`, `csrf`, `duplicate`, `upgrade`, `restoring`, `not_ready`, `no_index`, `payment_required`, `payment_unavailable`, `unavailable`, `internal`."
                 }
+            }
+        },
+        "VariantPage": {
+            "type": "object",
+            "required": ["variants", "total", "next"],
+            "additionalProperties": false,
+            "properties": {
+                "variants": { "type": "array", "items": schema("Variant") },
+                "total": { "type": "integer", "minimum": 0, "description": "Variant alleles in the whole filtered set." },
+                "next": {
+                    "type": "string",
+                    "nullable": true,
+                    "description": "The `cursor` of the next page; null on the last page."
+                }
+            }
+        },
+        "Variant": {
+            "type": "object",
+            "description": "A variant allele: its record's fields, the picked CSQ entry's, the copied track fields (ClinVar significance `CLNSIG`, allele frequency `AF`) and the allele's other entries.",
+            "required": [
+                "chrom", "pos", "ref", "alt", "id", "gene", "gene_id", "feature", "biotype",
+                "consequence", "impact", "hgvsc", "hgvsp", "clinvar", "af", "transcripts"
+            ],
+            "additionalProperties": false,
+            "properties": {
+                "chrom": { "type": "string" },
+                "pos": { "type": "integer", "minimum": 0 },
+                "ref": { "type": "string" },
+                "alt": { "type": "string" },
+                "id": { "type": "string", "nullable": true, "description": "The ID column; null for `.`." },
+                "gene": { "type": "string", "nullable": true },
+                "gene_id": { "type": "string", "nullable": true },
+                "feature": { "type": "string", "nullable": true },
+                "biotype": { "type": "string", "nullable": true },
+                "consequence": { "type": "string", "nullable": true, "description": "`&`-joined Sequence Ontology terms." },
+                "impact": { "type": "string", "nullable": true, "enum": ["HIGH", "MODERATE", "LOW", "MODIFIER", null] },
+                "hgvsc": { "type": "string", "nullable": true },
+                "hgvsp": { "type": "string", "nullable": true },
+                "clinvar": { "type": "string", "nullable": true },
+                "af": { "type": "number", "nullable": true },
+                "transcripts": { "type": "array", "items": schema("Transcript") }
+            }
+        },
+        "Transcript": {
+            "type": "object",
+            "description": "One CSQ entry of the allele.",
+            "required": ["gene", "gene_id", "feature", "biotype", "consequence", "impact", "hgvsc", "hgvsp"],
+            "additionalProperties": false,
+            "properties": {
+                "gene": { "type": "string", "nullable": true },
+                "gene_id": { "type": "string", "nullable": true },
+                "feature": { "type": "string", "nullable": true },
+                "biotype": { "type": "string", "nullable": true },
+                "consequence": { "type": "string", "nullable": true },
+                "impact": { "type": "string", "nullable": true, "enum": ["HIGH", "MODERATE", "LOW", "MODIFIER", null] },
+                "hgvsc": { "type": "string", "nullable": true },
+                "hgvsp": { "type": "string", "nullable": true }
             }
         },
         "UpgradeRequest": {

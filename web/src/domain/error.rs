@@ -46,6 +46,9 @@ pub enum Refusal {
     Archived,
     /// The upload was submitted already.
     Duplicate,
+    /// The job's results have no variant index (annotated before the
+    /// variant table existed, or its index could not be built).
+    NoVariantIndex,
 }
 
 impl From<Refusal> for Error {

@@ -13,3 +13,4 @@ pub mod plan;
 pub mod ports;
 pub mod requeue;
 pub mod upload;
+pub mod variants;

@@ -73,6 +73,10 @@ pub fn status_and_words(e: &Error) -> (StatusCode, String) {
                 "the results are in cold storage; a restore will start shortly".into(),
             ),
             Refusal::Duplicate => (S::CONFLICT, "this upload was already submitted".into()),
+            Refusal::NoVariantIndex => (
+                S::CONFLICT,
+                "this job has no variant table; its results can still be downloaded".into(),
+            ),
         },
         Error::Unavailable(_) | Error::Internal(_) => (
             S::INTERNAL_SERVER_ERROR,

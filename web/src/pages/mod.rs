@@ -20,6 +20,7 @@ mod job;
 mod profile;
 mod render;
 mod subscribe;
+mod variants;
 
 use std::sync::Arc;
 
@@ -54,6 +55,7 @@ pub fn routes(state: Arc<WebState>) -> Router<Arc<WebState>> {
         .route("/annotations/{id}", get(annotations::detail))
         .route("/annotations/{id}/panel", get(annotations::panel))
         .route("/annotations/{id}/log", get(annotations::log))
+        .route("/annotations/{id}/variants", get(variants::table))
         .route("/annotations/{id}/download", get(annotations::download))
         .route(
             "/annotations/{id}/charts/{chart}",
