@@ -445,6 +445,27 @@ async function steps(flow, backend, awsEndpoint) {
     assert.match(row, /COMPLETED/);
   });
 
+  await flow.step("variants", async () => {
+    // The job's variant table: every allele counted, a gene filter through
+    // the form (so in the URL), each row of the filtered page that gene's.
+    await flow.goto(`/annotations/${jobId}/variants`);
+    const count = async () => parseInt((await page.textContent("#total")).replace(/[^0-9]/g, ""), 10);
+    const all = await count();
+    flow.log(`  ${all} variant alleles`);
+    assert.ok(all > 0, "the table counts the job's variant alleles");
+    assert.ok((await page.locator("table.variants tbody tr").count()) > 0, "the table has rows");
+    await page.fill('input[name="gene"]', "MT-CO");
+    await Promise.all([page.waitForURL(/gene=MT-CO/), page.click('form.filters button[type="submit"]')]);
+    const some = await count();
+    flow.log(`  gene MT-CO*: ${some}`);
+    assert.ok(some > 0 && some < all, `a gene prefix narrows the table (${some} of ${all})`);
+    // A row matches when any of its transcripts does (the picked one is
+    // shown, the others are listed under it).
+    for (const row of await page.locator("table.variants tbody tr").allTextContents()) {
+      assert.match(row, /MT-CO/, "every row of the filtered page has an MT-CO transcript");
+    }
+  });
+
   await flow.step("profile-token", async () => {
     await flow.goto("/profile");
     assert.equal((await page.textContent("#email")).trim(), email);
