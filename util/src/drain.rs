@@ -73,7 +73,11 @@ impl Drainer {
     pub async fn drain(&self) -> anyhow::Result<usize> {
         let mut done = 0;
         loop {
-            let batch = self.queue.receive(10, Duration::ZERO).await?;
+            // Only as many as are handled at once: a received message counts
+            // towards the dead-letter queue, and one waiting in a batch when
+            // the process dies has been received for nothing.
+            let at_once = self.handler.concurrency().clamp(1, 10);
+            let batch = self.queue.receive(at_once, Duration::ZERO).await?;
             if batch.is_empty() {
                 return Ok(done);
             }
