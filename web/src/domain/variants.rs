@@ -169,20 +169,36 @@ pub async fn variants(
     job: &Job,
     query: Query,
 ) -> Result<Answer, Error> {
-    results_access(job, user, ports.rules.window_secs(), now_epoch())?;
-    let key = variants_key(&job.s3_key_input_file);
-    let Some(path) = cache.local_copy(ports, &key).await? else {
-        return Err(Refusal::NoVariantIndex.into());
-    };
-    let answer = tokio::task::spawn_blocking(move || -> Result<Answer, QueryError> {
+    let path = index_path(ports, cache, user, job).await?;
+    tokio::task::spawn_blocking(move || -> Result<Answer, QueryError> {
         Index::open(&path)?.query(&query)
     })
     .await
-    .map_err(|e| Error::Internal(anyhow::Error::new(e)))?;
-    answer.map_err(|e| match e {
+    .map_err(|e| Error::Internal(anyhow::Error::new(e)))?
+    .map_err(query_error)
+}
+
+/// The local copy of `job`'s index, once `user` may read its results now.
+async fn index_path(
+    ports: Ports<'_>,
+    cache: &IndexCache,
+    user: &User,
+    job: &Job,
+) -> Result<PathBuf, Error> {
+    results_access(job, user, ports.rules.window_secs(), now_epoch())?;
+    let key = variants_key(&job.s3_key_input_file);
+    cache
+        .local_copy(ports, &key)
+        .await?
+        .ok_or_else(|| Refusal::NoVariantIndex.into())
+}
+
+/// A bad filter is the caller's mistake; anything else is ours.
+fn query_error(e: QueryError) -> Error {
+    match e {
         QueryError::Filter(e) => Error::Invalid(e.to_string()),
         e => Error::Internal(anyhow::Error::new(e)),
-    })
+    }
 }
 
 /// What an export is written as.
@@ -237,11 +253,7 @@ pub async fn export(
     query: Query,
     format: ExportFormat,
 ) -> Result<ExportStream, Error> {
-    results_access(job, user, ports.rules.window_secs(), now_epoch())?;
-    let key = variants_key(&job.s3_key_input_file);
-    let Some(path) = cache.local_copy(ports, &key).await? else {
-        return Err(Refusal::NoVariantIndex.into());
-    };
+    let path = index_path(ports, cache, user, job).await?;
     let index = {
         let query = Query {
             limit: 1,
@@ -254,10 +266,7 @@ pub async fn export(
         })
         .await
         .map_err(|e| Error::Internal(anyhow::Error::new(e)))?
-        .map_err(|e| match e {
-            QueryError::Filter(e) => Error::Invalid(e.to_string()),
-            e => Error::Internal(anyhow::Error::new(e)),
-        })?
+        .map_err(query_error)?
     };
     let (sender, receiver) = tokio::sync::mpsc::channel::<Result<bytes::Bytes, std::io::Error>>(4);
     tokio::task::spawn_blocking(move || {
