@@ -366,7 +366,7 @@ impl Runner {
         scratch: &Path,
         annotation_time: Duration,
     ) -> Result<()> {
-        let index_path = scratch.join("variants.sqlite");
+        let index_path = scratch.join("variants.idx");
         let built = {
             let (annotated, index_path) = (annotated.to_path_buf(), index_path.clone());
             tokio::task::spawn_blocking(move || {

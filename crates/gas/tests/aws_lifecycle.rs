@@ -144,6 +144,11 @@ async fn lifecycle(cold_storage: &str) {
     api.completed(&free, &free_job).await;
     let before = api.download(&free, &free_job).await;
     assert!(String::from_utf8_lossy(&before).contains("VC="));
+    // The variant table reads the index and the results through the web
+    // process's cache of S3 objects.
+    let table = variants(api, &free, &free_job, "impact=LOW&limit=500").await;
+    let total = table["total"].as_u64().unwrap();
+    assert!(total > 0, "{table}");
     api.completed(&early, &early_job).await;
     // An upgrade inside the window stops the pending execution.
     api.upgrade(&early).await;
@@ -155,6 +160,12 @@ async fn lifecycle(cold_storage: &str) {
     let (status, body) = api.results_refusal(&free, &free_job).await;
     assert!(status.is_client_error());
     assert_eq!(body["reason"], "upgrade", "{body}");
+    let refused = api
+        .get(&free, &format!("/api/v1/jobs/{free_job}/variants"))
+        .await;
+    assert_eq!(refused.status().as_u16(), 403);
+    let refused: serde_json::Value = refused.json().await.unwrap();
+    assert_eq!(refused["reason"], "upgrade", "{refused}");
 
     // Neither the premium job nor the upgraded one is archived.
     tokio::time::sleep(Duration::from_secs(2)).await;
@@ -165,7 +176,21 @@ async fn lifecycle(cold_storage: &str) {
             "{job}"
         );
         assert!(!api.download(token, job).await.is_empty());
+        // The same input, the same table (another job's objects).
+        let other = variants(api, token, job, "impact=LOW&limit=500").await;
+        assert_eq!(other["total"], table["total"], "{job}");
+        assert_eq!(other["variants"], table["variants"], "{job}");
     }
+    // An export streams the whole filtered set.
+    let export = api
+        .get(
+            &premium,
+            &format!("/api/v1/jobs/{premium_job}/variants?impact=LOW&format=tsv"),
+        )
+        .await;
+    assert!(export.status().is_success());
+    let tsv = export.text().await.unwrap();
+    assert_eq!(tsv.lines().count() as u64, total + 1, "a header and a line each");
 
     // Upgrade → restored (S3 class: RestoreObject; vault: moto's retrieval,
     // seen by polling), the same bytes.
@@ -173,6 +198,19 @@ async fn lifecycle(cold_storage: &str) {
     api.wait_state(&free, &free_job, "available", Duration::from_secs(90))
         .await;
     assert_eq!(api.download(&free, &free_job).await, before);
+    let again = variants(api, &free, &free_job, "impact=LOW&limit=500").await;
+    assert_eq!(again, table, "the table after the restore");
+}
+
+/// A page of a job's variant table (200 expected).
+async fn variants(api: &Api, token: &str, job: &str, query: &str) -> serde_json::Value {
+    let response = api
+        .get(token, &format!("/api/v1/jobs/{job}/variants?{query}"))
+        .await;
+    let status = response.status();
+    let body: serde_json::Value = response.json().await.unwrap_or_default();
+    assert!(status.is_success(), "{status}: {body}");
+    body
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -19,11 +19,10 @@ pub fn stats_key(input_key: &str) -> String {
 }
 
 /// The key of the job's variant index (`gas_variants`), which the variant
-/// table reads: beside the results. It stays hot while they are archived
-/// (the web app serves it under the results' rules); see
-/// `docs/DESIGN-NOTES.md`, "Variant index".
+/// table reads with the results: beside them. See `docs/DESIGN-NOTES.md`,
+/// "Variant index".
 pub fn variants_key(input_key: &str) -> String {
-    format!("{}.variants.sqlite", strip_vcf_suffix(input_key))
+    format!("{}.variants.idx", strip_vcf_suffix(input_key))
 }
 
 fn strip_vcf_suffix(key: &str) -> &str {
@@ -44,7 +43,7 @@ mod tests {
         assert_eq!(stats_key("gas/u1/j1~test.vcf"), "gas/u1/j1~test.stats.json");
         assert_eq!(
             variants_key("gas/u1/j1~test.vcf.gz"),
-            "gas/u1/j1~test.variants.sqlite"
+            "gas/u1/j1~test.variants.idx"
         );
     }
 }

@@ -1,44 +1,19 @@
 //! Building a job's index from its annotated VCF: one pass over the
-//! records, written into a fresh SQLite file beside the destination, moved
-//! into place when whole.
+//! records, the columns written into a fresh file beside the
+//! destination, moved into place when whole.
 
-use std::collections::HashMap;
 use std::fs::File;
-use std::io::{BufRead, BufReader, Read};
+use std::hash::BuildHasherDefault;
+use std::io::{BufWriter, Read, Write};
 use std::path::Path;
 
-use rusqlite::{params, Connection, Statement};
+use rustc_hash::FxHasher;
 
-use crate::filter::clinvar_terms;
+use crate::format::{id_hash, Columns, Feature, NO_IMPACT, NO_SET};
+use crate::record::{for_each_entry, Layout, Line};
 use crate::terms;
 
-/// The index's format; a reader refuses any other.
-pub const FORMAT_VERSION: &str = "1";
-
-/// The schema (see `docs/DESIGN-NOTES.md`, "Variant index").
-pub(crate) const SCHEMA: &str = "
-CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
-CREATE TABLE contigs(id INTEGER PRIMARY KEY, name TEXT NOT NULL, key TEXT NOT NULL);
-CREATE TABLE consequences(id INTEGER PRIMARY KEY, text TEXT NOT NULL, mask INTEGER NOT NULL);
-CREATE TABLE features(
-    id INTEGER PRIMARY KEY, symbol TEXT NOT NULL, gene TEXT NOT NULL,
-    feature TEXT NOT NULL, biotype TEXT NOT NULL,
-    hgvsc_prefix TEXT, hgvsp_prefix TEXT);
-CREATE TABLE variants(
-    id INTEGER PRIMARY KEY, contig INTEGER NOT NULL, pos INTEGER NOT NULL,
-    ref TEXT NOT NULL, alt TEXT NOT NULL, vid TEXT, entry_set INTEGER,
-    pick INTEGER, pick_feature INTEGER, pick_impact INTEGER,
-    af REAL, clinvar TEXT, clinvar_terms TEXT);
-CREATE TABLE entry_sets(
-    entry_set INTEGER NOT NULL, n INTEGER NOT NULL, feature INTEGER NOT NULL,
-    csq INTEGER NOT NULL, impact INTEGER,
-    PRIMARY KEY(entry_set, n)) WITHOUT ROWID;
-CREATE TABLE hgvs(
-    variant INTEGER NOT NULL, n INTEGER NOT NULL, hgvsc TEXT, hgvsp TEXT,
-    PRIMARY KEY(variant, n)) WITHOUT ROWID;
-CREATE TABLE ids(name TEXT NOT NULL, variant INTEGER NOT NULL,
-    PRIMARY KEY(name, variant)) WITHOUT ROWID;
-";
+type FxMap<K, V> = std::collections::HashMap<K, V, BuildHasherDefault<FxHasher>>;
 
 /// Which INFO keys hold the copied track fields the table shows and
 /// filters: the first key present on a record wins.
@@ -66,8 +41,11 @@ pub struct BuildSummary {
     pub records: u64,
     /// Rows: one per variant allele.
     pub variants: u64,
-    /// CSQ entries stored.
+    /// CSQ entries counted.
     pub entries: u64,
+    /// Distinct entry sets (an allele's entries as feature, consequence
+    /// and impact) stored.
+    pub entry_sets: u64,
     /// CSQ entries whose `Allele` names no ALT of their record (left out).
     pub unmatched_entries: u64,
     /// The index file's size.
@@ -78,604 +56,683 @@ pub struct BuildSummary {
 pub enum BuildError {
     #[error("reading the annotated VCF: {0}")]
     Io(#[from] std::io::Error),
-    #[error("writing the index: {0}")]
-    Sqlite(#[from] rusqlite::Error),
+    #[error("the annotated VCF is compressed; the index points into plain text")]
+    Compressed,
     #[error("line {line}: {reason}")]
     Malformed { line: u64, reason: String },
+    #[error("the annotated VCF is too large for the index ({0})")]
+    TooLarge(&'static str),
+    #[error("a thread reading part of the annotated VCF panicked")]
+    ThreadPanicked,
 }
 
-/// VEP's fixed first CSQ columns: the layout assumed when the header
-/// declares none.
-const FALLBACK_FIELDS: &[&str] = &[
-    "Allele",
-    "Consequence",
-    "IMPACT",
-    "SYMBOL",
-    "Gene",
-    "Feature_type",
-    "Feature",
-    "BIOTYPE",
-    "EXON",
-    "INTRON",
-    "HGVSc",
-    "HGVSp",
-];
-
-/// Where the fields the index keeps sit in a CSQ entry.
-#[derive(Debug, Clone, Copy)]
-struct Layout {
-    allele: Option<usize>,
-    consequence: Option<usize>,
-    impact: Option<usize>,
-    symbol: Option<usize>,
-    gene: Option<usize>,
-    feature: Option<usize>,
-    biotype: Option<usize>,
-    hgvsc: Option<usize>,
-    hgvsp: Option<usize>,
-    pick: Option<usize>,
-}
-
-impl Layout {
-    fn of(fields: &[&str]) -> Layout {
-        let at = |name: &str| fields.iter().position(|f| *f == name);
-        Layout {
-            allele: at("Allele"),
-            consequence: at("Consequence"),
-            impact: at("IMPACT"),
-            symbol: at("SYMBOL"),
-            gene: at("Gene"),
-            feature: at("Feature"),
-            biotype: at("BIOTYPE"),
-            hgvsc: at("HGVSc"),
-            hgvsp: at("HGVSp"),
-            pick: at("PICK"),
-        }
-    }
-}
-
-/// The CSQ field names of a `##INFO=<ID=CSQ,...>` line: what follows
-/// `Format: ` in its Description, split on `|`.
-fn csq_fields(line: &str) -> Option<Vec<String>> {
-    let rest = line.strip_prefix("##INFO=<ID=CSQ,")?;
-    let (_, format) = rest.split_once("Format: ")?;
-    let end = format.find('"').unwrap_or(format.len());
-    Some(
-        format[..end]
-            .split('|')
-            .map(|f| f.trim().to_string())
-            .collect(),
-    )
-}
-
-/// Builds the index of the annotated VCF at `input` (plain or gzip) into
-/// `output`, atomically: a temporary file beside it, moved into place.
+/// Builds the index of the annotated VCF at `results` (plain text: the
+/// index records where each record's line starts) into `output`,
+/// atomically: a temporary file beside it, moved into place.
 pub fn build_file(
-    input: &Path,
+    results: &Path,
     output: &Path,
     options: &BuildOptions,
 ) -> Result<BuildSummary, BuildError> {
-    let mut file = File::open(input)?;
+    let mut file = File::open(results)?;
     let mut magic = [0u8; 2];
     let n = file.read(&mut magic)?;
-    drop(file);
-    let file = File::open(input)?;
-    // Small pages for small jobs: each table takes at least one page.
-    let page_size = if file.metadata()?.len() < 16 << 20 {
-        1024
-    } else {
-        4096
-    };
     if n == 2 && magic == [0x1f, 0x8b] {
-        let reader = BufReader::with_capacity(
-            1 << 16,
-            flate2::read::MultiGzDecoder::new(BufReader::new(file)),
-        );
-        build_paged(reader, output, options, page_size)
-    } else {
-        build_paged(
-            BufReader::with_capacity(1 << 16, file),
-            output,
-            options,
-            page_size,
-        )
+        return Err(BuildError::Compressed);
+    }
+    let len = file.metadata()?.len();
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(MAX_THREADS));
+    if len < PARALLEL_BYTES || threads < 2 {
+        return build(File::open(results)?, output, options);
+    }
+    let builder = match build_parts(results, len, threads, options) {
+        Ok(builder) => builder,
+        // A part that fails is read again from the start, for an error
+        // that names its line.
+        Err(_) => {
+            let mut builder = Builder::new(options);
+            builder.read_all(&mut File::open(results)?, 0)?;
+            builder
+        }
+    };
+    write_index(builder, output)
+}
+
+/// Results at least this large are read by several threads.
+const PARALLEL_BYTES: u64 = 16 << 20;
+/// The most threads a build uses.
+const MAX_THREADS: usize = 4;
+
+/// Reads the results in `threads` parts of whole lines at once, each into
+/// its own builder, and joins them in order.
+fn build_parts<'o>(
+    results: &Path,
+    len: u64,
+    threads: usize,
+    options: &'o BuildOptions,
+) -> Result<Builder<'o>, BuildError> {
+    // The header first: where it ends and the CSQ layout it declares.
+    let mut head = Builder::new(options);
+    let header_end = {
+        let mut reader = std::io::BufReader::new(File::open(results)?);
+        let mut offset = 0u64;
+        let mut line = Vec::new();
+        loop {
+            line.clear();
+            let n = std::io::BufRead::read_until(&mut reader, b'\n', &mut line)?;
+            if n == 0 || !line.starts_with(b"#") {
+                break offset;
+            }
+            if let Ok(text) = std::str::from_utf8(&line) {
+                if let Some(layout) = Layout::of_header(text.trim_end()) {
+                    head.columns.layout = layout;
+                }
+            }
+            offset += n as u64;
+        }
+    };
+    // Part boundaries: the first line start at or after each even split.
+    let file = File::open(results)?;
+    let mut starts = vec![header_end];
+    for k in 1..threads as u64 {
+        let guess = header_end + (len - header_end) * k / threads as u64;
+        let start = next_line_start(&file, guess.max(*starts.last().unwrap_or(&0)), len)?;
+        if start < len && start > *starts.last().unwrap_or(&0) {
+            starts.push(start);
+        }
+    }
+    let layout = head.columns.layout;
+    let parts: Vec<Result<Builder<'o>, BuildError>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = starts
+            .iter()
+            .enumerate()
+            .map(|(i, &start)| {
+                let end = starts.get(i + 1).copied().unwrap_or(len);
+                let file = &file;
+                scope.spawn(move || {
+                    let mut builder = Builder::new(options);
+                    builder.columns.layout = layout;
+                    let mut part = PartReader {
+                        file,
+                        at: start,
+                        end,
+                    };
+                    builder.read_all(&mut part, start)?;
+                    Ok(builder)
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or(Err(BuildError::ThreadPanicked)))
+            .collect()
+    });
+    let mut joined: Option<Builder<'o>> = None;
+    for part in parts {
+        let part = part?;
+        joined = Some(match joined {
+            None => part,
+            Some(mut whole) => {
+                whole.append(part)?;
+                whole
+            }
+        });
+    }
+    let mut whole = joined.unwrap_or(head);
+    whole.columns.results_len = len;
+    Ok(whole)
+}
+
+/// The offset of the first line that starts at or after `from`.
+fn next_line_start(file: &File, from: u64, len: u64) -> std::io::Result<u64> {
+    use std::os::unix::fs::FileExt;
+    if from == 0 {
+        return Ok(0);
+    }
+    // The line holding byte `from - 1` ends somewhere after it.
+    let mut at = from - 1;
+    let mut buf = vec![0u8; 1 << 16];
+    while at < len {
+        let n = file.read_at(&mut buf, at)?;
+        if n == 0 {
+            break;
+        }
+        if let Some(i) = memchr::memchr(b'\n', &buf[..n]) {
+            return Ok(at + i as u64 + 1);
+        }
+        at += n as u64;
+    }
+    Ok(len)
+}
+
+/// A byte range of a file, read with positional reads (threads share the
+/// file).
+struct PartReader<'f> {
+    file: &'f File,
+    at: u64,
+    end: u64,
+}
+
+impl Read for PartReader<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        use std::os::unix::fs::FileExt;
+        let want = (self.end - self.at).min(buf.len() as u64) as usize;
+        if want == 0 {
+            return Ok(0);
+        }
+        let n = self.file.read_at(&mut buf[..want], self.at)?;
+        self.at += n as u64;
+        Ok(n)
     }
 }
 
-/// As [`build_file`], from a reader of the VCF's text.
+/// As [`build_file`], from a reader of the results' text from its first
+/// byte.
 pub fn build(
-    reader: impl BufRead,
+    mut reader: impl Read,
     output: &Path,
     options: &BuildOptions,
 ) -> Result<BuildSummary, BuildError> {
-    build_paged(reader, output, options, 4096)
+    let mut builder = Builder::new(options);
+    builder.read_all(&mut reader, 0)?;
+    write_index(builder, output)
 }
 
-fn build_paged(
-    mut reader: impl BufRead,
-    output: &Path,
-    options: &BuildOptions,
-    page_size: u32,
-) -> Result<BuildSummary, BuildError> {
+/// Writes what `builder` read as the index file at `output`, atomically.
+fn write_index(builder: Builder, output: &Path) -> Result<BuildSummary, BuildError> {
     let dir = output
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
+    let (columns, mut summary) = builder.finish();
     let temp = tempfile::Builder::new()
         .prefix(".gas-variants-")
         .tempfile_in(dir)?;
-    let mut summary = {
-        let mut conn = Connection::open(temp.path())?;
-        conn.execute_batch(&format!("PRAGMA page_size = {page_size};"))?;
-        conn.execute_batch(
-            "PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF;
-             PRAGMA cache_size = -65536; PRAGMA temp_store = MEMORY;",
-        )?;
-        conn.execute_batch(SCHEMA)?;
-        let tx = conn.transaction()?;
-        let summary = {
-            let mut writer = Writer::new(&tx, options)?;
-            writer.read_all(&mut reader)?;
-            writer.finish()?
-        };
-        tx.commit()?;
-        conn.close().map_err(|(_, e)| e)?;
-        summary
-    };
+    {
+        let mut writer = BufWriter::with_capacity(1 << 16, temp.as_file());
+        columns.write(&mut writer)?;
+        writer.flush()?;
+    }
     summary.bytes = temp.as_file().metadata()?.len();
     temp.persist(output).map_err(|e| e.error)?;
     Ok(summary)
 }
 
-struct Writer<'c> {
-    options: &'c BuildOptions,
-    layout: Layout,
-    contigs: HashMap<String, i64>,
-    consequences: HashMap<String, i64>,
-    features: HashMap<String, i64>,
-    key_buffer: String,
-    set_buffer: Vec<(i64, i64, Option<i64>)>,
-    insert_contig: Statement<'c>,
-    insert_consequence: Statement<'c>,
-    insert_feature: Statement<'c>,
-    insert_variant: Statement<'c>,
-    insert_entry: Statement<'c>,
-    insert_hgvs: Statement<'c>,
-    /// Distinct entry sets (feature, consequence, impact of each entry).
-    entry_sets: HashMap<Vec<(i64, i64, Option<i64>)>, i64>,
-    insert_id: Statement<'c>,
-    conn: &'c Connection,
+/// An entry as an entry set holds it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct SetEntry {
+    feature: u32,
+    consequence: u32,
+    impact: u8,
+}
+
+struct Builder<'o> {
+    options: &'o BuildOptions,
+    columns: Columns,
     summary: BuildSummary,
-    next_variant: i64,
-    /// The previous record's contig and position, while the input is in
-    /// position order.
-    last: Option<(i64, u64)>,
-    sorted: bool,
+    contigs: FxMap<Box<str>, u32>,
+    features: FxMap<Box<str>, u32>,
+    consequences: FxMap<Box<str>, u32>,
+    clinvars: FxMap<Box<str>, u32>,
+    sets: FxMap<Box<[SetEntry]>, u32>,
+    key: String,
+    /// The entries of the record being read, per ALT.
+    per_alt: Vec<Vec<SetEntry>>,
+    picks: Vec<Option<u16>>,
+    /// The previous record's contig and position.
+    last: Option<(u32, u64)>,
 }
 
-/// One entry of a record, before it is stored.
-struct Entry<'a> {
-    allele: usize,
-    fields: Vec<&'a str>,
-}
-
-impl<'c> Writer<'c> {
-    fn new(conn: &'c Connection, options: &'c BuildOptions) -> Result<Self, BuildError> {
-        Ok(Writer {
+impl<'o> Builder<'o> {
+    fn new(options: &'o BuildOptions) -> Self {
+        Builder {
             options,
-            layout: Layout::of(FALLBACK_FIELDS),
-            contigs: HashMap::new(),
-            consequences: HashMap::new(),
-            features: HashMap::new(),
-            key_buffer: String::new(),
-            set_buffer: Vec::new(),
-            insert_contig: conn
-                .prepare("INSERT INTO contigs(id, name, key) VALUES (?1, ?2, ?3)")?,
-            insert_consequence: conn
-                .prepare("INSERT INTO consequences(id, text, mask) VALUES (?1, ?2, ?3)")?,
-            insert_feature: conn.prepare(
-                "INSERT INTO features(id, symbol, gene, feature, biotype, hgvsc_prefix, hgvsp_prefix)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            )?,
-            insert_variant: conn.prepare(
-                "INSERT INTO variants(id, contig, pos, ref, alt, vid, entry_set, pick,
-                    pick_feature, pick_impact, af, clinvar, clinvar_terms)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
-            )?,
-            insert_entry: conn.prepare(
-                "INSERT INTO entry_sets(entry_set, n, feature, csq, impact)
-                 VALUES (?1, ?2, ?3, ?4, ?5)",
-            )?,
-            insert_hgvs: conn
-                .prepare("INSERT INTO hgvs(variant, n, hgvsc, hgvsp) VALUES (?1, ?2, ?3, ?4)")?,
-            entry_sets: HashMap::new(),
-            insert_id: conn.prepare("INSERT OR IGNORE INTO ids(name, variant) VALUES (?1, ?2)")?,
-            conn,
+            columns: Columns {
+                sorted: true,
+                ..Columns::default()
+            },
             summary: BuildSummary::default(),
-            next_variant: 1,
+            contigs: FxMap::default(),
+            features: FxMap::default(),
+            consequences: FxMap::default(),
+            clinvars: FxMap::default(),
+            sets: FxMap::default(),
+            key: String::new(),
+            per_alt: Vec::new(),
+            picks: Vec::new(),
             last: None,
-            sorted: true,
-        })
+        }
     }
 
-    fn read_all(&mut self, reader: &mut impl BufRead) -> Result<(), BuildError> {
-        let mut line = Vec::with_capacity(1 << 12);
+    /// Reads lines from `reader`, whose first byte is byte `base` of the
+    /// results.
+    fn read_all(&mut self, reader: &mut impl Read, base: u64) -> Result<(), BuildError> {
+        // Whole blocks, cut into lines with SIMD memchr: the results of a
+        // large job are hundreds of megabytes.
+        let mut buf = vec![0u8; 1 << 20];
+        let mut filled = 0usize;
         let mut number = 0u64;
+        let mut offset = base;
         loop {
-            line.clear();
-            if reader.read_until(b'\n', &mut line)? == 0 {
+            if filled == buf.len() {
+                buf.resize(buf.len() * 2, 0);
+            }
+            let read = match reader.read(&mut buf[filled..]) {
+                Ok(n) => n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e.into()),
+            };
+            filled += read;
+            let end_of_input = read == 0;
+            let mut start = 0usize;
+            loop {
+                let end = match memchr::memchr(b'\n', &buf[start..filled]) {
+                    Some(n) => start + n + 1,
+                    None if end_of_input && start < filled => filled,
+                    None => break,
+                };
+                number += 1;
+                self.line(&buf[start..end], number, offset + start as u64)?;
+                start = end;
+            }
+            offset += start as u64;
+            buf.copy_within(start..filled, 0);
+            filled -= start;
+            if end_of_input {
+                self.columns.results_len = offset;
                 return Ok(());
             }
-            number += 1;
-            let text = std::str::from_utf8(&line).map_err(|_| BuildError::Malformed {
-                line: number,
-                reason: "not UTF-8".into(),
-            })?;
-            let text = text.trim_end_matches(['\n', '\r']);
-            if text.is_empty() {
-                continue;
+        }
+    }
+
+    /// One line (with its line break) that starts at byte `offset`.
+    fn line(&mut self, bytes: &[u8], number: u64, offset: u64) -> Result<(), BuildError> {
+        let text = std::str::from_utf8(bytes).map_err(|_| BuildError::Malformed {
+            line: number,
+            reason: "not UTF-8".into(),
+        })?;
+        let text = text.trim_end_matches(['\n', '\r']);
+        if text.is_empty() {
+            return Ok(());
+        }
+        if text.starts_with('#') {
+            if let Some(layout) = Layout::of_header(text) {
+                self.columns.layout = layout;
             }
-            if let Some(header) = text.strip_prefix('#') {
-                if header.starts_with("#INFO=<ID=CSQ,") {
-                    if let Some(fields) = csq_fields(text) {
-                        let fields: Vec<&str> = fields.iter().map(String::as_str).collect();
-                        self.layout = Layout::of(&fields);
-                    }
-                }
-                continue;
-            }
-            if let Err(reason) = self.record(text)? {
-                return Err(BuildError::Malformed {
-                    line: number,
-                    reason,
-                });
-            }
+            return Ok(());
         }
+        let parsed = Line::parse(text).map_err(|reason| BuildError::Malformed {
+            line: number,
+            reason,
+        })?;
+        self.record(&parsed, offset)
     }
 
-    fn contig_id(&mut self, name: &str) -> rusqlite::Result<(i64, bool)> {
-        if let Some(id) = self.contigs.get(name) {
-            return Ok((*id, false));
+    fn contig(&mut self, name: &str) -> (u32, bool) {
+        if let Some(&id) = self.contigs.get(name) {
+            return (id, false);
         }
-        let id = self.contigs.len() as i64 + 1;
-        self.insert_contig
-            .execute(params![id, name, terms::contig_key(name)])?;
-        self.contigs.insert(name.to_string(), id);
-        Ok((id, true))
+        let id = self.columns.contigs.len() as u32;
+        self.columns.contigs.push(name.to_string());
+        self.contigs.insert(name.into(), id);
+        (id, true)
     }
 
-    fn consequence_id(&mut self, text: &str) -> rusqlite::Result<i64> {
-        if let Some(id) = self.consequences.get(text) {
-            return Ok(*id);
-        }
-        let id = self.consequences.len() as i64 + 1;
-        self.insert_consequence
-            .execute(params![id, text, terms::consequence_mask(text)])?;
-        self.consequences.insert(text.to_string(), id);
-        Ok(id)
-    }
-
-    fn entry_set_id(&mut self, set: &[(i64, i64, Option<i64>)]) -> rusqlite::Result<i64> {
-        if let Some(id) = self.entry_sets.get(set) {
-            return Ok(*id);
-        }
-        let id = self.entry_sets.len() as i64 + 1;
-        for (n, (feature, consequence, impact)) in set.iter().enumerate() {
-            self.insert_entry
-                .execute(params![id, n as i64, feature, consequence, impact])?;
-        }
-        self.entry_sets.insert(set.to_vec(), id);
-        Ok(id)
-    }
-
-    fn feature_id(
-        &mut self,
-        names: [&str; 4],
-        hgvsc_prefix: Option<&str>,
-        hgvsp_prefix: Option<&str>,
-    ) -> rusqlite::Result<i64> {
-        // One string of every part, each behind a separator no VCF value
-        // holds and a marker of absence, reused from record to record.
-        let key = &mut self.key_buffer;
-        key.clear();
-        for part in names {
-            key.push('\u{1f}');
-            key.push_str(part);
-        }
-        for prefix in [hgvsc_prefix, hgvsp_prefix] {
-            match prefix {
-                Some(p) => {
-                    key.push('\u{1e}');
-                    key.push_str(p);
-                }
-                None => key.push('\u{1d}'),
-            }
-        }
-        if let Some(id) = self.features.get(key.as_str()) {
-            return Ok(*id);
-        }
-        let id = self.features.len() as i64 + 1;
-        self.insert_feature.execute(params![
-            id,
-            names[0],
-            names[1],
-            names[2],
-            names[3],
-            hgvsc_prefix,
-            hgvsp_prefix
-        ])?;
-        self.features.insert(key.clone(), id);
-        Ok(id)
-    }
-
-    /// Stores one record: `Err(String)` inside is the record's fault.
-    fn record(&mut self, line: &str) -> rusqlite::Result<Result<(), String>> {
-        let mut cols = line.splitn(9, '\t');
-        let (Some(chrom), Some(pos), Some(vid), Some(reference), Some(alts)) = (
-            cols.next(),
-            cols.next(),
-            cols.next(),
-            cols.next(),
-            cols.next(),
-        ) else {
-            return Ok(Err("fewer than five columns".into()));
-        };
-        let info = cols.nth(2).unwrap_or(".");
-        let Ok(pos) = pos.parse::<u64>() else {
-            return Ok(Err(format!("POS {pos:?} is not a number")));
-        };
+    fn record(&mut self, line: &Line, offset: u64) -> Result<(), BuildError> {
+        let record = u32::try_from(self.columns.record_offset.len())
+            .map_err(|_| BuildError::TooLarge("more than 4 billion records"))?;
         self.summary.records += 1;
-        let (contig, new) = self.contig_id(chrom)?;
+        let (contig, new) = self.contig(line.chrom);
         match self.last {
-            Some((c, p)) if c == contig && pos < p => self.sorted = false,
-            Some((c, _)) if c != contig && !new => self.sorted = false,
+            Some((c, p)) if c == contig && line.pos < p => self.columns.sorted = false,
+            Some((c, _)) if c != contig && !new => self.columns.sorted = false,
             _ => {}
         }
-        self.last = Some((contig, pos));
-
-        let alts: Vec<&str> = alts.split(',').collect();
-        let mut csq = None;
-        let mut clinvar = None;
-        let mut frequency = None;
-        for item in info.split(';') {
-            let (key, value) = item.split_once('=').unwrap_or((item, ""));
-            if key == "CSQ" {
-                csq = Some(value);
-            } else if clinvar.is_none() && self.options.clinvar_keys.iter().any(|k| k == key) {
-                clinvar = Some(value);
-            } else if frequency.is_none() && self.options.frequency_keys.iter().any(|k| k == key) {
-                frequency = Some(value);
-            }
+        self.last = Some((contig, line.pos));
+        self.columns.record_offset.push(offset);
+        self.columns.record_contig.push(contig);
+        self.columns.record_pos.push(line.pos);
+        for id in line.ids() {
+            self.columns.ids.push((id_hash(id), record));
         }
-        let clinvar = clinvar.filter(|v| !v.is_empty() && *v != ".");
-        let clinvar_index = clinvar.map(|v| {
-            let terms = clinvar_terms(v);
-            format!("|{}|", terms.join("|"))
-        });
-        let frequencies: Vec<&str> = frequency
-            .map(|f| f.split(',').collect())
-            .unwrap_or_default();
 
-        let forms = allele_forms(reference, &alts);
-        let mut entries: Vec<Entry> = Vec::new();
-        if let Some(csq) = csq.filter(|c| !c.is_empty()) {
-            for text in csq.split(',') {
-                let fields: Vec<&str> = text.split('|').collect();
-                let allele = self.layout.allele.and_then(|i| fields.get(i)).copied();
-                match match_allele(allele.unwrap_or(""), &forms) {
-                    Some(i) => entries.push(Entry { allele: i, fields }),
-                    None => self.summary.unmatched_entries += 1,
+        let info = line.info_values(self.options);
+        let clinvar = info.clinvar.map_or(0, |value| self.intern_clinvar(value));
+
+        let alts = line.alts.split(',').count();
+        if self.per_alt.len() < alts {
+            self.per_alt.resize_with(alts, Vec::new);
+        }
+        self.picks.clear();
+        self.picks.resize(alts, None);
+        for entries in &mut self.per_alt[..alts] {
+            entries.clear();
+        }
+        if let Some(csq) = info.csq {
+            let layout = self.columns.layout;
+            // The closure borrows the interning maps apart from the
+            // per-ALT lists it fills.
+            let Builder {
+                features,
+                consequences,
+                key,
+                columns,
+                per_alt,
+                picks,
+                summary,
+                ..
+            } = self;
+            let unmatched = for_each_entry(line, csq, &layout, |alt, entry| {
+                key.clear();
+                for part in [entry.symbol, entry.gene, entry.feature, entry.biotype] {
+                    key.push_str(part);
+                    key.push('\u{1f}');
                 }
-            }
+                let feature = match features.get(key.as_str()) {
+                    Some(&f) => f,
+                    None => {
+                        let f = columns.features.len() as u32;
+                        columns.features.push(Feature {
+                            symbol: entry.symbol.to_string(),
+                            gene: entry.gene.to_string(),
+                            feature: entry.feature.to_string(),
+                            biotype: entry.biotype.to_string(),
+                        });
+                        features.insert(key.as_str().into(), f);
+                        f
+                    }
+                };
+                let consequence = match consequences.get(entry.consequence) {
+                    Some(&c) => c,
+                    None => {
+                        let c = columns.consequences.len() as u32;
+                        columns.consequences.push(entry.consequence.to_string());
+                        consequences.insert(entry.consequence.into(), c);
+                        c
+                    }
+                };
+                let impact = terms::impact_code(entry.impact).map_or(NO_IMPACT, |i| i as u8);
+                let list = &mut per_alt[alt];
+                if entry.pick && picks[alt].is_none() {
+                    picks[alt] = u16::try_from(list.len()).ok();
+                }
+                list.push(SetEntry {
+                    feature,
+                    consequence,
+                    impact,
+                });
+                summary.entries += 1;
+            });
+            self.summary.unmatched_entries += unmatched;
         }
-        let ids: Vec<&str> = vid
-            .split(';')
-            .filter(|i| !i.is_empty() && *i != ".")
-            .collect();
-        let vid = (!ids.is_empty()).then_some(vid);
 
-        for (i, alt) in alts.iter().enumerate() {
-            if alt.is_empty() || *alt == "." {
+        for (alt_index, alt) in line.alts.split(',').enumerate() {
+            if alt.is_empty() || alt == "." {
                 continue;
             }
-            let variant = self.next_variant;
-            self.next_variant += 1;
-            let af = match frequencies.len() {
-                0 => None,
-                1 => frequencies[0].parse::<f64>().ok(),
-                n if n == alts.len() => frequencies[i].parse::<f64>().ok(),
-                _ => None,
-            }
-            .filter(|f| f.is_finite());
-            let mine: Vec<&Entry> = entries.iter().filter(|e| e.allele == i).collect();
-            let layout = self.layout;
-            fn field<'a>(e: &Entry<'a>, at: Option<usize>) -> &'a str {
-                at.and_then(|i| e.fields.get(i)).copied().unwrap_or("")
-            }
-            let picked = mine
-                .iter()
-                .position(|e| field(e, layout.pick) == "1")
-                .or((!mine.is_empty()).then_some(0));
-            let mut pick_feature = None;
-            let mut pick_impact = None;
-            let mut set = std::mem::take(&mut self.set_buffer);
-            set.clear();
-            for (n, e) in mine.iter().enumerate() {
-                let (hgvsc_prefix, hgvsc) = split_hgvs(field(e, layout.hgvsc));
-                let (hgvsp_prefix, hgvsp) = split_hgvs(field(e, layout.hgvsp));
-                let feature = self.feature_id(
-                    [
-                        field(e, layout.symbol),
-                        field(e, layout.gene),
-                        field(e, layout.feature),
-                        field(e, layout.biotype),
-                    ],
-                    hgvsc_prefix,
-                    hgvsp_prefix,
-                )?;
-                let consequence = self.consequence_id(field(e, layout.consequence))?;
-                let impact = terms::impact_code(field(e, layout.impact));
-                if picked == Some(n) {
-                    pick_feature = Some(feature);
-                    pick_impact = impact;
-                }
-                set.push((feature, consequence, impact));
-                if hgvsc.is_some() || hgvsp.is_some() {
-                    self.insert_hgvs
-                        .execute(params![variant, n as i64, hgvsc, hgvsp])?;
-                }
-                self.summary.entries += 1;
-            }
-            let entry_set = if set.is_empty() {
-                None
-            } else {
-                Some(self.entry_set_id(&set)?)
-            };
-            self.set_buffer = set;
-            self.insert_variant.execute(params![
-                variant,
-                contig,
-                pos as i64,
-                reference,
-                alt,
-                vid,
-                entry_set,
-                picked.map(|p| p as i64),
-                pick_feature,
-                pick_impact,
-                af,
-                clinvar,
-                clinvar_index,
-            ])?;
-            for id in &ids {
-                self.insert_id.execute(params![id, variant])?;
-            }
+            let alt_number = u16::try_from(alt_index)
+                .map_err(|_| BuildError::TooLarge("more than 65,536 ALTs in a record"))?;
+            let set = self.set_id(alt_index)?;
+            self.columns.allele_record.push(record);
+            self.columns.allele_alt.push(alt_number);
+            self.columns.allele_set.push(set);
+            self.columns
+                .allele_pick
+                .push(self.picks[alt_index].unwrap_or(0));
+            self.columns
+                .allele_af
+                .push(info.frequency_of(alt_index, alts).unwrap_or(f64::NAN));
+            self.columns.allele_clinvar.push(clinvar);
             self.summary.variants += 1;
         }
-        Ok(Ok(()))
+        Ok(())
     }
 
-    fn finish(self) -> Result<BuildSummary, BuildError> {
-        let conn = self.conn;
-        let sorted = if self.sorted { "1" } else { "0" };
-        conn.execute(
-            "INSERT INTO meta(key, value) VALUES ('format', ?1), ('sorted', ?2)",
-            params![FORMAT_VERSION, sorted],
-        )?;
-        if !self.sorted {
-            conn.execute_batch("CREATE INDEX variants_position ON variants(contig, pos)")?;
+    /// The entry set of ALT `alt` of the record being read.
+    fn set_id(&mut self, alt: usize) -> Result<u32, BuildError> {
+        let entries = std::mem::take(&mut self.per_alt[alt]);
+        let id = self.intern_set(&entries);
+        self.per_alt[alt] = entries;
+        id
+    }
+
+    /// The number of the entry set `entries`, stored if it is new.
+    fn intern_set(&mut self, entries: &[SetEntry]) -> Result<u32, BuildError> {
+        if entries.is_empty() {
+            return Ok(NO_SET);
         }
-        Ok(self.summary)
+        if let Some(&id) = self.sets.get(entries) {
+            return Ok(id);
+        }
+        let id = u32::try_from(self.sets.len())
+            .ok()
+            .filter(|&id| id != NO_SET)
+            .ok_or(BuildError::TooLarge("too many distinct entry sets"))?;
+        let c = &mut self.columns;
+        if c.set_starts.is_empty() {
+            c.set_starts.push(0);
+        }
+        for e in entries {
+            c.entry_feature.push(e.feature);
+            c.entry_consequence.push(e.consequence);
+            c.entry_impact.push(e.impact);
+        }
+        let end = u32::try_from(c.entry_feature.len())
+            .map_err(|_| BuildError::TooLarge("too many distinct entries"))?;
+        c.set_starts.push(end);
+        self.sets.insert(entries.into(), id);
+        Ok(id)
     }
-}
 
-/// `prefix:rest` → (`Some(prefix)`, `rest`); no colon → (`None`, all).
-fn split_hgvs(value: &str) -> (Option<&str>, Option<&str>) {
-    if value.is_empty() {
-        return (None, None);
+    /// A feature's number, stored if it is new.
+    fn intern_feature(&mut self, f: &Feature) -> u32 {
+        self.key.clear();
+        for part in [&f.symbol, &f.gene, &f.feature, &f.biotype] {
+            self.key.push_str(part);
+            self.key.push('\u{1f}');
+        }
+        if let Some(&id) = self.features.get(self.key.as_str()) {
+            return id;
+        }
+        let id = self.columns.features.len() as u32;
+        self.columns.features.push(f.clone());
+        self.features.insert(self.key.as_str().into(), id);
+        id
     }
-    match value.split_once(':') {
-        Some((p, r)) => (Some(p), Some(r)),
-        None => (None, Some(value)),
-    }
-}
 
-/// Joins what [`split_hgvs`] split.
-pub(crate) fn join_hgvs(prefix: Option<String>, rest: Option<String>) -> String {
-    match (prefix, rest) {
-        (Some(p), Some(r)) => format!("{p}:{r}"),
-        (None, Some(r)) => r,
-        (Some(p), None) => format!("{p}:"),
-        (None, None) => String::new(),
+    fn intern_consequence(&mut self, text: &str) -> u32 {
+        if let Some(&id) = self.consequences.get(text) {
+            return id;
+        }
+        let id = self.columns.consequences.len() as u32;
+        self.columns.consequences.push(text.to_string());
+        self.consequences.insert(text.into(), id);
+        id
     }
-}
 
-/// How a CSQ `Allele` may name each ALT: VEP's form (the first base
-/// dropped from every allele when all share it, `-` when nothing is left),
-/// the ALT as written, and the ALT reduced on its own against REF (common
-/// suffix, then prefix, removed), as VEP's `--minimal` and GAS write it.
-pub(crate) fn allele_forms(reference: &str, alts: &[&str]) -> Vec<[String; 3]> {
-    let first = reference.as_bytes().first();
-    let shared = first.is_some()
-        && alts
+    /// A ClinVar value's number (from 1), stored if it is new.
+    fn intern_clinvar(&mut self, value: &str) -> u32 {
+        if let Some(&n) = self.clinvars.get(value) {
+            return n;
+        }
+        self.columns.clinvars.push(value.to_string());
+        let n = self.columns.clinvars.len() as u32;
+        self.clinvars.insert(value.into(), n);
+        n
+    }
+
+    /// Appends what `next` read (the part of the results right after
+    /// this one's) as if this builder had read on.
+    fn append(&mut self, next: Builder) -> Result<(), BuildError> {
+        let n = next.columns;
+        // Sorted as a whole: both parts sorted, and no contig of the
+        // second met before, except the first one's last going on.
+        let mut sorted = self.columns.sorted && n.sorted;
+        let last = self.last;
+        let mut contigs = Vec::with_capacity(n.contigs.len());
+        for (i, name) in n.contigs.iter().enumerate() {
+            let (id, new) = self.contig(name);
+            let goes_on = i == 0
+                && n.record_contig.first() == Some(&0)
+                && last
+                    .is_some_and(|(c, p)| c == id && n.record_pos.first().is_some_and(|&q| q >= p));
+            if !new && !goes_on {
+                sorted = false;
+            }
+            contigs.push(id);
+        }
+        self.columns.sorted = sorted;
+        let features: Vec<u32> = n.features.iter().map(|f| self.intern_feature(f)).collect();
+        let consequences: Vec<u32> = n
+            .consequences
             .iter()
-            .all(|a| a.as_bytes().first() == first && !a.starts_with('<'));
-    alts.iter()
-        .map(|alt| {
-            let vep = if shared {
-                dash(&alt[1..])
-            } else {
-                alt.to_string()
-            };
-            [vep, alt.to_string(), minimal(reference, alt)]
-        })
-        .collect()
-}
-
-fn dash(s: &str) -> String {
-    if s.is_empty() {
-        "-".into()
-    } else {
-        s.to_string()
-    }
-}
-
-fn minimal(reference: &str, alt: &str) -> String {
-    let (r, a) = (reference.as_bytes(), alt.as_bytes());
-    let mut end = 0;
-    while end < r.len()
-        && end < a.len()
-        && r[r.len() - 1 - end].eq_ignore_ascii_case(&a[a.len() - 1 - end])
-    {
-        end += 1;
-    }
-    let (r, a) = (&r[..r.len() - end], &a[..a.len() - end]);
-    let mut start = 0;
-    while start < r.len() && start < a.len() && r[start].eq_ignore_ascii_case(&a[start]) {
-        start += 1;
-    }
-    dash(std::str::from_utf8(&a[start..]).unwrap_or(""))
-}
-
-/// The ALT an entry's `Allele` names: the first form (in the order of
-/// [`allele_forms`]) that names exactly one ALT; a record of one ALT takes
-/// every entry.
-pub(crate) fn match_allele(allele: &str, forms: &[[String; 3]]) -> Option<usize> {
-    for k in 0..3 {
-        let mut hits = forms.iter().enumerate().filter(|(_, f)| f[k] == allele);
-        if let (Some((i, _)), None) = (hits.next(), hits.next()) {
-            return Some(i);
+            .map(|c| self.intern_consequence(c))
+            .collect();
+        let clinvars: Vec<u32> = n.clinvars.iter().map(|v| self.intern_clinvar(v)).collect();
+        let mut sets = Vec::with_capacity(n.set_starts.len().saturating_sub(1));
+        let mut entries = Vec::new();
+        for w in n.set_starts.windows(2) {
+            entries.clear();
+            for e in w[0] as usize..w[1] as usize {
+                entries.push(SetEntry {
+                    feature: features[n.entry_feature[e] as usize],
+                    consequence: consequences[n.entry_consequence[e] as usize],
+                    impact: n.entry_impact[e],
+                });
+            }
+            sets.push(self.intern_set(&entries)?);
         }
+        let base = u32::try_from(self.columns.record_offset.len())
+            .map_err(|_| BuildError::TooLarge("more than 4 billion records"))?;
+        let c = &mut self.columns;
+        c.record_offset.extend_from_slice(&n.record_offset);
+        c.record_contig
+            .extend(n.record_contig.iter().map(|&k| contigs[k as usize]));
+        c.record_pos.extend_from_slice(&n.record_pos);
+        c.allele_record
+            .extend(n.allele_record.iter().map(|&r| r + base));
+        c.allele_alt.extend_from_slice(&n.allele_alt);
+        c.allele_set.extend(n.allele_set.iter().map(|&s| {
+            if s == NO_SET {
+                NO_SET
+            } else {
+                sets[s as usize]
+            }
+        }));
+        c.allele_pick.extend_from_slice(&n.allele_pick);
+        c.allele_af.extend_from_slice(&n.allele_af);
+        c.allele_clinvar.extend(n.allele_clinvar.iter().map(|&v| {
+            if v == 0 {
+                0
+            } else {
+                clinvars[v as usize - 1]
+            }
+        }));
+        c.ids
+            .extend(n.ids.iter().map(|&(hash, record)| (hash, record + base)));
+        if n.layout != Layout::default() || c.layout == Layout::default() {
+            c.layout = n.layout;
+        }
+        self.summary.records += next.summary.records;
+        self.summary.variants += next.summary.variants;
+        self.summary.entries += next.summary.entries;
+        self.summary.unmatched_entries += next.summary.unmatched_entries;
+        if next.last.is_some() {
+            self.last = next.last.map(|(k, p)| (contigs[k as usize], p));
+        }
+        Ok(())
     }
-    (forms.len() == 1).then_some(0)
+
+    fn finish(mut self) -> (Columns, BuildSummary) {
+        if self.columns.set_starts.is_empty() {
+            self.columns.set_starts.push(0);
+        }
+        self.columns.ids.sort_unstable();
+        self.columns.ids.dedup();
+        self.summary.entry_sets = self.sets.len() as u64;
+        (self.columns, self.summary)
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn alleles_match_as_vep_names_them() {
-        let forms = allele_forms("C", &["CC", "CCC"]);
-        assert_eq!(match_allele("C", &forms), Some(0));
-        assert_eq!(match_allele("CC", &forms), Some(1));
-        let forms = allele_forms("A", &["G", "C"]);
-        assert_eq!(match_allele("C", &forms), Some(1));
-        assert_eq!(match_allele("T", &forms), None);
-        let forms = allele_forms("ACT", &["A", "AT"]);
-        assert_eq!(match_allele("-", &forms), Some(0));
-        assert_eq!(match_allele("T", &forms), Some(1));
-        let forms = allele_forms("GTCC", &["GTCCTCC"]);
-        assert_eq!(match_allele("TCC", &forms), Some(0));
-        assert_eq!(minimal("GTCC", "GTCCTCC"), "TCC");
-        assert_eq!(minimal("AC", "A"), "-");
+    /// A results file of `records` lines: contigs in the order `contigs`
+    /// names them (a contig named twice comes back, so the file is not
+    /// sorted), multi-allelic records, ids, ClinVar and AF values, and
+    /// records without CSQ.
+    fn results(records: usize, contigs: &[&str]) -> String {
+        let mut text = String::from(
+            "##fileformat=VCFv4.2\n##INFO=<ID=CSQ,Number=.,Type=String,Description=\"x. \
+             Format: Allele|Consequence|IMPACT|SYMBOL|Gene|Feature|BIOTYPE|HGVSc|PICK\">\n\
+             #CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n",
+        );
+        let per = records / contigs.len();
+        for (k, contig) in contigs.iter().enumerate() {
+            for i in 0..per {
+                let n = k * per + i;
+                let pos = 100 + i * 7;
+                let alts = if n.is_multiple_of(5) { "T,G" } else { "T" };
+                let id = if n.is_multiple_of(3) {
+                    format!("rs{n}")
+                } else {
+                    ".".into()
+                };
+                let gene = format!("G{}", (n / 9) % 13);
+                let mut info = format!("AF=0.{}", n % 10);
+                if n.is_multiple_of(4) {
+                    info.push_str(&format!(";CLNSIG=Pathogenic/Benign_{}", n % 3));
+                }
+                if !n.is_multiple_of(11) {
+                    let csq: Vec<String> = alts
+                        .split(',')
+                        .flat_map(|a| {
+                            let gene = gene.clone();
+                            (0..1 + n % 3).map(move |t| {
+                                format!(
+                                    "{a}|{}|{}|{gene}|E{gene}|T{t}{gene}|protein_coding|c.{n}A>{a}|{}",
+                                    ["missense_variant", "intron_variant&NMD_transcript_variant"]
+                                        [(n + t) % 2],
+                                    ["MODERATE", "MODIFIER"][(n + t) % 2],
+                                    u8::from(t == 1)
+                                )
+                            })
+                        })
+                        .collect();
+                    info.push_str(&format!(";CSQ={}", csq.join(",")));
+                }
+                text.push_str(&format!(
+                    "{contig}\t{pos}\t{id}\tA\t{alts}\t.\tPASS\t{info}\n"
+                ));
+            }
+        }
+        text
     }
 
     #[test]
-    fn hgvs_round_trips() {
-        for v in ["", "T1.1:c.3G>A", "odd", "a:b:c"] {
-            let (p, r) = split_hgvs(v);
-            assert_eq!(join_hgvs(p.map(String::from), r.map(String::from)), v);
+    fn a_build_in_parts_writes_the_same_index_as_one_in_one_pass() {
+        let options = BuildOptions::default();
+        for (contigs, threads) in [
+            (&["chr1", "chr2", "chr3", "chrM"][..], 3),
+            (&["chr1", "chr2", "chr1"][..], 2),
+            (&["1"][..], 4),
+            (&["X", "Y", "X", "Y"][..], 4),
+        ] {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("r.vcf");
+            let text = results(400, contigs);
+            std::fs::write(&path, &text).unwrap();
+            let one = dir.path().join("one.idx");
+            let parts = dir.path().join("parts.idx");
+            build(text.as_bytes(), &one, &options).unwrap();
+            let builder = build_parts(&path, text.len() as u64, threads, &options).unwrap();
+            write_index(builder, &parts).unwrap();
+            assert_eq!(
+                std::fs::read(&one).unwrap(),
+                std::fs::read(&parts).unwrap(),
+                "{contigs:?} in {threads} parts"
+            );
         }
     }
 }

@@ -1,16 +1,22 @@
-//! Answering a [`Query`] from an index file: one SQL statement made of
-//! fixed fragments, every value a bound parameter; keyset pagination on
-//! the sort's key, whose last values the cursor carries.
+//! Answering a [`Query`] from an index held in memory: the filter is a
+//! test on columns (entry conditions decided once per distinct entry
+//! set), the count one pass over them, a page a walk along the sort's
+//! order from the cursor's key (keyset pagination) until it is full; the
+//! page's rows are drawn from their lines in the results file.
 
+use std::fs::File;
+use std::io::BufReader;
+use std::os::unix::fs::FileExt;
 use std::path::Path;
+use std::sync::OnceLock;
 
 use base64::Engine;
-use rusqlite::types::Value;
-use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
 use serde::{Deserialize, Serialize};
 
-use crate::build::{join_hgvs, FORMAT_VERSION};
-use crate::filter::{FilterError, Query, Sort};
+use crate::build::BuildOptions;
+use crate::filter::{clinvar_terms, FilterError, Query, Sort};
+use crate::format::{id_hash, Columns, FormatError, NO_IMPACT, NO_SET};
+use crate::record::{for_each_entry, Entry, Line};
 use crate::terms;
 
 /// One variant allele: its record's fields, the picked CSQ entry's (the
@@ -69,24 +75,43 @@ pub enum QueryError {
     /// A parameter's value is wrong (the API's 400).
     #[error(transparent)]
     Filter(#[from] FilterError),
-    /// The file is not an index of this format.
-    #[error("not a variant index of format {FORMAT_VERSION}")]
-    Format,
-    #[error("reading the index: {0}")]
-    Sqlite(#[from] rusqlite::Error),
+    /// The file is not an index of this format, or is damaged.
+    #[error(transparent)]
+    Format(#[from] FormatError),
+    /// The results file is not the one the index was built from.
+    #[error("the results file does not match the index ({0})")]
+    Stale(String),
+    #[error("reading the results: {0}")]
+    Io(#[from] std::io::Error),
 }
 
-/// An open index, read-only.
+/// An index loaded into memory, with the results file its rows are read
+/// from. Shareable between threads; the sort orders are worked out on
+/// first use and kept.
 #[derive(Debug)]
 pub struct Index {
-    conn: Connection,
-    sorted: bool,
+    c: Columns,
+    results: File,
+    options: BuildOptions,
+    /// Each contig's key in either naming style ([`terms::contig_key`]).
+    contig_keys: Vec<String>,
+    /// Each distinct `Consequence` value's term mask.
+    consequence_masks: Vec<i64>,
+    /// Each distinct ClinVar value's terms ([`clinvar_terms`]).
+    clinvar_terms: Vec<Vec<String>>,
+    /// Alleles in position order, and each allele's place in it; `None`
+    /// while the file's order is the position order.
+    position: Option<(Vec<u32>, Vec<u32>)>,
+    /// The orders of the other sorts (gene, impact, frequency).
+    orders: [OnceLock<Vec<u32>>; 3],
+    /// Each feature's symbol's place among the symbols, sorted.
+    symbol_rank: OnceLock<Vec<u32>>,
 }
 
 #[derive(Serialize, Deserialize)]
 struct Cursor {
     s: String,
-    k: Vec<serde_json::Value>,
+    k: Vec<u64>,
 }
 
 fn bad_cursor() -> QueryError {
@@ -96,45 +121,105 @@ fn bad_cursor() -> QueryError {
     })
 }
 
-fn empty_none(s: Option<String>) -> Option<String> {
-    s.filter(|s| !s.is_empty())
+fn empty_none(s: &str) -> Option<String> {
+    (!s.is_empty()).then(|| s.to_string())
+}
+
+/// An f64 as a u64 whose order is the numbers' order.
+fn ordered_bits(f: f64) -> u64 {
+    let bits = f.to_bits();
+    if bits >> 63 == 1 {
+        !bits
+    } else {
+        bits | (1 << 63)
+    }
+}
+
+/// Which alleles a query's filter admits, decided column by column.
+struct Matcher {
+    all: bool,
+    /// Per entry set: one of its entries meets every entry condition.
+    sets: Option<Vec<bool>>,
+    region: Option<(Vec<bool>, u64, u64)>,
+    /// Records holding the id, checked against their lines.
+    id_records: Option<Vec<u32>>,
+    /// Per ClinVar value (`n - 1`): it holds the term.
+    clinvar: Option<Vec<bool>>,
+    max_af: Option<f64>,
 }
 
 impl Index {
-    pub fn open(path: &Path) -> Result<Index, QueryError> {
-        let conn = Connection::open_with_flags(
-            path,
-            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )?;
-        let meta = |key: &str| -> Result<Option<String>, QueryError> {
-            conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
-                .optional()
-                .map_err(|_| QueryError::Format)
-        };
-        if meta("format")?.as_deref() != Some(FORMAT_VERSION) {
-            return Err(QueryError::Format);
-        }
-        let sorted = meta("sorted")?.as_deref() == Some("1");
-        Ok(Index { conn, sorted })
+    /// Loads the index at `index`, whose rows are the lines of the
+    /// results file at `results` (refused if it is not that file).
+    pub fn open(index: &Path, results: &Path) -> Result<Index, QueryError> {
+        Index::open_with(index, results, BuildOptions::default())
     }
 
-    /// The sort's key expressions, ending with the position order.
-    fn key(&self, sort: Sort) -> Vec<&'static str> {
-        let mut key = match sort {
-            Sort::Position => vec![],
-            Sort::Gene => vec![
-                "(pf.symbol IS NULL OR pf.symbol = '')",
-                "coalesce(pf.symbol, '')",
-            ],
-            Sort::Impact => vec!["-coalesce(v.pick_impact, -1)"],
-            Sort::Frequency => vec!["coalesce(v.af, 2.0)"],
-        };
-        if self.sorted {
-            key.push("v.id");
-        } else {
-            key.extend(["v.contig", "v.pos", "v.id"]);
+    /// As [`Index::open`], for an index built with `options`.
+    pub fn open_with(
+        index: &Path,
+        results: &Path,
+        options: BuildOptions,
+    ) -> Result<Index, QueryError> {
+        let c = Columns::read(BufReader::with_capacity(1 << 16, File::open(index)?))?;
+        let results = File::open(results)?;
+        let len = results.metadata()?.len();
+        if len != c.results_len {
+            return Err(QueryError::Stale(format!(
+                "{len} bytes, the index was built from {}",
+                c.results_len
+            )));
         }
-        key
+        let position = (!c.sorted).then(|| {
+            let mut order: Vec<u32> = (0..c.allele_record.len() as u32).collect();
+            order.sort_by_key(|&a| {
+                let r = c.allele_record[a as usize] as usize;
+                (c.record_contig[r], c.record_pos[r], a)
+            });
+            let mut rank = vec![0u32; order.len()];
+            for (i, &a) in order.iter().enumerate() {
+                rank[a as usize] = i as u32;
+            }
+            (order, rank)
+        });
+        Ok(Index {
+            contig_keys: c.contigs.iter().map(|n| terms::contig_key(n)).collect(),
+            consequence_masks: c
+                .consequences
+                .iter()
+                .map(|v| terms::consequence_mask(v))
+                .collect(),
+            clinvar_terms: c.clinvars.iter().map(|v| clinvar_terms(v)).collect(),
+            c,
+            results,
+            options,
+            position,
+            orders: Default::default(),
+            symbol_rank: OnceLock::new(),
+        })
+    }
+
+    /// Variant alleles in the index.
+    pub fn len(&self) -> usize {
+        self.c.allele_record.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// About how many bytes of memory the loaded index holds.
+    pub fn memory_bytes(&self) -> u64 {
+        let alleles = self.len() as u64;
+        let records = self.c.record_offset.len() as u64;
+        let entries = self.c.entry_feature.len() as u64;
+        let orders = self.orders.iter().filter(|o| o.get().is_some()).count() as u64
+            + if self.position.is_some() { 2 } else { 0 };
+        alleles * (4 + 2 + 4 + 2 + 8 + 4 + 4 * orders)
+            + records * 24
+            + entries * 9
+            + self.c.ids.len() as u64 * 8
+            + self.c.features.len() as u64 * 96
     }
 
     /// One page of the variant alleles the query's filter admits.
@@ -166,216 +251,467 @@ impl Index {
         }
     }
 
-    fn page(&self, query: &Query, with_total: bool) -> Result<Answer, QueryError> {
-        let (conditions, mut values) = conditions(query);
-        let total: i64 = if with_total {
-            self.conn.query_row(
-                &format!("SELECT count(*) FROM variants v WHERE {conditions}"),
-                rusqlite::params_from_iter(values.iter()),
-                |r| r.get(0),
-            )?
-        } else {
-            0
-        };
+    fn position_rank(&self, allele: u32) -> u32 {
+        match &self.position {
+            Some((_, rank)) => rank[allele as usize],
+            None => allele,
+        }
+    }
 
-        let key = self.key(query.sort);
-        let mut keyset = String::new();
-        if let Some(cursor) = &query.cursor {
-            let cursor = decode_cursor(cursor).ok_or_else(bad_cursor)?;
-            if cursor.s != query.sort.as_str() || cursor.k.len() != key.len() {
-                return Err(bad_cursor());
-            }
-            for v in cursor.k {
-                values.push(match v {
-                    serde_json::Value::String(s) => Value::Text(s),
-                    serde_json::Value::Number(n) => match n.as_i64() {
-                        Some(i) => Value::Integer(i),
-                        None => Value::Real(n.as_f64().ok_or_else(bad_cursor)?),
-                    },
-                    _ => return Err(bad_cursor()),
-                });
-            }
-            let marks = vec!["?"; key.len()].join(", ");
-            keyset = format!(" AND ({}) > ({marks})", key.join(", "));
+    fn picked_entry(&self, allele: usize) -> Option<usize> {
+        let set = self.c.allele_set[allele];
+        if set == NO_SET {
+            return None;
         }
-        let join = if query.sort == Sort::Gene {
-            "LEFT JOIN features pf ON pf.id = v.pick_feature"
-        } else {
-            ""
-        };
-        let sql = format!(
-            "SELECT v.id, c.name, v.pos, v.ref, v.alt, v.vid, v.pick, v.clinvar, v.af,
-                    v.entry_set, {key}
-             FROM variants v JOIN contigs c ON c.id = v.contig {join}
-             WHERE {conditions}{keyset}
-             ORDER BY {key} LIMIT {limit}",
-            key = key.join(", "),
-            limit = query.limit + 1,
+        let (start, end) = (
+            self.c.set_starts[set as usize] as usize,
+            self.c.set_starts[set as usize + 1] as usize,
         );
-        let mut statement = self.conn.prepare_cached(&sql)?;
-        let mut rows = statement.query(rusqlite::params_from_iter(values.iter()))?;
-        let mut found = Vec::new();
-        while let Some(row) = rows.next()? {
-            let mut last_key = Vec::with_capacity(key.len());
-            for i in 0..key.len() {
-                last_key.push(match row.get::<_, Value>(10 + i)? {
-                    Value::Integer(n) => serde_json::Value::from(n),
-                    Value::Real(f) => serde_json::Value::from(f),
-                    Value::Text(s) => serde_json::Value::from(s),
-                    _ => serde_json::Value::Null,
-                });
+        let pick = self.c.allele_pick[allele] as usize;
+        Some(if start + pick < end {
+            start + pick
+        } else {
+            start
+        })
+    }
+
+    fn symbol_rank(&self) -> &[u32] {
+        self.symbol_rank.get_or_init(|| {
+            let mut by_symbol: Vec<u32> = (0..self.c.features.len() as u32).collect();
+            by_symbol.sort_by(|&a, &b| {
+                self.c.features[a as usize]
+                    .symbol
+                    .cmp(&self.c.features[b as usize].symbol)
+            });
+            let mut rank = vec![0u32; by_symbol.len()];
+            let mut place = 0u32;
+            for (i, &f) in by_symbol.iter().enumerate() {
+                if i > 0
+                    && self.c.features[f as usize].symbol
+                        != self.c.features[by_symbol[i - 1] as usize].symbol
+                {
+                    place += 1;
+                }
+                rank[f as usize] = place;
             }
-            let variant = Variant {
-                chrom: row.get(1)?,
-                pos: row.get::<_, i64>(2)? as u64,
-                reference: row.get(3)?,
-                alt: row.get(4)?,
-                id: row.get(5)?,
-                gene: None,
-                gene_id: None,
-                feature: None,
-                biotype: None,
-                consequence: None,
-                impact: None,
-                hgvsc: None,
-                hgvsp: None,
-                clinvar: row.get(7)?,
-                af: row.get(8)?,
-                transcripts: Vec::new(),
+            rank
+        })
+    }
+
+    /// The allele's key in the sort's order: the sort's own value, then
+    /// the position order.
+    fn key(&self, sort: Sort, allele: u32) -> (u64, u32) {
+        let a = allele as usize;
+        let primary = match sort {
+            Sort::Position => 0,
+            Sort::Gene => match self.picked_entry(a) {
+                Some(e) => {
+                    let f = self.c.entry_feature[e] as usize;
+                    if self.c.features[f].symbol.is_empty() {
+                        1 << 32
+                    } else {
+                        self.symbol_rank()[f] as u64
+                    }
+                }
+                None => 1 << 32,
+            },
+            // Highest first; none last.
+            Sort::Impact => match self.picked_entry(a).map(|e| self.c.entry_impact[e]) {
+                Some(i) if i != NO_IMPACT => 3 - i.min(3) as u64,
+                _ => 4,
+            },
+            // Rarest first; unknown last (as a frequency of 2).
+            Sort::Frequency => {
+                let af = self.c.allele_af[a];
+                ordered_bits(if af.is_nan() { 2.0 } else { af })
+            }
+        };
+        (primary, self.position_rank(allele))
+    }
+
+    /// The alleles in the sort's order.
+    fn order(&self, sort: Sort) -> OrderRef<'_> {
+        let slot = match sort {
+            Sort::Position => {
+                return match &self.position {
+                    Some((order, _)) => OrderRef::Listed(order),
+                    None => OrderRef::Identity(self.len()),
+                }
+            }
+            Sort::Gene => 0,
+            Sort::Impact => 1,
+            Sort::Frequency => 2,
+        };
+        OrderRef::Listed(self.orders[slot].get_or_init(|| {
+            let mut keyed: Vec<(u64, u32, u32)> = (0..self.len() as u32)
+                .map(|a| {
+                    let (p, r) = self.key(sort, a);
+                    (p, r, a)
+                })
+                .collect();
+            keyed.sort_unstable();
+            keyed.into_iter().map(|(_, _, a)| a).collect()
+        }))
+    }
+
+    fn matcher(&self, query: &Query) -> Result<Matcher, QueryError> {
+        let f = &query.filter;
+        let c = &self.c;
+        let sets = if f.gene.is_some() || f.consequence.is_some() || f.impact.is_some() {
+            let gene = f.gene.as_ref().map(|g| g.to_ascii_lowercase());
+            let feature_ok: Vec<bool> = c
+                .features
+                .iter()
+                .map(|feat| {
+                    gene.as_ref().is_none_or(|g| {
+                        feat.symbol.len() >= g.len()
+                            && feat.symbol.as_bytes()[..g.len()].eq_ignore_ascii_case(g.as_bytes())
+                    })
+                })
+                .collect();
+            let entry_ok = |e: usize| {
+                feature_ok[c.entry_feature[e] as usize]
+                    && f.consequence.is_none_or(|m| {
+                        self.consequence_masks[c.entry_consequence[e] as usize] & m != 0
+                    })
+                    && f.impact.is_none_or(|i| {
+                        c.entry_impact[e] != NO_IMPACT && c.entry_impact[e] as i64 >= i
+                    })
             };
-            found.push((
-                row.get::<_, i64>(0)?,
-                row.get::<_, Option<i64>>(9)?,
-                row.get::<_, Option<i64>>(6)?,
-                variant,
-                last_key,
-            ));
+            Some(
+                c.set_starts
+                    .windows(2)
+                    .map(|w| (w[0] as usize..w[1] as usize).any(entry_ok))
+                    .collect(),
+            )
+        } else {
+            None
+        };
+        let region = f.region.as_ref().map(|r| {
+            (
+                self.contig_keys.iter().map(|k| *k == r.contig).collect(),
+                r.start,
+                r.end,
+            )
+        });
+        let id_records = match &f.id {
+            None => None,
+            Some(id) => {
+                let hash = id_hash(id);
+                let from = c.ids.partition_point(|&(h, _)| h < hash);
+                let mut records = Vec::new();
+                for &(h, record) in &c.ids[from..] {
+                    if h != hash {
+                        break;
+                    }
+                    // A hash names candidates; the line says.
+                    let text = self.line(record)?;
+                    let line = self.parse(record, &text)?;
+                    if line.ids().any(|i| i == id) {
+                        records.push(record);
+                    }
+                }
+                Some(records)
+            }
+        };
+        let clinvar = f.clinvar.as_ref().map(|term| {
+            self.clinvar_terms
+                .iter()
+                .map(|terms| terms.iter().any(|t| t == term))
+                .collect()
+        });
+        let all = sets.is_none()
+            && region.is_none()
+            && id_records.is_none()
+            && clinvar.is_none()
+            && f.max_af.is_none();
+        Ok(Matcher {
+            all,
+            sets,
+            region,
+            id_records,
+            clinvar,
+            max_af: f.max_af,
+        })
+    }
+
+    fn admits(&self, m: &Matcher, allele: u32) -> bool {
+        if m.all {
+            return true;
         }
-        drop(rows);
+        let a = allele as usize;
+        let c = &self.c;
+        if let Some(sets) = &m.sets {
+            let set = c.allele_set[a];
+            if set == NO_SET || !sets[set as usize] {
+                return false;
+            }
+        }
+        let record = c.allele_record[a];
+        if let Some((contigs, start, end)) = &m.region {
+            let r = record as usize;
+            if !contigs[c.record_contig[r] as usize]
+                || c.record_pos[r] < *start
+                || c.record_pos[r] > *end
+            {
+                return false;
+            }
+        }
+        if let Some(records) = &m.id_records {
+            if !records.contains(&record) {
+                return false;
+            }
+        }
+        if let Some(values) = &m.clinvar {
+            let v = c.allele_clinvar[a];
+            if v == 0 || !values[v as usize - 1] {
+                return false;
+            }
+        }
+        if let Some(max) = m.max_af {
+            let af = c.allele_af[a];
+            // Unknown is left out, as VEP's filter does.
+            if af.is_nan() || af > max {
+                return false;
+            }
+        }
+        true
+    }
+
+    fn page(&self, query: &Query, with_total: bool) -> Result<Answer, QueryError> {
+        let matcher = self.matcher(query)?;
+        let cursor = match &query.cursor {
+            None => None,
+            Some(text) => {
+                let cursor = decode_cursor(text).ok_or_else(bad_cursor)?;
+                if cursor.s != query.sort.as_str() || cursor.k.len() != 2 {
+                    return Err(bad_cursor());
+                }
+                Some((
+                    cursor.k[0],
+                    u32::try_from(cursor.k[1]).map_err(|_| bad_cursor())?,
+                ))
+            }
+        };
+        if let Some(records) = &matcher.id_records {
+            // An id names a few records: their alleles are the candidates.
+            let mut found: Vec<((u64, u32), u32)> = Vec::new();
+            for &record in records {
+                let from = self.c.allele_record.partition_point(|&r| r < record);
+                let to = self.c.allele_record.partition_point(|&r| r <= record);
+                for allele in from as u32..to as u32 {
+                    if self.admits(&matcher, allele) {
+                        found.push((self.key(query.sort, allele), allele));
+                    }
+                }
+            }
+            found.sort_unstable();
+            found.dedup();
+            let total = found.len() as u64;
+            let page: Vec<u32> = found
+                .into_iter()
+                .filter(|(key, _)| cursor.is_none_or(|c| *key > c))
+                .map(|(_, a)| a)
+                .take(query.limit + 1)
+                .collect();
+            return self.answer(query, page, total);
+        }
+        let total = if !with_total {
+            0
+        } else if matcher.all {
+            self.len() as u64
+        } else {
+            (0..self.len() as u32)
+                .filter(|&a| self.admits(&matcher, a))
+                .count() as u64
+        };
+        let order = self.order(query.sort);
+        let from = match cursor {
+            None => 0,
+            Some(last) => order.partition_point(|a| self.key(query.sort, a) <= last),
+        };
+        let mut found = Vec::with_capacity(query.limit + 1);
+        for i in from..order.len() {
+            let allele = order.get(i);
+            if self.admits(&matcher, allele) {
+                found.push(allele);
+                if found.len() > query.limit {
+                    break;
+                }
+            }
+        }
+        self.answer(query, found, total)
+    }
+
+    /// The answer of a page whose rows are `found` (one more than the
+    /// limit when there is a next page).
+    fn answer(&self, query: &Query, mut found: Vec<u32>, total: u64) -> Result<Answer, QueryError> {
         let next = if found.len() > query.limit {
             found.truncate(query.limit);
-            found.last().map(|(_, _, _, _, k)| {
+            found.last().map(|&a| {
+                let (p, r) = self.key(query.sort, a);
                 encode_cursor(&Cursor {
                     s: query.sort.as_str().to_string(),
-                    k: k.clone(),
+                    k: vec![p, r as u64],
                 })
             })
         } else {
             None
         };
-        let mut entries = self.conn.prepare_cached(
-            "SELECT e.n, f.symbol, f.gene, f.feature, f.biotype, f.hgvsc_prefix, h.hgvsc,
-                    f.hgvsp_prefix, h.hgvsp, c.text, e.impact
-             FROM entry_sets e JOIN features f ON f.id = e.feature
-                  JOIN consequences c ON c.id = e.csq
-                  LEFT JOIN hgvs h ON h.variant = ?2 AND h.n = e.n
-             WHERE e.entry_set = ?1 ORDER BY e.n",
-        )?;
-        let mut variants = Vec::with_capacity(found.len());
-        for (id, entry_set, pick, mut variant, _) in found {
-            let Some(entry_set) = entry_set else {
-                variants.push(variant);
-                continue;
-            };
-            let rows = entries.query_map(params![entry_set, id], |r| {
-                Ok((
-                    r.get::<_, i64>(0)?,
-                    Transcript {
-                        gene: empty_none(r.get(1)?),
-                        gene_id: empty_none(r.get(2)?),
-                        feature: empty_none(r.get(3)?),
-                        biotype: empty_none(r.get(4)?),
-                        hgvsc: empty_none(Some(join_hgvs(r.get(5)?, r.get(6)?))),
-                        hgvsp: empty_none(Some(join_hgvs(r.get(7)?, r.get(8)?))),
-                        consequence: empty_none(r.get(9)?),
-                        impact: r
-                            .get::<_, Option<i64>>(10)?
-                            .and_then(terms::impact_name)
-                            .map(str::to_string),
-                    },
-                ))
-            })?;
-            for row in rows {
-                let (n, t) = row?;
-                if Some(n) == pick {
-                    variant.gene = t.gene;
-                    variant.gene_id = t.gene_id;
-                    variant.feature = t.feature;
-                    variant.biotype = t.biotype;
-                    variant.consequence = t.consequence;
-                    variant.impact = t.impact;
-                    variant.hgvsc = t.hgvsc;
-                    variant.hgvsp = t.hgvsp;
-                } else {
-                    variant.transcripts.push(t);
-                }
-            }
-            variants.push(variant);
-        }
+        let variants = found
+            .into_iter()
+            .map(|a| self.variant(a))
+            .collect::<Result<_, _>>()?;
         Ok(Answer {
             variants,
-            total: total as u64,
+            total,
             next,
         })
     }
+
+    /// The line of `record` in the results, without its line break.
+    fn line(&self, record: u32) -> Result<String, QueryError> {
+        let start = self.c.record_offset[record as usize];
+        let end = self
+            .c
+            .record_offset
+            .get(record as usize + 1)
+            .copied()
+            .unwrap_or(self.c.results_len)
+            .max(start);
+        // Up to the next record's line (headers never follow data lines,
+        // but blank lines may): read that span and cut at the break.
+        let len = usize::try_from(end - start)
+            .map_err(|_| QueryError::Stale("a line is too long".into()))?;
+        let mut buf = vec![0u8; len];
+        self.results.read_exact_at(&mut buf, start)?;
+        if let Some(at) = memchr::memchr(b'\n', &buf) {
+            buf.truncate(at);
+        }
+        if buf.last() == Some(&b'\r') {
+            buf.pop();
+        }
+        String::from_utf8(buf).map_err(|_| QueryError::Stale("a line is not UTF-8".into()))
+    }
+
+    /// Reads `text` as the line of `record`, checking it is that record.
+    fn parse<'t>(&self, record: u32, text: &'t str) -> Result<Line<'t>, QueryError> {
+        let line = Line::parse(text).map_err(QueryError::Stale)?;
+        let r = record as usize;
+        if line.pos != self.c.record_pos[r]
+            || line.chrom != self.c.contigs[self.c.record_contig[r] as usize]
+        {
+            return Err(QueryError::Stale(format!(
+                "record {} is not at its offset",
+                record + 1
+            )));
+        }
+        Ok(line)
+    }
+
+    /// The row of `allele`, drawn from its record's line.
+    fn variant(&self, allele: u32) -> Result<Variant, QueryError> {
+        let a = allele as usize;
+        let record = self.c.allele_record[a];
+        let text = self.line(record)?;
+        let line = self.parse(record, &text)?;
+        let alt_index = self.c.allele_alt[a] as usize;
+        let alts = line.alts.split(',').count();
+        let alt = line.alts.split(',').nth(alt_index).unwrap_or_default();
+        let info = line.info_values(&self.options);
+        let mut entries: Vec<Entry> = Vec::new();
+        if let Some(csq) = info.csq {
+            for_each_entry(&line, csq, &self.c.layout, |i, entry| {
+                if i == alt_index {
+                    entries.push(entry);
+                }
+            });
+        }
+        let pick = self.c.allele_pick[a] as usize;
+        let picked = if pick < entries.len() { pick } else { 0 };
+        let mut variant = Variant {
+            chrom: line.chrom.to_string(),
+            pos: line.pos,
+            reference: line.reference.to_string(),
+            alt: alt.to_string(),
+            id: line.ids().next().map(|_| line.id.to_string()),
+            gene: None,
+            gene_id: None,
+            feature: None,
+            biotype: None,
+            consequence: None,
+            impact: None,
+            hgvsc: None,
+            hgvsp: None,
+            clinvar: info.clinvar.map(str::to_string),
+            af: info.frequency_of(alt_index, alts),
+            transcripts: Vec::with_capacity(entries.len().saturating_sub(1)),
+        };
+        for (n, e) in entries.iter().enumerate() {
+            let t = Transcript {
+                gene: empty_none(e.symbol),
+                gene_id: empty_none(e.gene),
+                feature: empty_none(e.feature),
+                biotype: empty_none(e.biotype),
+                consequence: empty_none(e.consequence),
+                impact: terms::impact_code(e.impact)
+                    .and_then(terms::impact_name)
+                    .map(str::to_string),
+                hgvsc: empty_none(e.hgvsc),
+                hgvsp: empty_none(e.hgvsp),
+            };
+            if n == picked {
+                variant.gene = t.gene;
+                variant.gene_id = t.gene_id;
+                variant.feature = t.feature;
+                variant.biotype = t.biotype;
+                variant.consequence = t.consequence;
+                variant.impact = t.impact;
+                variant.hgvsc = t.hgvsc;
+                variant.hgvsp = t.hgvsp;
+            } else {
+                variant.transcripts.push(t);
+            }
+        }
+        Ok(variant)
+    }
 }
 
-/// The WHERE clause of the query's filter (over `variants v`) and its
-/// bound values, in order.
-fn conditions(query: &Query) -> (String, Vec<Value>) {
-    let f = &query.filter;
-    let mut sql = vec!["1".to_string()];
-    let mut values = Vec::new();
-    if let Some(region) = &f.region {
-        sql.push(
-            "v.contig IN (SELECT id FROM contigs WHERE key = ?) AND v.pos BETWEEN ? AND ?".into(),
-        );
-        values.push(Value::Text(region.contig.clone()));
-        values.push(Value::Integer(region.start.min(i64::MAX as u64) as i64));
-        values.push(Value::Integer(region.end.min(i64::MAX as u64) as i64));
-    }
-    if let Some(id) = &f.id {
-        sql.push("v.id IN (SELECT variant FROM ids WHERE name = ?)".into());
-        values.push(Value::Text(id.clone()));
-    }
-    if let Some(term) = &f.clinvar {
-        sql.push("instr(v.clinvar_terms, ?) > 0".into());
-        values.push(Value::Text(format!("|{term}|")));
-    }
-    if let Some(af) = f.max_af {
-        sql.push("v.af <= ?".into());
-        values.push(Value::Real(af));
-    }
-    let mut entry = Vec::new();
-    if let Some(gene) = &f.gene {
-        entry.push("f.symbol LIKE ? ESCAPE '\\'");
-        let mut pattern = String::with_capacity(gene.len() + 1);
-        for c in gene.chars() {
-            if matches!(c, '%' | '_' | '\\') {
-                pattern.push('\\');
-            }
-            pattern.push(c);
+/// A sort's order: the file's own, or a list.
+enum OrderRef<'a> {
+    Identity(usize),
+    Listed(&'a [u32]),
+}
+
+impl OrderRef<'_> {
+    fn len(&self) -> usize {
+        match self {
+            OrderRef::Identity(n) => *n,
+            OrderRef::Listed(list) => list.len(),
         }
-        pattern.push('%');
-        values.push(Value::Text(pattern));
     }
-    if let Some(mask) = f.consequence {
-        entry.push("e.csq IN (SELECT id FROM consequences WHERE mask & ? != 0)");
-        values.push(Value::Integer(mask));
+
+    fn get(&self, i: usize) -> u32 {
+        match self {
+            OrderRef::Identity(_) => i as u32,
+            OrderRef::Listed(list) => list[i],
+        }
     }
-    if let Some(impact) = f.impact {
-        entry.push("e.impact >= ?");
-        values.push(Value::Integer(impact));
+
+    /// The first place whose allele is not `before` (which holds for a
+    /// prefix of the order).
+    fn partition_point(&self, before: impl Fn(u32) -> bool) -> usize {
+        let (mut lo, mut hi) = (0, self.len());
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            if before(self.get(mid)) {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        lo
     }
-    if !entry.is_empty() {
-        // Over the distinct entry sets (a small table), once per query.
-        sql.push(format!(
-            "v.entry_set IN (SELECT e.entry_set FROM entry_sets e
-                             JOIN features f ON f.id = e.feature WHERE {})",
-            entry.join(" AND ")
-        ));
-    }
-    (sql.join(" AND "), values)
 }
 
 fn encode_cursor(cursor: &Cursor) -> String {

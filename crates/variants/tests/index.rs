@@ -441,19 +441,25 @@ fn reference_answer(alleles: &[RefAllele], filter: &RefFilter, sort: Sort) -> Ve
 
 // ---------------------------------------------------------------- harness
 
-fn index_of(dir: &Path, vcf: &str, gzip: bool) -> PathBuf {
-    let input = dir.join(if gzip { "in.vcf.gz" } else { "in.vcf" });
-    let mut file = std::fs::File::create(&input).unwrap();
-    if gzip {
-        let mut gz = flate2::write::GzEncoder::new(file, flate2::Compression::fast());
-        gz.write_all(vcf.as_bytes()).unwrap();
-        gz.finish().unwrap();
+/// The index of `vcf` written as a results file in `dir` (with CRLF line
+/// breaks when `crlf`), opened.
+fn index_of(dir: &Path, vcf: &str, crlf: bool) -> Index {
+    let (index, results) = files_of(dir, vcf, crlf);
+    Index::open(&index, &results).unwrap()
+}
+
+/// The results file of `vcf` and its index, in `dir`.
+fn files_of(dir: &Path, vcf: &str, crlf: bool) -> (PathBuf, PathBuf) {
+    let results = dir.join("results.annot.vcf");
+    let text = if crlf {
+        vcf.replace('\n', "\r\n")
     } else {
-        file.write_all(vcf.as_bytes()).unwrap();
-    }
-    let output = dir.join("variants.sqlite");
-    build_file(&input, &output, &BuildOptions::default()).unwrap();
-    output
+        vcf.to_string()
+    };
+    std::fs::write(&results, text).unwrap();
+    let index = dir.join("results.variants.idx");
+    build_file(&results, &index, &BuildOptions::default()).unwrap();
+    (index, results)
 }
 
 fn none_if_empty(s: &str) -> Option<String> {
@@ -615,7 +621,7 @@ const SORTS: [Sort; 4] = [Sort::Position, Sort::Gene, Sort::Impact, Sort::Freque
 
 #[test]
 fn every_filter_and_order_equals_the_reference() {
-    for (seed, records, sorted, gzip) in [
+    for (seed, records, sorted, crlf) in [
         (1u64, 300, true, false),
         (2, 300, false, false),
         (3, 150, true, true),
@@ -624,7 +630,7 @@ fn every_filter_and_order_equals_the_reference() {
         let mut rng = StdRng::seed_from_u64(seed);
         let vcf = generate(&mut rng, records, sorted);
         let dir = tempfile::tempdir().unwrap();
-        let index = Index::open(&index_of(dir.path(), &vcf, gzip)).unwrap();
+        let index = index_of(dir.path(), &vcf, crlf);
         let alleles = reference_read(&vcf);
         assert!(
             alleles.iter().any(|a| a.entries.is_empty()),
@@ -658,7 +664,7 @@ fn both_contig_styles_and_multiallelic_records() {
          1\t10\t.\tACT\tA\t.\t.\tCLNSIG=Pathogenic/Likely_pathogenic\n"
     );
     let dir = tempfile::tempdir().unwrap();
-    let index = Index::open(&index_of(dir.path(), &vcf, false)).unwrap();
+    let index = index_of(dir.path(), &vcf, false);
     let ask = |f: fn(&mut Params)| {
         let mut p = Params::default();
         f(&mut p);
@@ -706,7 +712,7 @@ fn both_contig_styles_and_multiallelic_records() {
 fn an_empty_file_is_an_empty_table() {
     let dir = tempfile::tempdir().unwrap();
     let vcf = "##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n";
-    let index = Index::open(&index_of(dir.path(), vcf, false)).unwrap();
+    let index = index_of(dir.path(), vcf, false);
     for sort in SORTS {
         let mut q = Query {
             sort,
@@ -726,7 +732,7 @@ fn bad_cursors_are_errors_with_a_reason() {
     let mut rng = StdRng::seed_from_u64(9);
     let vcf = generate(&mut rng, 30, true);
     let dir = tempfile::tempdir().unwrap();
-    let index = Index::open(&index_of(dir.path(), &vcf, false)).unwrap();
+    let index = index_of(dir.path(), &vcf, false);
     let page = index
         .query(&Query {
             limit: 2,
@@ -766,10 +772,78 @@ fn a_file_that_is_no_index_is_refused() {
     let path = dir.path().join("x");
     std::fs::write(
         &path,
-        b"not sqlite at all, just text that goes on for a while",
+        b"not an index at all, just text that goes on for a while",
     )
     .unwrap();
-    assert!(Index::open(&path).is_err());
+    let results = dir.path().join("r.vcf");
+    std::fs::write(&results, b"").unwrap();
+    assert!(matches!(
+        Index::open(&path, &results),
+        Err(QueryError::Format(_))
+    ));
+    // A cut index is an error too, never a panic.
+    let vcf = generate(&mut StdRng::seed_from_u64(9), 50, true);
+    let (index, results) = files_of(dir.path(), &vcf, false);
+    let bytes = std::fs::read(&index).unwrap();
+    for cut in [9, bytes.len() / 2, bytes.len() - 1] {
+        std::fs::write(&path, &bytes[..cut]).unwrap();
+        assert!(Index::open(&path, &results).is_err(), "cut at {cut}");
+    }
+}
+
+#[test]
+fn an_index_refuses_results_it_was_not_built_from() {
+    let dir = tempfile::tempdir().unwrap();
+    let vcf = generate(&mut StdRng::seed_from_u64(10), 60, true);
+    let (index, results) = files_of(dir.path(), &vcf, false);
+    // Another file of another length.
+    let other = dir.path().join("other.vcf");
+    std::fs::write(&other, format!("{vcf}\n")).unwrap();
+    assert!(matches!(
+        Index::open(&index, &other),
+        Err(QueryError::Stale(_))
+    ));
+    // The same length, other lines: refused when a row is drawn.
+    let shifted: String = vcf
+        .lines()
+        .map(|l| {
+            if l.starts_with('#') {
+                format!("{l}\n")
+            } else {
+                let (chrom, rest) = l.split_once('\t').unwrap();
+                format!(
+                    "{}\t{rest}\n",
+                    if chrom.len() > 1 {
+                        &chrom[..chrom.len() - 1]
+                    } else {
+                        "Q"
+                    }
+                )
+            }
+        })
+        .collect();
+    let shifted = format!("{shifted:<width$}", width = vcf.len());
+    assert_eq!(shifted.len(), vcf.len());
+    std::fs::write(&results, shifted).unwrap();
+    let index = Index::open(&index, &results).unwrap();
+    assert!(matches!(
+        index.query(&Query::default()),
+        Err(QueryError::Stale(_))
+    ));
+}
+
+#[test]
+fn compressed_results_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in.vcf.gz");
+    let mut gz = flate2::write::GzEncoder::new(
+        std::fs::File::create(&input).unwrap(),
+        flate2::Compression::fast(),
+    );
+    gz.write_all(b"##fileformat=VCFv4.2\n").unwrap();
+    gz.finish().unwrap();
+    let e = build_file(&input, &dir.path().join("x.idx"), &BuildOptions::default()).unwrap_err();
+    assert!(matches!(e, gas_variants::BuildError::Compressed), "{e}");
 }
 
 /// Prints the index size against the annotated VCF's gzip size and the
@@ -787,7 +861,7 @@ fn measure_a_named_file() {
     let started = std::time::Instant::now();
     let output = std::env::var_os("GAS_VARIANTS_MEASURE_OUT")
         .map(PathBuf::from)
-        .unwrap_or_else(|| dir.path().join("v.sqlite"));
+        .unwrap_or_else(|| dir.path().join("v.idx"));
     let summary = build_file(&input, &output, &BuildOptions::default()).unwrap();
     eprintln!(
         "{summary:?}; built in {:?}; gzip {gz_len} bytes; index/gzip = {:.2}",
@@ -801,7 +875,7 @@ fn a_scan_holds_the_whole_filtered_set_in_order() {
     let mut rng = StdRng::seed_from_u64(5);
     let vcf = generate(&mut rng, 400, false);
     let dir = tempfile::tempdir().unwrap();
-    let index = Index::open(&index_of(dir.path(), &vcf, false)).unwrap();
+    let index = index_of(dir.path(), &vcf, false);
     let params = Params {
         impact: Some("LOW".into()),
         sort: Some("gene".into()),

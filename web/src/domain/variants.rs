@@ -1,21 +1,25 @@
 //! The variant table's questions: a page of a job's annotated variants,
 //! filtered and sorted, under the same rules as the results download
 //! (the owner only; free users within their window; "restoring" while the
-//! results come back), read from the job's variant index.
+//! results come back), read from the job's variant index and its results.
 //!
-//! The index is a file of the results store. The web process reads it
-//! through a local copy in a cache of bounded size ([`IndexCache`]): on
-//! AWS one GetObject per index version and process, then local reads; on
-//! the embedded backend a copy of a local file. A copy is keyed by the
-//! object's etag, so a rebuilt index (after a restore) is fetched again.
+//! The index says which rows a page holds and where their lines are in
+//! the results file. The web process reads both through local copies in
+//! a cache of bounded disk ([`IndexCache`]): on AWS one GetObject per
+//! object version and process, then local reads; on the embedded backend
+//! a copy of a local file. Copies are keyed by the objects' etags, so a
+//! replaced object (after a restore) is fetched again. Loaded indexes
+//! (their columns in memory) are kept too, least recently used first out
+//! beyond a memory bound, so a page is a walk over memory and a few line
+//! reads, not a load.
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
 
 use gas_jobs::keys::variants_key;
 use gas_jobs::{now_epoch, Job, User};
-use gas_storage::{into_async_read, BlobError};
+use gas_storage::{into_async_read, BlobError, ObjectInfo};
 use gas_variants::{Answer, Index, Params, Query, QueryError};
 use sha2::{Digest, Sha256};
 
@@ -23,33 +27,96 @@ use crate::domain::error::{Error, Refusal};
 use crate::domain::jobs::results_access;
 use crate::domain::ports::Ports;
 
-/// How much disk the local copies of indexes may take (bytes), unless the
-/// cache is made with another bound.
-pub const DEFAULT_CACHE_BYTES: u64 = 2 << 30;
+/// How much disk the local copies may take (bytes), unless the cache is
+/// made with another bound.
+pub const DEFAULT_CACHE_BYTES: u64 = 4 << 30;
+/// How much memory loaded indexes may take (bytes, estimated).
+pub const DEFAULT_MEMORY_BYTES: u64 = 1 << 30;
 
-/// Local copies of variant indexes, least recently used evicted first once
-/// their sizes add up to more than the bound (the copy in use is kept even
+/// Local copies of variant indexes and their results, and the indexes
+/// loaded from them; each kind evicted least recently used first once
+/// its sizes add up to more than its bound (the one in use is kept even
 /// if it alone is larger).
 #[derive(Debug)]
 pub struct IndexCache {
-    max_bytes: u64,
     dir: Mutex<Option<tempfile::TempDir>>,
-    state: Mutex<CacheState>,
+    files: Mutex<Lru<u64>>,
+    loaded: Mutex<Lru<Arc<Index>>>,
+    /// One fetch or load per name at a time: a second request for the
+    /// same job waits for the first instead of copying it again.
+    in_flight: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
 }
 
-#[derive(Debug, Default)]
-struct CacheState {
-    /// File name → (size, last use tick).
-    files: HashMap<String, (u64, u64)>,
+/// Entries of a size, the least recently used dropped first past a bound.
+#[derive(Debug)]
+struct Lru<T> {
+    max: u64,
+    entries: HashMap<String, (T, u64, u64)>,
     tick: u64,
 }
 
+impl<T: Clone> Lru<T> {
+    fn new(max: u64) -> Self {
+        Lru {
+            max,
+            entries: HashMap::new(),
+            tick: 0,
+        }
+    }
+
+    fn get(&mut self, name: &str) -> Option<T> {
+        self.tick += 1;
+        let tick = self.tick;
+        self.entries.get_mut(name).map(|(value, _, used)| {
+            *used = tick;
+            value.clone()
+        })
+    }
+
+    /// Adds an entry; answers the names evicted to make room.
+    fn insert(&mut self, name: String, value: T, size: u64) -> Vec<String> {
+        self.tick += 1;
+        self.entries.insert(name.clone(), (value, size, self.tick));
+        let mut evicted = Vec::new();
+        while self.entries.values().map(|(_, s, _)| s).sum::<u64>() > self.max {
+            let oldest = self
+                .entries
+                .iter()
+                .filter(|(n, _)| **n != name)
+                .min_by_key(|(_, (_, _, used))| *used)
+                .map(|(n, _)| n.clone());
+            let Some(oldest) = oldest else { break };
+            self.entries.remove(&oldest);
+            evicted.push(oldest);
+        }
+        evicted
+    }
+}
+
+fn internal(e: impl std::error::Error + Send + Sync + 'static) -> Error {
+    Error::Internal(anyhow::Error::new(e))
+}
+
+/// A name for a version of an object (of a job): a hash, so it is a safe
+/// file name whatever the key holds.
+fn version_name(parts: &[&str]) -> String {
+    let mut hash = Sha256::new();
+    for part in parts {
+        hash.update(part.as_bytes());
+        hash.update([0]);
+    }
+    hex::encode(&hash.finalize()[..16])
+}
+
 impl IndexCache {
-    pub fn new(max_bytes: u64) -> Self {
+    /// A cache whose local copies take at most `max_bytes` of disk and
+    /// whose loaded indexes about `max_memory` bytes.
+    pub fn new(max_bytes: u64, max_memory: u64) -> Self {
         IndexCache {
-            max_bytes,
             dir: Mutex::new(None),
-            state: Mutex::new(CacheState::default()),
+            files: Mutex::new(Lru::new(max_bytes)),
+            loaded: Mutex::new(Lru::new(max_memory)),
+            in_flight: Mutex::new(HashMap::new()),
         }
     }
 
@@ -61,7 +128,7 @@ impl IndexCache {
             let made = tempfile::Builder::new()
                 .prefix("gas-web-variants-")
                 .tempdir()
-                .map_err(|e| Error::Internal(anyhow::Error::new(e)))?;
+                .map_err(internal)?;
             *dir = Some(made);
         }
         Ok(dir
@@ -70,88 +137,116 @@ impl IndexCache {
             .unwrap_or_default())
     }
 
-    /// A local copy of the index at `key`, fetched if this version is not
-    /// here yet; `None` if the store has no index there.
-    async fn local_copy(&self, ports: Ports<'_>, key: &str) -> Result<Option<PathBuf>, Error> {
-        let Some(info) = ports.results.stat(key).await? else {
+    /// The lock that makes work on `name` happen once at a time.
+    fn flight(&self, name: &str) -> Arc<tokio::sync::Mutex<()>> {
+        let mut map = self.in_flight.lock().unwrap_or_else(|e| e.into_inner());
+        // Forget locks nobody holds or waits for (the map stays small).
+        map.retain(|_, lock| Arc::strong_count(lock) > 1);
+        map.entry(name.to_string()).or_default().clone()
+    }
+
+    /// The loaded index of the index object at `index_key` over the
+    /// results at `results_key`; `None` if either is missing.
+    async fn index(
+        &self,
+        ports: Ports<'_>,
+        index_key: &str,
+        results_key: &str,
+    ) -> Result<Option<Arc<Index>>, Error> {
+        let (Some(index_info), Some(results_info)) = (
+            ports.results.stat(index_key).await?,
+            ports.results.stat(results_key).await?,
+        ) else {
             return Ok(None);
         };
-        let name = {
-            let mut hash = Sha256::new();
-            hash.update(key.as_bytes());
-            hash.update([0]);
-            hash.update(info.etag.as_bytes());
-            format!("{}.sqlite", hex::encode(&hash.finalize()[..16]))
+        let name = version_name(&[index_key, &index_info.etag, results_key, &results_info.etag]);
+        let lookup = |cache: &Self| {
+            cache
+                .loaded
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .get(&name)
         };
+        if let Some(index) = lookup(self) {
+            return Ok(Some(index));
+        }
+        let flight = self.flight(&name);
+        let _held = flight.lock().await;
+        if let Some(index) = lookup(self) {
+            return Ok(Some(index));
+        }
+        let (Some(index_path), Some(results_path)) = (
+            self.local_copy(ports, index_key, &index_info).await?,
+            self.local_copy(ports, results_key, &results_info).await?,
+        ) else {
+            return Ok(None);
+        };
+        let index = tokio::task::spawn_blocking(move || Index::open(&index_path, &results_path))
+            .await
+            .map_err(internal)?
+            .map_err(query_error)?;
+        let index = Arc::new(index);
+        let size = index.memory_bytes();
+        self.loaded
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(name, index.clone(), size);
+        Ok(Some(index))
+    }
+
+    /// A local copy of the object at `key` in the version `info` names,
+    /// fetched if it is not here yet; `None` if it is gone.
+    async fn local_copy(
+        &self,
+        ports: Ports<'_>,
+        key: &str,
+        info: &ObjectInfo,
+    ) -> Result<Option<PathBuf>, Error> {
+        let name = version_name(&[key, &info.etag]);
         let dir = self.dir()?;
         let path = dir.join(&name);
-        if self.touch(&name) && path.exists() {
+        let known = self
+            .files
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&name)
+            .is_some();
+        if known && path.exists() {
             return Ok(Some(path));
         }
         let body = match ports.results.get_if_match(key, &info.etag).await {
             Ok(body) => body,
             // Replaced or deleted meanwhile: the caller asks again.
-            Err(BlobError::NotFound(_)) => return Ok(None),
+            Err(BlobError::NotFound(_)) | Err(BlobError::Changed(_)) => return Ok(None),
             Err(e) => return Err(e.into()),
         };
         let temp = tempfile::Builder::new()
             .prefix(".part-")
             .tempfile_in(&dir)
-            .map_err(|e| Error::Internal(anyhow::Error::new(e)))?;
+            .map_err(internal)?;
         let (file, temp_path) = temp.into_parts();
         let mut file = tokio::fs::File::from_std(file);
         let copied = tokio::io::copy(&mut into_async_read(body), &mut file)
             .await
-            .map_err(|e| Error::Internal(anyhow::Error::new(e)))?;
+            .map_err(internal)?;
         drop(file);
-        temp_path
-            .persist(&path)
-            .map_err(|e| Error::Internal(anyhow::Error::new(e.error)))?;
-        self.insert(&dir, name, copied);
+        temp_path.persist(&path).map_err(|e| internal(e.error))?;
+        let evicted = self
+            .files
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(name, copied, copied);
+        for old in evicted {
+            // An index loaded from it keeps reading the unlinked file.
+            let _ = std::fs::remove_file(dir.join(old));
+        }
         Ok(Some(path))
-    }
-
-    /// Marks a copy used; false if the cache does not know it.
-    fn touch(&self, name: &str) -> bool {
-        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        state.tick += 1;
-        let tick = state.tick;
-        match state.files.get_mut(name) {
-            Some(entry) => {
-                entry.1 = tick;
-                true
-            }
-            None => false,
-        }
-    }
-
-    fn insert(&self, dir: &Path, name: String, size: u64) {
-        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        state.tick += 1;
-        let tick = state.tick;
-        state.files.insert(name.clone(), (size, tick));
-        loop {
-            let total: u64 = state.files.values().map(|(s, _)| s).sum();
-            if total <= self.max_bytes {
-                break;
-            }
-            let oldest = state
-                .files
-                .iter()
-                .filter(|(n, _)| **n != name)
-                .min_by_key(|(_, (_, t))| *t)
-                .map(|(n, _)| n.clone());
-            let Some(oldest) = oldest else { break };
-            state.files.remove(&oldest);
-            // A reader that has it open keeps reading the unlinked file.
-            let _ = std::fs::remove_file(dir.join(&oldest));
-        }
     }
 }
 
 impl Default for IndexCache {
     fn default() -> Self {
-        IndexCache::new(DEFAULT_CACHE_BYTES)
+        IndexCache::new(DEFAULT_CACHE_BYTES, DEFAULT_MEMORY_BYTES)
     }
 }
 
@@ -169,26 +264,25 @@ pub async fn variants(
     job: &Job,
     query: Query,
 ) -> Result<Answer, Error> {
-    let path = index_path(ports, cache, user, job).await?;
-    tokio::task::spawn_blocking(move || -> Result<Answer, QueryError> {
-        Index::open(&path)?.query(&query)
-    })
-    .await
-    .map_err(|e| Error::Internal(anyhow::Error::new(e)))?
-    .map_err(query_error)
+    let index = job_index(ports, cache, user, job).await?;
+    tokio::task::spawn_blocking(move || index.query(&query))
+        .await
+        .map_err(internal)?
+        .map_err(query_error)
 }
 
-/// The local copy of `job`'s index, once `user` may read its results now.
-async fn index_path(
+/// `job`'s loaded index, once `user` may read its results now.
+async fn job_index(
     ports: Ports<'_>,
     cache: &IndexCache,
     user: &User,
     job: &Job,
-) -> Result<PathBuf, Error> {
+) -> Result<Arc<Index>, Error> {
     results_access(job, user, ports.rules.window_secs(), now_epoch())?;
-    let key = variants_key(&job.s3_key_input_file);
+    let index_key = variants_key(&job.s3_key_input_file);
+    let results_key = job.s3_key_result_file.as_deref().unwrap_or_default();
     cache
-        .local_copy(ports, &key)
+        .index(ports, &index_key, results_key)
         .await?
         .ok_or_else(|| Refusal::NoVariantIndex.into())
 }
@@ -253,21 +347,21 @@ pub async fn export(
     query: Query,
     format: ExportFormat,
 ) -> Result<ExportStream, Error> {
-    let path = index_path(ports, cache, user, job).await?;
-    let index = {
-        let query = Query {
-            limit: 1,
-            ..query.clone()
-        };
-        tokio::task::spawn_blocking(move || -> Result<Index, QueryError> {
-            let index = Index::open(&path)?;
-            index.query(&query)?;
-            Ok(index)
-        })
-        .await
-        .map_err(|e| Error::Internal(anyhow::Error::new(e)))?
-        .map_err(query_error)?
-    };
+    let index = job_index(ports, cache, user, job).await?;
+    {
+        // A bad cursor is refused before the first byte.
+        let (index, query) = (
+            index.clone(),
+            Query {
+                limit: 1,
+                ..query.clone()
+            },
+        );
+        tokio::task::spawn_blocking(move || index.query(&query))
+            .await
+            .map_err(internal)?
+            .map_err(query_error)?;
+    }
     let (sender, receiver) = tokio::sync::mpsc::channel::<Result<bytes::Bytes, std::io::Error>>(4);
     tokio::task::spawn_blocking(move || {
         let first = match format {
@@ -308,4 +402,34 @@ pub async fn export(
         receiver,
         |mut receiver| async move { receiver.recv().await.map(|item| (item, receiver)) },
     )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_least_recently_used_go_first_and_the_newest_stays() {
+        let mut lru: Lru<u8> = Lru::new(100);
+        assert!(lru.insert("a".into(), 1, 40).is_empty());
+        assert!(lru.insert("b".into(), 2, 40).is_empty());
+        assert_eq!(lru.get("a"), Some(1));
+        // Over the bound: b is the least recently used.
+        assert_eq!(lru.insert("c".into(), 3, 40), vec!["b".to_string()]);
+        assert_eq!(lru.get("b"), None);
+        // One entry larger than the bound evicts the rest but stays.
+        let mut evicted = lru.insert("huge".into(), 4, 500);
+        evicted.sort();
+        assert_eq!(evicted, vec!["a".to_string(), "c".to_string()]);
+        assert_eq!(lru.get("huge"), Some(4));
+    }
+
+    #[test]
+    fn version_names_are_file_names_that_tell_versions_apart() {
+        let a = version_name(&["gas/u/j~x.variants.idx", "etag1"]);
+        assert_ne!(a, version_name(&["gas/u/j~x.variants.idx", "etag2"]));
+        // The separator keeps ("ab", "c") apart from ("a", "bc").
+        assert_ne!(version_name(&["ab", "c"]), version_name(&["a", "bc"]));
+        assert!(a.chars().all(|c| c.is_ascii_hexdigit()) && a.len() == 32);
+    }
 }
