@@ -34,6 +34,16 @@ impl Phase {
             Phase::Restoring => "restoring",
         }
     }
+
+    /// The phase a refusal of the results shows (the upgrade offer, or
+    /// "restoring"), on every page that offers something of the results.
+    pub fn of_refusal(refusal: Refusal) -> Option<Phase> {
+        match refusal {
+            Refusal::WindowOver => Some(Phase::Upgrade),
+            Refusal::Restoring | Refusal::Archived => Some(Phase::Restoring),
+            _ => None,
+        }
+    }
 }
 
 impl std::fmt::Display for Phase {
@@ -78,11 +88,9 @@ pub fn phase(job: &Job, user: &User, window_secs: i64, now: i64) -> Phase {
         // would answer now.
         JobStatus::Completed => match results_access(job, user, window_secs, now) {
             Ok(()) => Phase::Ready,
-            Err(Refusal::WindowOver) => Phase::Upgrade,
-            Err(Refusal::Restoring | Refusal::Archived) => Phase::Restoring,
             // A completed job without a results key is not one the runner
             // leaves; its download says so.
-            Err(_) => Phase::Ready,
+            Err(refusal) => Phase::of_refusal(refusal).unwrap_or(Phase::Ready),
         },
     }
 }

@@ -3,8 +3,12 @@
 // each backend: sign up, the plan's upload limit, an upload (on AWS through
 // the presigned POST to moto's S3), the live job page (no reload from queued
 // to completed, to the end of the free window), charts, downloads, the
-// upgrade and the restore, the log, the job list, the profile and its API
-// token, sign-out and sign-in.
+// upgrade and the restore, the log, the job list, the variant table (its
+// upgrade offer after the window, "restoring" and back by itself; then,
+// updated in place by its script, a filter, the next page, a sort, the back
+// button and the previous link, the exports; and the same page without a
+// script at a phone's width), the profile and its API token, sign-out and
+// sign-in.
 //
 // Run by scripts/browser-test.sh, which installs what is missing, builds
 // target/debug/gas, starts moto for the aws flow and prints the totals.
@@ -388,6 +392,25 @@ async function steps(flow, backend, awsEndpoint) {
     assert.equal(r.headers()["location"], `/annotations/${jobId}`, "the download route sends the user back to the job page");
   });
 
+  await flow.step("variants-upgrade", async () => {
+    // The variant table follows the download's rule: after the window it
+    // says why and offers the upgrade, as the job page does.
+    const r = await page.goto(flow.url(`/annotations/${jobId}/variants`), { waitUntil: "load" });
+    assert.equal(r.status(), 403, "the refused table answers 403");
+    // Chromium logs the answer's status as a console error: expected here.
+    const expected = `${flow.current}: console: Failed to load resource: the server responded with a status of 403 (Forbidden)`;
+    flow.pageErrors = flow.pageErrors.filter((e) => e !== expected);
+    const notice = (await page.textContent("#upgrade-notice")).replace(/\s+/g, " ").trim();
+    flow.log(`  #upgrade-notice: ${notice}`);
+    assert.match(notice, /free download window for these results is over/);
+    assert.equal(await page.locator('#upgrade-notice a[href="/subscribe"]').count(), 1, "the notice links to /subscribe");
+    assert.equal(await page.locator("table.variants").count(), 0, "no table");
+    assert.equal(await page.locator("#variant-filters").count(), 0, "no filter form");
+    await flow.shot("notice");
+    await Promise.all([page.waitForURL(/\/subscribe$/), page.click('#upgrade-notice a[href="/subscribe"]')]);
+    await page.locator("#subscribe-form").waitFor();
+  });
+
   let restoringNote = "";
   await flow.step("subscribe", async () => {
     await flow.goto("/subscribe");
@@ -402,6 +425,23 @@ async function steps(flow, backend, awsEndpoint) {
   });
 
   await flow.step("restored-live", async () => {
+    // A second tab on the variant table meanwhile: "restoring", and the
+    // table back by itself once the results are.
+    const tab = await page.context().newPage();
+    tab.on("pageerror", (e) => flow.pageErrors.push(`${flow.current} (variants tab): ${e.message}`));
+    const vr = await tab.goto(flow.url(`/annotations/${jobId}/variants`), { waitUntil: "load" });
+    const variantsRestoring = (await tab.locator("#restoring-notice").count()) === 1;
+    if (variantsRestoring) {
+      assert.equal(vr.status(), 409, "the table while restoring answers 409");
+      const notice = (await tab.textContent("#restoring-notice")).replace(/\s+/g, " ").trim();
+      flow.log(`  variants tab: #restoring-notice: ${notice}`);
+      assert.match(notice, /restor/i);
+      assert.match(notice, /The table comes back here when they do/);
+      assert.equal(await tab.locator("#upgrade-notice").count(), 0, "a premium user is not offered the upgrade");
+      await tab.screenshot({ path: path.join(flow.dir, `${flow.current}-variants-restoring.png`), fullPage: true });
+    } else {
+      flow.log(`  variants tab: the results were back before it opened (${vr.status()})`);
+    }
     await flow.goto(`/annotations/${jobId}`);
     flow.navigations = [];
     const phases = [];
@@ -419,6 +459,10 @@ async function steps(flow, backend, awsEndpoint) {
     assert.equal(p.phase, "ready");
     assert.equal(p.countdown, null, "no countdown for a premium user");
     assert.deepEqual(flow.navigations, [], "the results came back on the page without any navigation");
+    await tab.locator("table.variants tbody tr").first().waitFor({ timeout: 20_000 });
+    flow.log(`  variants tab: the table is back (${await tab.textContent("#count")} alleles)`);
+    await tab.screenshot({ path: path.join(flow.dir, `${flow.current}-variants-back.png`), fullPage: true });
+    await tab.close();
   }, 100_000);
 
   await flow.step("download-again", async () => {
@@ -445,24 +489,233 @@ async function steps(flow, backend, awsEndpoint) {
     assert.match(row, /COMPLETED/);
   });
 
+  // --- The variant table: filter, page, sort, back, export ----------------
+  // The filter: a gene prefix and an impact with more than a page of
+  // alleles in free_1.vcf (MT-CO* at MODERATE or higher has 40).
+  const GENE = "MT-CO";
+  const IMPACT = "LOW";
+  const IMPACT_RANK = { HIGH: 3, MODERATE: 2, LOW: 1, MODIFIER: 0 };
+  const rank = (impact) => (impact in IMPACT_RANK ? IMPACT_RANK[impact] : -1);
+  const variantsPath = `/annotations/${jobId}/variants`;
+  const shown = () => page.evaluate(() => document.getElementById("count").textContent.trim());
+  const count = async () => parseInt(await shown(), 10);
+  // The rows on screen: the picked entry's cells and every entry (picked
+  // and the others under "more transcripts").
+  const rows = () =>
+    page.$$eval("table.variants tbody tr", (trs) =>
+      trs.map((tr) => {
+        const cell = (c) => {
+          const td = tr.querySelector(`:scope > td.${c}`);
+          return td ? td.firstChild ? td.firstChild.textContent.trim() : "" : "";
+        };
+        const others = [...tr.querySelectorAll("details li")].map((li) => ({
+          gene: li.querySelector(".gene").textContent.trim(),
+          impact: li.querySelector(".impact").textContent.trim(),
+        }));
+        return {
+          key: `${cell("pos")} ${cell("change")}`,
+          pos: cell("pos"),
+          gene: cell("gene"),
+          impact: cell("impact"),
+          entries: [{ gene: cell("gene"), impact: cell("impact") }, ...others],
+        };
+      }),
+    );
+  // What is on screen, to wait for a change of it.
+  const screen = () =>
+    page.evaluate(
+      () =>
+        document.getElementById("count").textContent +
+        "|" +
+        [...document.querySelectorAll("table.variants tbody td.pos")].map((td) => td.textContent).join(","),
+    );
+  const redrawn = (before) =>
+    page.waitForFunction(
+      (b) => {
+        const now =
+          document.getElementById("count").textContent +
+          "|" +
+          [...document.querySelectorAll("table.variants tbody td.pos")].map((td) => td.textContent).join(",");
+        return now !== b && !document.getElementById("variant-table").hasAttribute("aria-busy");
+      },
+      before,
+      { timeout: 15_000 },
+    );
+  // Updates in place: the page loaded once is still the one on screen.
+  const inPlace = async (what) => {
+    assert.equal(await page.evaluate(() => window.__variantsPage === true), true, `${what}: the page was not reloaded`);
+    assert.deepEqual(flow.navRequests, [], `${what}: no navigation request`);
+  };
+  const query = () => new URL(page.url()).searchParams;
+  // Gene GENE*, impact at least IMPACT, in one entry (VEP's filter).
+  const matches = (entries) => entries.some((e) => e.gene.startsWith(GENE) && rank(e.impact) >= IMPACT_RANK[IMPACT]);
+  const allMatch = async (what) => {
+    const list = await rows();
+    assert.ok(list.length > 0, `${what}: rows shown`);
+    for (const r of list) {
+      assert.ok(matches(r.entries), `${what}: row ${r.key} has a ${GENE}* entry of impact ≥ ${IMPACT} (${JSON.stringify(r.entries)})`);
+    }
+    return list;
+  };
+  const posOf = (r) => parseInt(r.pos.split(":").pop(), 10);
+  let all = 0;
+  let filtered = 0;
+  let firstPage = [];
+  let secondPage = [];
+
   await flow.step("variants", async () => {
-    // The job's variant table: every allele counted, a gene filter through
-    // the form (so in the URL), each row of the filtered page that gene's.
-    await flow.goto(`/annotations/${jobId}/variants`);
-    const count = async () => parseInt((await page.textContent("#total")).replace(/[^0-9]/g, ""), 10);
-    const all = await count();
+    // The whole table, its sortable headers links (they work without a
+    // script), and the page's script loaded from this origin.
+    await flow.goto(variantsPath);
+    all = await count();
     flow.log(`  ${all} variant alleles`);
     assert.ok(all > 0, "the table counts the job's variant alleles");
     assert.ok((await page.locator("table.variants tbody tr").count()) > 0, "the table has rows");
-    await page.fill('input[name="gene"]', "MT-CO");
-    await Promise.all([page.waitForURL(/gene=MT-CO/), page.click('form.filters button[type="submit"]')]);
-    const some = await count();
-    flow.log(`  gene MT-CO*: ${some}`);
-    assert.ok(some > 0 && some < all, `a gene prefix narrows the table (${some} of ${all})`);
-    // A row matches when any of its transcripts does (the picked one is
-    // shown, the others are listed under it).
-    for (const row of await page.locator("table.variants tbody tr").allTextContents()) {
-      assert.match(row, /MT-CO/, "every row of the filtered page has an MT-CO transcript");
+    for (const by of ["position", "gene", "impact", "frequency"]) {
+      const href = await page.getAttribute(`table.variants th a[data-sort="${by}"]`, "href");
+      assert.ok(href && new URL(href, page.url()).searchParams.get("sort") === by, `the ${by} header links to its sort (${href})`);
+    }
+    assert.equal(await page.locator('script[src="/assets/variants.js"]').count(), 1);
+    await page.evaluate(() => {
+      window.__variantsPage = true;
+    });
+  });
+
+  await flow.step("variants-filter", async () => {
+    const before = await screen();
+    flow.navRequests = [];
+    await page.fill('input[name="gene"]', GENE);
+    await page.selectOption('select[name="impact"]', IMPACT);
+    await page.click('#variant-filters button[type="submit"]');
+    await page.waitForURL((u) => u.searchParams.get("gene") === GENE);
+    await redrawn(before);
+    await inPlace("filtering");
+    assert.equal(query().get("gene"), GENE);
+    assert.equal(query().get("impact"), IMPACT);
+    filtered = await count();
+    flow.log(`  gene ${GENE}*, impact ≥ ${IMPACT}: ${filtered} of ${all}; URL ${page.url()}`);
+    assert.ok(filtered > 0 && filtered < all, `the filters narrow the table (${filtered} of ${all})`);
+    firstPage = await allMatch("filtered page 1");
+    assert.ok(filtered > firstPage.length, `more than one page (${filtered} alleles, ${firstPage.length} shown)`);
+    assert.equal(firstPage.length, 50, "50 rows a page");
+    assert.equal(await page.isVisible("#next"), true, "a next link");
+    assert.equal(await page.isVisible("#prev"), false, "no previous link on the first page");
+  });
+
+  await flow.step("variants-next", async () => {
+    const before = await screen();
+    await page.click("#next");
+    await page.waitForURL(/cursor=/);
+    await redrawn(before);
+    await inPlace("the next page");
+    secondPage = await allMatch("filtered page 2");
+    const seen = new Set(firstPage.map((r) => r.key));
+    assert.ok(secondPage.every((r) => !seen.has(r.key)), "page 2 shows other rows than page 1");
+    assert.ok(posOf(secondPage[0]) >= posOf(firstPage[firstPage.length - 1]), "page 2 goes on in position order");
+    assert.equal(await count(), filtered, "the count is of the whole filtered set");
+    assert.equal(query().get("gene"), GENE, "the filters stay in the URL");
+    assert.equal(await page.isVisible("#prev"), true, "a previous link");
+    assert.equal(await page.isVisible("#first"), true, "a first-page link");
+    flow.log(`  page 2: ${secondPage[0].key} … ${secondPage[secondPage.length - 1].key}`);
+  });
+
+  await flow.step("variants-sort", async () => {
+    const before = await screen();
+    await page.click('table.variants th a[data-sort="impact"]');
+    await page.waitForURL(/sort=impact/);
+    await redrawn(before);
+    await inPlace("sorting");
+    assert.equal(query().get("cursor"), null, "a new sort starts at the first page");
+    assert.equal(query().get("gene"), GENE, "sorting keeps the filters");
+    assert.equal(await count(), filtered, "sorting keeps the count");
+    const list = await allMatch("sorted by impact");
+    const ranks = list.map((r) => rank(r.impact));
+    for (let i = 1; i < ranks.length; i++) {
+      assert.ok(ranks[i - 1] >= ranks[i], `impact order: row ${i} (${list[i].impact}) after ${list[i - 1].impact}`);
+    }
+    assert.equal(await page.inputValue('select[name="sort"]'), "impact", "the form shows the sort");
+    assert.equal(await page.getAttribute('th:has(a[data-sort="impact"])', "aria-sort"), "descending");
+    flow.log(`  impacts: ${[...new Set(list.map((r) => r.impact))].join(" > ")}`);
+    await page.screenshot({ path: path.join(flow.dir, `${flow.current}-top.png`) });
+  });
+
+  await flow.step("variants-back", async () => {
+    // The back button: page 2 in position order again, in place.
+    let before = await screen();
+    await page.goBack();
+    await page.waitForURL((u) => u.searchParams.has("cursor") && u.searchParams.get("sort") !== "impact");
+    await redrawn(before);
+    await inPlace("back");
+    assert.deepEqual((await rows()).map((r) => r.key), secondPage.map((r) => r.key), "back shows page 2 again");
+    assert.equal(await page.inputValue('select[name="sort"]'), "position", "the form shows the sort of that state");
+    assert.equal(await page.inputValue('input[name="gene"]'), GENE);
+    assert.equal(await page.inputValue('select[name="impact"]'), IMPACT);
+    // And the previous link: page 1.
+    before = await screen();
+    await page.click("#prev");
+    await page.waitForURL((u) => !u.searchParams.has("cursor"));
+    await redrawn(before);
+    await inPlace("previous");
+    assert.deepEqual((await rows()).map((r) => r.key), firstPage.map((r) => r.key), "previous shows page 1 again");
+  });
+
+  await flow.step("variants-export", async () => {
+    // The export links carry the filters; the TSV has a header and one line
+    // an allele, as many as the count says; the JSON's alleles all match.
+    const tsvHref = await page.getAttribute("#export-tsv", "href");
+    const q = new URL(tsvHref, page.url()).searchParams;
+    assert.equal(q.get("gene"), GENE);
+    assert.equal(q.get("impact"), IMPACT);
+    assert.equal(q.get("format"), "tsv");
+    const tsv = await page.request.get(flow.url(tsvHref));
+    assert.equal(tsv.status(), 200, `GET ${tsvHref}`);
+    const lines = (await tsv.text()).split("\n").filter((l) => l.length > 0);
+    const header = lines[0].split("\t");
+    flow.log(`  TSV: ${lines.length} lines; header ${header.join(",")}`);
+    assert.deepEqual(header.slice(0, 5), ["chrom", "pos", "id", "ref", "alt"], "the TSV's header line");
+    assert.ok(header.includes("gene") && header.includes("impact"), "the header names gene and impact");
+    assert.equal(lines.length - 1, await count(), "one TSV line per allele the page counts");
+    const jsonHref = await page.getAttribute("#export-json", "href");
+    const exported = await (await page.request.get(flow.url(jsonHref))).json();
+    assert.equal(exported.length, filtered, "the JSON export has every allele counted");
+    for (const v of exported) {
+      const entries = [{ gene: v.gene || "", impact: v.impact || "" }].concat(
+        v.transcripts.map((t) => ({ gene: t.gene || "", impact: t.impact || "" })),
+      );
+      assert.ok(matches(entries), `exported ${v.chrom}:${v.pos} matches the filters`);
+    }
+  });
+
+  await flow.step("variants-no-script", async () => {
+    // Without a script: the same page, plain links and a plain form.
+    const context = await page.context().browser().newContext({
+      javaScriptEnabled: false,
+      viewport: { width: 390, height: 844 },
+      storageState: await page.context().storageState(),
+    });
+    try {
+      const plain = await context.newPage();
+      const shot = (name) => plain.screenshot({ path: path.join(flow.dir, `${flow.current}-${name}.png`), fullPage: true });
+      const r = await plain.goto(flow.url(variantsPath), { waitUntil: "load" });
+      assert.equal(r.status(), 200);
+      await shot("narrow");
+      await plain.screenshot({ path: path.join(flow.dir, `${flow.current}-narrow-top.png`) });
+      await plain.fill('input[name="gene"]', GENE);
+      await plain.selectOption('select[name="impact"]', IMPACT);
+      await Promise.all([plain.waitForNavigation(), plain.click('#variant-filters button[type="submit"]')]);
+      assert.equal(new URL(plain.url()).searchParams.get("gene"), GENE);
+      assert.equal((await plain.textContent("#count")).trim(), String(filtered), "the form's answer counts the same");
+      await Promise.all([plain.waitForNavigation(), plain.click('table.variants th a[data-sort="gene"]')]);
+      const genes = await plain.$$eval("table.variants tbody td.gene", (tds) => tds.map((td) => td.textContent.trim()));
+      const named = genes.filter((g) => g !== "");
+      assert.deepEqual(named, [...named].sort(), "sorted by gene");
+      assert.ok(genes.indexOf("") === -1 || genes.slice(genes.indexOf("")).every((g) => g === ""), "no gene last");
+      await Promise.all([plain.waitForNavigation(), plain.click("#next")]);
+      assert.ok(new URL(plain.url()).searchParams.has("cursor"), "the next link carries the cursor");
+      assert.equal(new URL(plain.url()).searchParams.get("sort"), "gene", "and the sort");
+      await shot("next");
+    } finally {
+      await context.close();
     }
   });
 

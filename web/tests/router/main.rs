@@ -380,6 +380,90 @@ async fn a_job_not_yet_done_has_no_results_or_log() {
     assert!(log.body.contains("the log is written when the job ends"));
 }
 
+// --- The variant table ---
+
+#[tokio::test]
+async fn the_variant_table_says_why_it_is_refused_and_what_brings_it_back() {
+    let app = TestApp::new();
+    let variants = |id: &str| format!("/annotations/{id}/variants");
+
+    // A free user after the window: why, and the upgrade (no form, no table).
+    let ada = app.cookie_user("ada@example.org", Role::Free).await;
+    let old = app.completed_job(&ada.user, now_epoch() - WINDOW - 1).await;
+    let page = ada.get(&variants(&old.job_id)).await;
+    assert_eq!(page.status, StatusCode::FORBIDDEN);
+    assert!(page.body.contains("id=\"upgrade-notice\""), "{}", page.body);
+    assert!(page
+        .body
+        .contains("free download window for these results is over"));
+    assert!(page
+        .body
+        .contains("<a class=\"button\" href=\"/subscribe\">"));
+    assert!(!page.body.contains("id=\"variant-table\""));
+    assert!(!page.body.contains("id=\"variant-filters\""));
+    assert_eq!(page.headers[header::CACHE_CONTROL], "no-store");
+
+    // A bad filter is said above the form, which keeps its values.
+    let fresh = app.completed_job(&ada.user, now_epoch()).await;
+    let page = ada
+        .get(&format!(
+            "{}?gene=MT-&impact=SEVERE",
+            variants(&fresh.job_id)
+        ))
+        .await;
+    assert_eq!(page.status, StatusCode::BAD_REQUEST);
+    assert!(page.body.contains("id=\"variant-filters\""));
+    assert!(page.body.contains("value=\"MT-\""));
+    assert!(page
+        .body
+        .contains("is not one of HIGH, MODERATE, LOW, MODIFIER"));
+    assert!(!page
+        .body
+        .contains("id=\"variants-error\" role=\"alert\" hidden"));
+
+    // A premium user's job without an index says so; archived or coming
+    // back, the page says "restoring" and that the table comes back.
+    let bo = app.cookie_user("bo@example.org", Role::Premium).await;
+    let job = app.completed_job(&bo.user, now_epoch() - 10 * WINDOW).await;
+    let page = bo.get(&variants(&job.job_id)).await;
+    assert_eq!(page.status, StatusCode::CONFLICT);
+    assert!(page.body.contains("id=\"variants-refused\""));
+    assert!(page.body.contains("this job has no variant table"));
+    app.archive(&job.job_id).await;
+    for restore_started in [false, true] {
+        if restore_started {
+            app.restoring(&job.job_id).await;
+        }
+        let page = bo.get(&variants(&job.job_id)).await;
+        assert_eq!(page.status, StatusCode::CONFLICT);
+        assert!(
+            page.body.contains("id=\"restoring-notice\""),
+            "{}",
+            page.body
+        );
+        assert!(page.body.contains("The table comes back here when they do"));
+        assert!(page
+            .body
+            .contains(&format!("data-src=\"/annotations/{}/panel\"", job.job_id)));
+        assert!(!page.body.contains("id=\"upgrade-notice\""));
+        assert!(!page.body.contains("id=\"variant-table\""));
+    }
+
+    // The page's script is served, from this origin (the CSP allows no
+    // other and no inline script).
+    assert!(page_script(&app).await.contains("history.pushState"));
+}
+
+async fn page_script(app: &TestApp) -> String {
+    let js = app.get("/assets/variants.js", &[]).await;
+    assert_eq!(js.status, StatusCode::OK);
+    assert!(js.headers[header::CONTENT_TYPE]
+        .to_str()
+        .unwrap()
+        .starts_with("text/javascript"));
+    js.body
+}
+
 // --- Other people's jobs ---
 
 #[tokio::test]
