@@ -82,6 +82,19 @@ pub trait BlobStore: Send + Sync {
     /// [`BlobError::NotFound`] if there is none.
     async fn get_if_match(&self, key: &str, etag: &str) -> Result<ByteStream, BlobError>;
 
+    /// The object in the version `etag` names, opened as a local file,
+    /// for a store that keeps its objects as local files (the directory
+    /// store), so a reader needing random access can read it in place;
+    /// `Ok(None)` from a store that does not (S3), whose callers copy the
+    /// object with [`BlobStore::get_if_match`]. When it opens a file, the
+    /// file is that version whatever happens to the object afterwards;
+    /// [`BlobError::Changed`] if the object is another version,
+    /// [`BlobError::NotFound`] if there is none.
+    async fn open_local(&self, key: &str, etag: &str) -> Result<Option<std::fs::File>, BlobError> {
+        let _ = (key, etag);
+        Ok(None)
+    }
+
     async fn delete(&self, key: &str) -> Result<(), BlobError>;
 
     /// A short-lived URL for a browser to download the object as

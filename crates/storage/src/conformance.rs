@@ -108,6 +108,7 @@ pub async fn blob_suite(store: &dyn BlobStore) {
     blob_head(store).await;
     blob_versions(store).await;
     blob_conditional_get_reads_one_version(store).await;
+    blob_open_local_reads_one_version(store).await;
     blob_delete_idempotent(store).await;
     blob_not_found(store).await;
     blob_invalid_keys(store).await;
@@ -292,6 +293,45 @@ pub async fn blob_conditional_get_reads_one_version(store: &dyn BlobStore) {
         Err(BlobError::Changed(_)) => {}
         Err(e) => panic!("get_if_match after a replacement: expected Changed, got {e:?}"),
         Ok(_) => panic!("get_if_match after a replacement returned a body"),
+    }
+    store.delete(&key).await.expect("delete");
+}
+
+/// open_local, where a store has it, opens the version asked for and keeps
+/// reading it after a replacement, and refuses another version; a store
+/// without local files answers `None` for any object.
+pub async fn blob_open_local_reads_one_version(store: &dyn BlobStore) {
+    use std::io::Read;
+    let key = unique_key();
+    put(store, &key, bytes_stream("the first version")).await;
+    let info = stat(store, &key).await.expect("stat of a stored object");
+    let opened = store
+        .open_local(&key, &info.etag)
+        .await
+        .expect("open_local of the current version");
+    put(store, &key, bytes_stream("the replacement")).await;
+    match opened {
+        None => {
+            let again = store.open_local(&key, "any").await;
+            assert!(
+                matches!(again, Ok(None)),
+                "a store without local files answers None"
+            );
+        }
+        Some(mut file) => {
+            let mut text = String::new();
+            file.read_to_string(&mut text).expect("reading the file");
+            assert_eq!(text, "the first version", "the opened version's bytes");
+            match store.open_local(&key, &info.etag).await {
+                Err(BlobError::Changed(_)) => {}
+                other => panic!("open_local of a replaced version: {other:?}"),
+            }
+            store.delete(&key).await.expect("delete");
+            match store.open_local(&key, &info.etag).await {
+                Err(BlobError::NotFound(_)) => {}
+                other => panic!("open_local of a deleted object: {other:?}"),
+            }
+        }
     }
     store.delete(&key).await.expect("delete");
 }

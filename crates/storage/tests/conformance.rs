@@ -62,6 +62,7 @@ blob_checks!(
     blob_head,
     blob_versions,
     blob_conditional_get_reads_one_version,
+    blob_open_local_reads_one_version,
     blob_delete_idempotent,
     blob_not_found,
     blob_invalid_keys,

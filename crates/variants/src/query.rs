@@ -161,8 +161,17 @@ impl Index {
         results: &Path,
         options: BuildOptions,
     ) -> Result<Index, QueryError> {
-        let c = Columns::read(BufReader::with_capacity(1 << 16, File::open(index)?))?;
-        let results = File::open(results)?;
+        Index::from_files(File::open(index)?, File::open(results)?, options)
+    }
+
+    /// As [`Index::open_with`], from open files (read from the start of
+    /// `index`; `results` by position).
+    pub fn from_files(
+        index: File,
+        results: File,
+        options: BuildOptions,
+    ) -> Result<Index, QueryError> {
+        let c = Columns::read(BufReader::with_capacity(1 << 16, index))?;
         let len = results.metadata()?.len();
         if len != c.results_len {
             return Err(QueryError::Stale(format!(

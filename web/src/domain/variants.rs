@@ -4,11 +4,12 @@
 //! results come back), read from the job's variant index and its results.
 //!
 //! The index says which rows a page holds and where their lines are in
-//! the results file. The web process reads both through local copies in
-//! a cache of bounded disk ([`IndexCache`]): on AWS one GetObject per
-//! object version and process, then local reads; on the embedded backend
-//! a copy of a local file. Copies are keyed by the objects' etags, so a
-//! replaced object (after a restore) is fetched again. Loaded indexes
+//! the results file. The web process reads both as local files: on the
+//! embedded backend the store's own files, opened in the version asked
+//! for (`BlobStore::open_local`); on AWS copies in a cache of bounded
+//! disk ([`IndexCache`]), one GetObject per object version and process,
+//! then local reads. Versions are the objects' etags, so a replaced
+//! object (after a restore) is read again. Loaded indexes
 //! (their columns in memory) are kept too, least recently used first out
 //! beyond a memory bound, so a page is a walk over memory and a few line
 //! reads, not a load.
@@ -20,7 +21,7 @@ use std::sync::{Arc, Mutex};
 use gas_jobs::keys::variants_key;
 use gas_jobs::{now_epoch, Job, User};
 use gas_storage::{into_async_read, BlobError, ObjectInfo};
-use gas_variants::{Answer, Index, Params, Query, QueryError};
+use gas_variants::{Answer, BuildOptions, Index, Params, Query, QueryError};
 use sha2::{Digest, Sha256};
 
 use crate::domain::error::{Error, Refusal};
@@ -175,16 +176,18 @@ impl IndexCache {
         if let Some(index) = lookup(self) {
             return Ok(Some(index));
         }
-        let (Some(index_path), Some(results_path)) = (
-            self.local_copy(ports, index_key, &index_info).await?,
-            self.local_copy(ports, results_key, &results_info).await?,
+        let (Some(index_file), Some(results_file)) = (
+            self.local_file(ports, index_key, &index_info).await?,
+            self.local_file(ports, results_key, &results_info).await?,
         ) else {
             return Ok(None);
         };
-        let index = tokio::task::spawn_blocking(move || Index::open(&index_path, &results_path))
-            .await
-            .map_err(internal)?
-            .map_err(query_error)?;
+        let index = tokio::task::spawn_blocking(move || {
+            Index::from_files(index_file, results_file, BuildOptions::default())
+        })
+        .await
+        .map_err(internal)?
+        .map_err(query_error)?;
         let index = Arc::new(index);
         let size = index.memory_bytes();
         self.loaded
@@ -194,14 +197,33 @@ impl IndexCache {
         Ok(Some(index))
     }
 
+    /// The object at `key` in the version `info` names, open for
+    /// reading: the store's own file where it keeps local files (the
+    /// embedded backend), else a local copy; `None` if it is gone.
+    async fn local_file(
+        &self,
+        ports: Ports<'_>,
+        key: &str,
+        info: &ObjectInfo,
+    ) -> Result<Option<std::fs::File>, Error> {
+        match ports.results.open_local(key, &info.etag).await {
+            Ok(Some(file)) => return Ok(Some(file)),
+            Ok(None) => {}
+            // Replaced or deleted meanwhile: the caller asks again.
+            Err(BlobError::NotFound(_)) | Err(BlobError::Changed(_)) => return Ok(None),
+            Err(e) => return Err(e.into()),
+        }
+        self.local_copy(ports, key, info).await
+    }
+
     /// A local copy of the object at `key` in the version `info` names,
-    /// fetched if it is not here yet; `None` if it is gone.
+    /// fetched if it is not here yet, opened; `None` if it is gone.
     async fn local_copy(
         &self,
         ports: Ports<'_>,
         key: &str,
         info: &ObjectInfo,
-    ) -> Result<Option<PathBuf>, Error> {
+    ) -> Result<Option<std::fs::File>, Error> {
         let name = version_name(&[key, &info.etag]);
         let dir = self.dir()?;
         let path = dir.join(&name);
@@ -211,8 +233,11 @@ impl IndexCache {
             .unwrap_or_else(|e| e.into_inner())
             .get(&name)
             .is_some();
-        if known && path.exists() {
-            return Ok(Some(path));
+        if known {
+            // Evicted since, it is fetched again below.
+            if let Ok(file) = std::fs::File::open(&path) {
+                return Ok(Some(file));
+            }
         }
         let body = match ports.results.get_if_match(key, &info.etag).await {
             Ok(body) => body,
@@ -230,6 +255,8 @@ impl IndexCache {
             .await
             .map_err(internal)?;
         drop(file);
+        // Opened before it is in the cache: an eviction cannot take it away.
+        let opened = std::fs::File::open(&temp_path).map_err(internal)?;
         temp_path.persist(&path).map_err(|e| internal(e.error))?;
         let evicted = self
             .files
@@ -240,7 +267,7 @@ impl IndexCache {
             // An index loaded from it keeps reading the unlinked file.
             let _ = std::fs::remove_file(dir.join(old));
         }
-        Ok(Some(path))
+        Ok(Some(opened))
     }
 }
 

@@ -175,6 +175,14 @@ impl BlobStore for DirBlobStore {
         Ok(file_stream(file))
     }
 
+    async fn open_local(&self, key: &str, version: &str) -> Result<Option<std::fs::File>, BlobError> {
+        let (file, meta) = self.open_file(key).await?;
+        if etag(&meta) != version {
+            return Err(BlobError::Changed(format!("{}/{key}", self.bucket)));
+        }
+        Ok(Some(file.into_std().await))
+    }
+
     async fn delete(&self, key: &str) -> Result<(), BlobError> {
         let path = self.path(key)?;
         match tokio::fs::metadata(&path).await {
