@@ -175,7 +175,11 @@ impl BlobStore for DirBlobStore {
         Ok(file_stream(file))
     }
 
-    async fn open_local(&self, key: &str, version: &str) -> Result<Option<std::fs::File>, BlobError> {
+    async fn open_local(
+        &self,
+        key: &str,
+        version: &str,
+    ) -> Result<Option<std::fs::File>, BlobError> {
         let (file, meta) = self.open_file(key).await?;
         if etag(&meta) != version {
             return Err(BlobError::Changed(format!("{}/{key}", self.bucket)));
