@@ -3,7 +3,7 @@ use std::sync::Arc;
 use anyhow::{Context, Result};
 use async_trait::async_trait;
 use gas_jobs::messages::{ArchiveRequest, RestoreRequest};
-use gas_jobs::{JobStatus, JobStore, Role, StoreError, UserStore};
+use gas_jobs::{Job, JobStatus, JobStore, Role, StoreError, UserStore};
 use gas_messaging::{sns::unwrap_queue_body, Topic};
 use gas_storage::{ArchiveStore, BlobError, BlobStore};
 use tracing::{info, info_span, warn, Instrument};
@@ -38,10 +38,24 @@ pub struct Archiver {
     pub restore_topic: Arc<dyn Topic>,
 }
 
+/// The name of the archive that holds a job's variant index, beside the
+/// results' archive (named by the job id): the same name again after a
+/// crash replaces it (directory and S3-class stores), and the S3-class
+/// store's restore event names it by this key's last segment.
+pub fn variants_archive_name(job_id: &str) -> String {
+    format!("{job_id}{VARIANTS_ARCHIVE_SUFFIX}")
+}
+
+/// What [`variants_archive_name`] appends to the job id.
+pub const VARIANTS_ARCHIVE_SUFFIX: &str = ".variants";
+
 impl Archiver {
     /// Archives one job's results, following DESIGN section 5: upload the
     /// archive → record its id (conditional) → delete the results blob.
-    /// Safe to repeat at any point: a repeat finishes what a crash left.
+    /// The job's variant index (`keys::variants_key`), when it has one,
+    /// goes along in an archive of its own: both are uploaded before the
+    /// one write that records both ids, and both blobs are deleted after
+    /// it. Safe to repeat at any point: a repeat finishes what a crash left.
     pub async fn archive_job(&self, job_id: &str) -> Result<ArchiveOutcome> {
         let Some(job) = self.jobs.get(job_id).await? else {
             return Ok(ArchiveOutcome::NothingToArchive);
@@ -52,6 +66,7 @@ impl Archiver {
         if job.job_status != JobStatus::Completed {
             return Ok(ArchiveOutcome::NothingToArchive);
         }
+        let variants_key = gas_jobs::keys::variants_key(&job.s3_key_input_file);
         // The role is read now, not when the timer started: an upgrade in
         // the window must keep the results hot.
         if self.role_of(&job.user_id).await? == Role::Premium {
@@ -69,8 +84,10 @@ impl Archiver {
             return Ok(ArchiveOutcome::SkippedPremium);
         }
         if job.results_file_archive_id.is_some() {
-            // Recorded before a crash that came before the blob's deletion.
-            self.results.delete(&result_key).await?;
+            // Recorded before a crash that came before the blobs' deletion.
+            // The index blob goes only when its archive is recorded: a job
+            // archived before indexes followed the results keeps it hot.
+            self.delete_hot(&job, &result_key, &variants_key).await?;
             self.jobs.clear_execution_id(job_id).await?;
             return Ok(ArchiveOutcome::AlreadyArchived);
         }
@@ -89,28 +106,58 @@ impl Archiver {
             .archive(job_id, body)
             .await
             .context("uploading the archive")?;
-        // Every upload, kept or not: above gas_util_archived_total when
-        // deliveries raced or a crash came between upload and record.
+        // Every results upload (the index's are not counted), kept or not:
+        // above gas_util_archived_total when deliveries raced or a crash
+        // came between upload and record.
         metrics::counter!("gas_util_archive_uploads_total").increment(1);
-        match self.jobs.record_archive(job_id, &archive_id).await {
+        // The index is written before the job is recorded COMPLETED, so it
+        // is here now or never was (`409 no_index`): then the results go
+        // alone, as before indexes existed.
+        let variants_archive_id = match self.results.get(&variants_key).await {
+            Ok(body) => Some(
+                self.archive
+                    .archive(&variants_archive_name(job_id), body)
+                    .await
+                    .context("uploading the index's archive")?,
+            ),
+            Err(BlobError::NotFound(_)) => None,
+            Err(e) => return Err(e.into()),
+        };
+        match self
+            .jobs
+            .record_archives(job_id, &archive_id, variants_archive_id.as_deref())
+            .await
+        {
             Ok(_) => {}
             Err(StoreError::ConditionFailed(_)) => {
-                // Another delivery archived it first; ours is a duplicate
-                // unless the store named both the same.
-                let current = self.jobs.get(job_id).await?;
-                let recorded = current.and_then(|j| j.results_file_archive_id);
-                if recorded.as_deref() != Some(archive_id.as_str()) {
-                    self.archive.delete(&archive_id).await?;
-                    info!(%archive_id, "deleted a duplicate archive");
-                    metrics::counter!("gas_util_archive_duplicates_deleted_total").increment(1);
+                // Another delivery archived it first; ours are duplicates
+                // unless the store named them the same.
+                let current = self.jobs.get(job_id).await?.context("the job vanished")?;
+                let mine = [Some(&archive_id), variants_archive_id.as_ref()];
+                let recorded = [
+                    current.results_file_archive_id.as_ref(),
+                    current.variants_archive_id.as_ref(),
+                ];
+                for id in mine.into_iter().flatten() {
+                    if !recorded.contains(&Some(id)) {
+                        self.archive.delete(id).await?;
+                        info!(archive_id = %id, "deleted a duplicate archive");
+                        metrics::counter!("gas_util_archive_duplicates_deleted_total").increment(1);
+                    }
                 }
-                self.results.delete(&result_key).await?;
+                if current.results_file_archive_id.is_some() {
+                    self.delete_hot(&current, &result_key, &variants_key)
+                        .await?;
+                }
                 self.jobs.clear_execution_id(job_id).await?;
                 return Ok(ArchiveOutcome::AlreadyArchived);
             }
             Err(e) => return Err(e.into()),
         }
         self.results.delete(&result_key).await?;
+        if variants_archive_id.is_some() {
+            self.results.delete(&variants_key).await?;
+        }
 
         // An upgrade between the role check above and the record may have
         // started a restore that did not yet see this archive: restore it too.
@@ -119,9 +166,20 @@ impl Archiver {
             info!("user upgraded during the archive; restore requested");
         }
         self.jobs.clear_execution_id(job_id).await?;
-        info!(%archive_id, "results archived");
+        info!(%archive_id, variants_archive_id = ?variants_archive_id, "results archived");
         metrics::counter!("gas_util_archived_total").increment(1);
         Ok(ArchiveOutcome::Archived(archive_id))
+    }
+
+    /// Deletes the hot copies of what `job`'s record says is archived: the
+    /// results blob, and the index blob when the index's archive is
+    /// recorded too. Deleting what is gone already succeeds.
+    async fn delete_hot(&self, job: &Job, result_key: &str, variants_key: &str) -> Result<()> {
+        self.results.delete(result_key).await?;
+        if job.variants_archive_id.is_some() {
+            self.results.delete(variants_key).await?;
+        }
+        Ok(())
     }
 
     /// Archives the job of an archive message, if the window the message

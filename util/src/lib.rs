@@ -13,7 +13,7 @@ mod restore;
 mod ses;
 mod webhook;
 
-pub use archive::{ArchiveOutcome, Archiver};
+pub use archive::{variants_archive_name, ArchiveOutcome, Archiver, VARIANTS_ARCHIVE_SUFFIX};
 pub use drain::{Disposition, Drainer, MessageHandler};
 pub use notify::{Email, Mailer, Notifier, OutboxMailer};
 pub use restore::{restore_handlers, Restorer, RetrievalNotice, S3Event};

@@ -21,10 +21,26 @@ use gas_util::{ArchiveOutcome, Archiver};
 /// sub-step has taken effect, as a crash there would leave things.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum CrashAfter {
+    /// The results' archive uploaded.
     Upload,
+    /// The index's archive uploaded.
+    IndexUpload,
     Record,
+    /// The results blob deleted.
     BlobDelete,
+    /// The index blob deleted.
+    IndexBlobDelete,
     ClearTimer,
+    // The restore's sub-steps.
+    RetrievalRecorded,
+    IndexRetrievalRecorded,
+    /// The results copied back.
+    CopyBack,
+    /// The index copied back.
+    IndexCopyBack,
+    ClearArchive,
+    /// An archive deleted after the thaw.
+    ArchiveDelete,
 }
 
 #[derive(Default)]
@@ -46,6 +62,12 @@ impl Faults {
 
 fn crash() -> std::io::Error {
     std::io::Error::other("injected crash")
+}
+
+/// The results blob's key (the index's is whatever `keys::variants_key`
+/// makes it).
+fn is_results_key(key: &str) -> bool {
+    key.ends_with(".annot.vcf")
 }
 
 struct FaultyJobs {
@@ -112,8 +134,16 @@ impl JobStore for FaultyJobs {
         }
         Ok(job)
     }
-    async fn record_archive(&self, job_id: &str, archive_id: &str) -> Result<Job, StoreError> {
-        let job = self.inner.record_archive(job_id, archive_id).await?;
+    async fn record_archives(
+        &self,
+        job_id: &str,
+        archive_id: &str,
+        variants_archive_id: Option<&str>,
+    ) -> Result<Job, StoreError> {
+        let job = self
+            .inner
+            .record_archives(job_id, archive_id, variants_archive_id)
+            .await?;
         if self.faults.check(CrashAfter::Record) {
             return Err(StoreError::backend(crash()));
         }
@@ -125,15 +155,46 @@ impl JobStore for FaultyJobs {
         archive_id: &str,
         retrieval: &str,
     ) -> Result<Job, StoreError> {
-        self.inner
+        let job = self
+            .inner
             .record_retrieval(job_id, archive_id, retrieval)
-            .await
+            .await?;
+        if self.faults.check(CrashAfter::RetrievalRecorded) {
+            return Err(StoreError::backend(crash()));
+        }
+        Ok(job)
     }
     async fn clear_retrieval(&self, job_id: &str, retrieval: &str) -> Result<Job, StoreError> {
         self.inner.clear_retrieval(job_id, retrieval).await
     }
+    async fn record_variants_retrieval(
+        &self,
+        job_id: &str,
+        variants_archive_id: &str,
+        retrieval: &str,
+    ) -> Result<Job, StoreError> {
+        let job = self
+            .inner
+            .record_variants_retrieval(job_id, variants_archive_id, retrieval)
+            .await?;
+        if self.faults.check(CrashAfter::IndexRetrievalRecorded) {
+            return Err(StoreError::backend(crash()));
+        }
+        Ok(job)
+    }
+    async fn clear_variants_retrieval(
+        &self,
+        job_id: &str,
+        retrieval: &str,
+    ) -> Result<Job, StoreError> {
+        self.inner.clear_variants_retrieval(job_id, retrieval).await
+    }
     async fn clear_archive(&self, job_id: &str, archive_id: &str) -> Result<Job, StoreError> {
-        self.inner.clear_archive(job_id, archive_id).await
+        let job = self.inner.clear_archive(job_id, archive_id).await?;
+        if self.faults.check(CrashAfter::ClearArchive) {
+            return Err(StoreError::backend(crash()));
+        }
+        Ok(job)
     }
 
     async fn restart_window(
@@ -159,7 +220,15 @@ impl BlobStore for FaultyBlobs {
         self.inner.bucket()
     }
     async fn put(&self, key: &str, body: ByteStream) -> Result<u64, BlobError> {
-        self.inner.put(key, body).await
+        let n = self.inner.put(key, body).await?;
+        let at = match is_results_key(key) {
+            true => CrashAfter::CopyBack,
+            false => CrashAfter::IndexCopyBack,
+        };
+        if self.faults.check(at) {
+            return Err(BlobError::backend(crash()));
+        }
+        Ok(n)
     }
     async fn get(&self, key: &str) -> Result<ByteStream, BlobError> {
         self.inner.get(key).await
@@ -172,7 +241,11 @@ impl BlobStore for FaultyBlobs {
     }
     async fn delete(&self, key: &str) -> Result<(), BlobError> {
         self.inner.delete(key).await?;
-        if self.faults.check(CrashAfter::BlobDelete) {
+        let at = match is_results_key(key) {
+            true => CrashAfter::BlobDelete,
+            false => CrashAfter::IndexBlobDelete,
+        };
+        if self.faults.check(at) {
             return Err(BlobError::backend(crash()));
         }
         Ok(())
@@ -204,7 +277,11 @@ impl ArchiveStore for FaultyArchive {
         if let Some((users, user_id)) = upgrade {
             users.set_role(&user_id, Role::Premium).await.unwrap();
         }
-        if self.faults.check(CrashAfter::Upload) {
+        let at = match name.ends_with(gas_util::VARIANTS_ARCHIVE_SUFFIX) {
+            true => CrashAfter::IndexUpload,
+            false => CrashAfter::Upload,
+        };
+        if self.faults.check(at) {
             return Err(ArchiveError::backend(crash()));
         }
         Ok(id)
@@ -226,7 +303,11 @@ impl ArchiveStore for FaultyArchive {
         self.inner.retrieval_output(retrieval_id).await
     }
     async fn delete(&self, archive_id: &str) -> Result<(), ArchiveError> {
-        self.inner.delete(archive_id).await
+        self.inner.delete(archive_id).await?;
+        if self.faults.check(CrashAfter::ArchiveDelete) {
+            return Err(ArchiveError::backend(crash()));
+        }
+        Ok(())
     }
 }
 
@@ -260,6 +341,8 @@ struct World {
     archive: Arc<FaultyArchive>,
     restore_topic: Arc<RecordingTopic>,
     faults: Arc<Faults>,
+    /// The variant index each job was given, by job id.
+    indexes: Mutex<std::collections::HashMap<String, Vec<u8>>>,
     dir: tempfile::TempDir,
 }
 
@@ -303,6 +386,7 @@ async fn world() -> World {
         archive,
         restore_topic,
         faults,
+        indexes: Mutex::default(),
         dir,
     }
 }
@@ -322,8 +406,29 @@ impl World {
         user_id
     }
 
-    /// A COMPLETED job with results and a pending timer; returns its id and bytes.
+    /// A COMPLETED job with results, a variant index and a pending timer;
+    /// returns its id and the results' bytes (the index's are in
+    /// `self.indexes`).
     async fn completed_job(&self, user_id: &str) -> (String, Vec<u8>) {
+        let (job_id, bytes) = self.completed_job_without_index(user_id).await;
+        let job = self.jobs.get(&job_id).await.unwrap().unwrap();
+        let index: Vec<u8> = format!("SQLite format 3\0 the variants of {job_id}\n")
+            .repeat(200)
+            .into_bytes();
+        self.results
+            .put(
+                &gas_jobs::keys::variants_key(&job.s3_key_input_file),
+                bytes_stream(index.clone()),
+            )
+            .await
+            .unwrap();
+        self.indexes.lock().unwrap().insert(job_id.clone(), index);
+        (job_id, bytes)
+    }
+
+    /// A COMPLETED job with results and a pending timer, and no variant
+    /// index (`409 no_index`); returns its id and bytes.
+    async fn completed_job_without_index(&self, user_id: &str) -> (String, Vec<u8>) {
         let job_id = uuid::Uuid::new_v4().to_string();
         let input_key = format!("gas/{user_id}/{job_id}~test.vcf");
         let job = Job::new_pending(&job_id, user_id, "test.vcf", "inputs", &input_key, 1);
@@ -350,6 +455,31 @@ impl World {
             .await
             .unwrap();
         (job_id, bytes)
+    }
+
+    /// The index the job was given, if any.
+    fn index_of(&self, job_id: &str) -> Option<Vec<u8>> {
+        self.indexes.lock().unwrap().get(job_id).cloned()
+    }
+
+    /// The job's hot index, if there is one.
+    async fn hot_index(&self, job: &Job) -> Option<Vec<u8>> {
+        let key = gas_jobs::keys::variants_key(&job.s3_key_input_file);
+        match self.results.get(&key).await {
+            Ok(body) => Some(collect(body).await.unwrap()),
+            Err(BlobError::NotFound(_)) => None,
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    fn restorer(&self) -> gas_util::Restorer {
+        gas_util::Restorer {
+            jobs: self.jobs.clone(),
+            users: self.users.clone(),
+            results: self.results.clone(),
+            archive: self.archive.clone(),
+            poll_interval: Duration::from_millis(50),
+        }
     }
 
     /// Files in the vault (hidden temporaries excluded).
@@ -383,7 +513,9 @@ impl World {
         panic!("retrieval never finished");
     }
 
-    /// The job ended archived exactly once with its bytes intact.
+    /// The job ended archived exactly once with its bytes intact: its
+    /// results, and its index when it has one, each in one archive the
+    /// record names, and neither left in hot storage.
     async fn assert_archived_once(&self, job_id: &str, bytes: &[u8]) {
         let job = self.jobs.get(job_id).await.unwrap().unwrap();
         let archive_id = job
@@ -391,22 +523,57 @@ impl World {
             .clone()
             .expect("archive id recorded");
         assert!(job.archive_execution_id.is_none(), "execution id cleared");
-        let key = job.s3_key_result_file.unwrap();
+        let key = job.s3_key_result_file.clone().unwrap();
         assert_eq!(
             self.results.head(&key).await.unwrap(),
             None,
             "results blob deleted"
         );
+        assert_eq!(self.hot_index(&job).await, None, "index blob deleted");
+        let index = self.index_of(job_id);
         assert_eq!(
             self.archives().len(),
-            1,
-            "exactly one archive, none unreferenced: {:?}",
+            if index.is_some() { 2 } else { 1 },
+            "exactly one archive each, none unreferenced: {:?}",
             self.archives()
         );
         assert_eq!(
             self.archived_bytes(&archive_id).await,
             bytes,
             "no bytes lost"
+        );
+        match (index, job.variants_archive_id.as_deref()) {
+            (Some(index), Some(variants_archive_id)) => assert!(
+                self.archived_bytes(variants_archive_id).await == index,
+                "the index's archive holds other bytes"
+            ),
+            (None, None) => {}
+            (index, recorded) => panic!(
+                "index {:?}, index archive {recorded:?}",
+                index.map(|i| i.len())
+            ),
+        }
+    }
+
+    /// The job is hot again: no archive or retrieval recorded, its results
+    /// and index (when it has one) byte for byte as before the archive.
+    async fn assert_restored(&self, job_id: &str, bytes: &[u8]) {
+        let job = self.jobs.get(job_id).await.unwrap().unwrap();
+        assert_eq!(job.results_file_archive_id, None, "{job:?}");
+        assert_eq!(job.retrieval_job_id, None, "{job:?}");
+        assert_eq!(job.variants_archive_id, None, "{job:?}");
+        assert_eq!(job.variants_retrieval_job_id, None, "{job:?}");
+        let key = job.s3_key_result_file.clone().unwrap();
+        assert!(
+            collect(self.results.get(&key).await.unwrap())
+                .await
+                .unwrap()
+                == bytes,
+            "restored results differ"
+        );
+        assert!(
+            self.hot_index(&job).await == self.index_of(job_id),
+            "the restored index differs"
         );
     }
 }
@@ -428,8 +595,10 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
 async fn a_crash_after_any_sub_step_is_finished_by_the_next_delivery() {
     for fault in [
         CrashAfter::Upload,
+        CrashAfter::IndexUpload,
         CrashAfter::Record,
         CrashAfter::BlobDelete,
+        CrashAfter::IndexBlobDelete,
         CrashAfter::ClearTimer,
     ] {
         let world = world().await;
@@ -485,12 +654,18 @@ async fn the_same_message_twice_yields_one_archive() {
         "one of them archived: {outcomes:?}"
     );
     let job = world.jobs.get(&job_id).await.unwrap().unwrap();
-    let archive_id = job.results_file_archive_id.unwrap();
+    let archive_id = job.results_file_archive_id.clone().unwrap();
     assert_eq!(world.archived_bytes(&archive_id).await, bytes);
+    let variants_archive_id = job.variants_archive_id.clone().unwrap();
+    assert_eq!(
+        Some(world.archived_bytes(&variants_archive_id).await),
+        world.index_of(&job_id)
+    );
+    assert_eq!(world.hot_index(&job).await, None);
     assert_eq!(
         world.archives().len(),
-        2,
-        "one archive per job: {:?}",
+        4,
+        "one archive of the results and one of the index per job: {:?}",
         world.archives()
     );
 }
@@ -597,26 +772,27 @@ async fn an_s3_restore_event_thaws_the_job_it_names() {
     let (job_id, bytes) = world.completed_job(&user).await;
     world.archiver.archive_job(&job_id).await.unwrap();
     world.users.set_role(&user, Role::Premium).await.unwrap();
-    let restorer = gas_util::Restorer {
-        jobs: world.jobs.clone(),
-        users: world.users.clone(),
-        results: world.results.clone(),
-        archive: world.archive.clone(),
-        poll_interval: Duration::from_millis(50),
-    };
-    // The restore request starts the retrieval and waits for it.
+    let restorer = world.restorer();
+    // The restore request starts the retrievals and waits for them.
     let first = restorer.restore_user(&user).await.unwrap();
     assert!(
         matches!(first, gas_util::Disposition::RetryAfter(_)),
         "{first:?}"
     );
+    let job = world.jobs.get(&job_id).await.unwrap().unwrap();
+    assert!(
+        job.retrieval_job_id.is_some() && job.variants_retrieval_job_id.is_some(),
+        "both retrievals started at once: {job:?}"
+    );
     tokio::time::sleep(Duration::from_millis(50)).await;
 
-    // S3's ObjectRestore:Completed event names the archive's key.
+    // S3's ObjectRestore:Completed event names the archive's key; the
+    // index's archive (`<job_id>.variants`) names the same job.
     let event: gas_util::S3Event = serde_json::from_value(serde_json::json!({
         "Records": [{
             "eventVersion": "2.1", "eventSource": "aws:s3", "eventName": "ObjectRestore:Completed",
-            "s3": {"bucket": {"name": "gas-archive"}, "object": {"key": format!("archive/{job_id}"), "size": 1}}
+            "s3": {"bucket": {"name": "gas-archive"}, "object": {
+                "key": format!("archive/{}", gas_util::variants_archive_name(&job_id)), "size": 1}}
         }]
     }))
     .unwrap();
@@ -624,18 +800,10 @@ async fn an_s3_restore_event_thaws_the_job_it_names() {
         restorer.on_s3_event(&event).await.unwrap(),
         gas_util::Disposition::Done
     );
-    let job = world.jobs.get(&job_id).await.unwrap().unwrap();
-    assert!(job.results_file_archive_id.is_none(), "thawed");
-    let key = job.s3_key_result_file.unwrap();
-    assert_eq!(
-        collect(world.results.get(&key).await.unwrap())
-            .await
-            .unwrap(),
-        bytes
-    );
+    world.assert_restored(&job_id, &bytes).await;
     assert!(
         world.archives().is_empty(),
-        "the archive is deleted after the thaw"
+        "the archives are deleted after the thaw"
     );
 
     // A test event, or one for an unknown object, changes nothing.
@@ -696,4 +864,200 @@ async fn only_the_current_windows_message_archives() {
         .timer_name(),
         job_id
     );
+}
+
+/// A job without a variant index (`409 no_index`) archives and restores as
+/// before: one archive, no index archive recorded, nothing made up.
+#[tokio::test]
+async fn a_job_without_an_index_archives_and_restores_as_before() {
+    let world = world().await;
+    let user = world.user(Role::Free).await;
+    let (job_id, bytes) = world.completed_job_without_index(&user).await;
+    assert!(matches!(
+        world.archiver.archive_job(&job_id).await.unwrap(),
+        ArchiveOutcome::Archived(_)
+    ));
+    world.assert_archived_once(&job_id, &bytes).await;
+    assert_eq!(
+        world.archiver.archive_job(&job_id).await.unwrap(),
+        ArchiveOutcome::AlreadyArchived
+    );
+    world.assert_archived_once(&job_id, &bytes).await;
+
+    world.users.set_role(&user, Role::Premium).await.unwrap();
+    let restorer = world.restorer();
+    restore_until_done(&restorer, &user).await;
+    world.assert_restored(&job_id, &bytes).await;
+    assert!(world.archives().is_empty(), "{:?}", world.archives());
+}
+
+/// A job archived before indexes followed the results: its archive id is
+/// recorded, no index archive, and its index stayed hot. A repeated
+/// archive message and a restore leave that index where it is.
+#[tokio::test]
+async fn an_index_an_earlier_archive_left_hot_stays() {
+    let world = world().await;
+    let user = world.user(Role::Free).await;
+    let (job_id, bytes) = world.completed_job(&user).await;
+    let job = world.jobs.get(&job_id).await.unwrap().unwrap();
+    // What the archive step did before: the results alone.
+    let archive_id = world
+        .archive
+        .archive(
+            &job_id,
+            world
+                .results
+                .get(job.s3_key_result_file.as_deref().unwrap())
+                .await
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    world
+        .jobs
+        .record_archive(&job_id, &archive_id)
+        .await
+        .unwrap();
+    assert_eq!(
+        world.archiver.archive_job(&job_id).await.unwrap(),
+        ArchiveOutcome::AlreadyArchived
+    );
+    let index = world.index_of(&job_id);
+    assert_eq!(world.hot_index(&job).await, index, "the index stays hot");
+    assert_eq!(world.archives(), [job_id.as_str()]);
+
+    world.users.set_role(&user, Role::Premium).await.unwrap();
+    restore_until_done(&world.restorer(), &user).await;
+    world.assert_restored(&job_id, &bytes).await;
+    assert!(world.archives().is_empty(), "{:?}", world.archives());
+}
+
+/// Calls `restore_user` as the restore queue would (again after each
+/// error, as a redelivery after a crash) until it is done.
+async fn restore_until_done(restorer: &gas_util::Restorer, user: &str) {
+    for _ in 0..200 {
+        match restorer.restore_user(user).await {
+            Ok(gas_util::Disposition::Done) => return,
+            Ok(_) | Err(_) => tokio::time::sleep(Duration::from_millis(20)).await,
+        }
+    }
+    panic!("the restore never finished");
+}
+
+/// The restore killed after each of its sub-steps (each retrieval recorded,
+/// each copy back, the record made hot, an archive deleted): the next
+/// delivery finishes it, the results and the index come back byte for byte
+/// and, once the retrievals' notifications are handled (a crash between
+/// the record and the deletes leaves the archives to them), no archive is
+/// left.
+#[tokio::test]
+async fn a_restore_killed_after_any_sub_step_is_finished_by_the_next_delivery() {
+    for fault in [
+        CrashAfter::RetrievalRecorded,
+        CrashAfter::IndexRetrievalRecorded,
+        CrashAfter::CopyBack,
+        CrashAfter::IndexCopyBack,
+        CrashAfter::ClearArchive,
+        CrashAfter::ArchiveDelete,
+    ] {
+        let world = world().await;
+        let user = world.user(Role::Free).await;
+        let (job_id, bytes) = world.completed_job(&user).await;
+        world.archiver.archive_job(&job_id).await.unwrap();
+        world.assert_archived_once(&job_id, &bytes).await;
+        let archived = world.jobs.get(&job_id).await.unwrap().unwrap();
+        world.users.set_role(&user, Role::Premium).await.unwrap();
+
+        *world.faults.armed.lock().unwrap() = Some(fault);
+        let restorer = world.restorer();
+        restore_until_done(&restorer, &user).await;
+        assert!(
+            world.faults.armed.lock().unwrap().is_none(),
+            "{fault:?} was reached"
+        );
+        world.assert_restored(&job_id, &bytes).await;
+
+        // The retrievals' notifications, as the cold store sends them.
+        for archive_id in [
+            archived.results_file_archive_id.clone().unwrap(),
+            archived.variants_archive_id.clone().unwrap(),
+        ] {
+            let notice = gas_util::RetrievalNotice {
+                job_id: "retrieval".into(),
+                archive_id,
+                job_description: job_id.clone(),
+                status_code: "Succeeded".into(),
+            };
+            assert_eq!(
+                restorer.on_retrieval(&notice).await.unwrap(),
+                gas_util::Disposition::Done
+            );
+        }
+        world.assert_restored(&job_id, &bytes).await;
+        assert!(
+            world.archives().is_empty(),
+            "{fault:?}: archives left: {:?}",
+            world.archives()
+        );
+    }
+}
+
+/// The notification of either retrieval thaws the job once both finished;
+/// before that it waits (RetryAfter), and a user who became free meanwhile
+/// keeps the job archived with no retrieval left recorded.
+#[tokio::test]
+async fn either_retrievals_notification_thaws_once_both_finished() {
+    let world = world().await;
+    let user = world.user(Role::Free).await;
+    let (job_id, bytes) = world.completed_job(&user).await;
+    world.archiver.archive_job(&job_id).await.unwrap();
+    world.users.set_role(&user, Role::Premium).await.unwrap();
+    let restorer = world.restorer();
+    assert!(matches!(
+        restorer.restore_user(&user).await.unwrap(),
+        gas_util::Disposition::RetryAfter(_)
+    ));
+    let job = world.jobs.get(&job_id).await.unwrap().unwrap();
+    let notice = |archive_id: &str, retrieval: &str| gas_util::RetrievalNotice {
+        job_id: retrieval.to_string(),
+        archive_id: archive_id.to_string(),
+        job_description: job_id.clone(),
+        status_code: "Succeeded".into(),
+    };
+    let index_notice = notice(
+        job.variants_archive_id.as_deref().unwrap(),
+        job.variants_retrieval_job_id.as_deref().unwrap(),
+    );
+
+    // Free again before the retrievals finished: both are forgotten.
+    world.users.set_role(&user, Role::Free).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert_eq!(
+        restorer.on_retrieval(&index_notice).await.unwrap(),
+        gas_util::Disposition::Done
+    );
+    let stays = world.jobs.get(&job_id).await.unwrap().unwrap();
+    assert!(stays.results_file_archive_id.is_some() && stays.variants_archive_id.is_some());
+    assert_eq!(stays.retrieval_job_id, None);
+    assert_eq!(stays.variants_retrieval_job_id, None);
+    assert_eq!(world.hot_index(&stays).await, None);
+
+    // Premium again: the index's notice alone, once both finished, thaws.
+    world.users.set_role(&user, Role::Premium).await.unwrap();
+    assert!(matches!(
+        restorer.restore_user(&user).await.unwrap(),
+        gas_util::Disposition::RetryAfter(_)
+    ));
+    let job = world.jobs.get(&job_id).await.unwrap().unwrap();
+    let index_notice = notice(
+        job.variants_archive_id.as_deref().unwrap(),
+        job.variants_retrieval_job_id.as_deref().unwrap(),
+    );
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert_eq!(
+        restorer.on_retrieval(&index_notice).await.unwrap(),
+        gas_util::Disposition::Done
+    );
+    world.assert_restored(&job_id, &bytes).await;
+    assert!(world.archives().is_empty(), "{:?}", world.archives());
 }

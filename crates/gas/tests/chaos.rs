@@ -42,7 +42,9 @@
 //! so a rerun replaces it with the same bytes). An archive likewise: the
 //! embedded and S3-class cold stores name archives by job id, so a repeat
 //! after a crash replaces rather than adds; what must hold is exactly one
-//! archive object per archived job, the one its record names, and nothing
+//! archive object per archived job, the one its record names (two: the
+//! results' and its variant index's, `<job_id>.variants`, which leaves hot
+//! storage with the results and comes back byte for byte), and nothing
 //! in cold storage or the results store that no job names.
 
 mod support;
@@ -407,6 +409,32 @@ impl Observer {
             ObserverKind::Embedded { data, .. } => walk(&data.join("blobs/gas-results")),
             ObserverKind::Moto { prefix, s3, .. } => {
                 list_bucket(s3, &format!("{prefix}-results"), "").await
+            }
+        }
+    }
+
+    /// The bytes of an object of the results store, if there is one.
+    async fn result_bytes(&self, key: &str) -> Option<Vec<u8>> {
+        match &self.kind {
+            ObserverKind::Embedded { data, .. } => {
+                match std::fs::read(data.join("blobs/gas-results").join(key)) {
+                    Ok(bytes) => Some(bytes),
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+                    Err(e) => panic!("reading {key}: {e}"),
+                }
+            }
+            ObserverKind::Moto { prefix, s3, .. } => {
+                match s3
+                    .get_object()
+                    .bucket(format!("{prefix}-results"))
+                    .key(key)
+                    .send()
+                    .await
+                {
+                    Ok(out) => Some(out.body.collect().await.unwrap().to_vec()),
+                    Err(e) if e.as_service_error().is_some_and(|e| e.is_no_such_key()) => None,
+                    Err(e) => panic!("reading {key}: {e:?}"),
+                }
             }
         }
     }
@@ -988,27 +1016,32 @@ fn warnings(dir: &Path, service: &str) -> BTreeMap<String, usize> {
 // ---------------------------------------------------------------- checks
 
 /// The state every job of a finished run must be in, as far as the stores
-/// say: COMPLETED; archived (one archive, the one its record names) or
-/// hot (its result object present, no archive); nothing in cold storage or
-/// the results store that no job names.
+/// say: COMPLETED; archived (one archive of its results and one of its
+/// variant index, the ones its record names, neither left in hot storage)
+/// or hot (its result object and its index present, no archive); nothing
+/// in cold storage or the results store that no job names. `indexes`: each
+/// job's index as it was before its archive, where the test captured it;
+/// an index is then compared with it wherever it lies.
 async fn check_stores(
     observer: &Observer,
     jobs: &HashMap<String, Job>,
     expected: &HashMap<String, Vec<u8>>,
+    indexes: &HashMap<String, Vec<u8>>,
 ) -> String {
     let results = observer.results().await;
     let archives = observer.archives().await;
     let mut named_results = BTreeSet::new();
     let mut named_archives = BTreeSet::new();
+    let mut index_archives = 0;
     for (job_id, job) in jobs {
         assert_eq!(job.job_status, JobStatus::Completed, "{job_id}: {job:?}");
         let result_key = job.s3_key_result_file.clone().unwrap();
         let log_key = job.s3_key_log_file.clone().unwrap();
         let stats_key = gas_jobs::keys::stats_key(&job.s3_key_input_file);
-        // The variant index stays hot while the results are archived
-        // (docs/DESIGN-NOTES.md, "Variant index"), as the log does.
+        // The log and the statistics stay hot while the results are
+        // archived; the variant index follows the results.
         let variants_key = gas_jobs::keys::variants_key(&job.s3_key_input_file);
-        for key in [&log_key, &stats_key, &variants_key] {
+        for key in [&log_key, &stats_key] {
             assert!(
                 results.objects.contains_key(key.as_str()),
                 "{job_id}: {key} missing from the results store"
@@ -1016,10 +1049,11 @@ async fn check_stores(
             named_results.insert(key.clone());
         }
         let bytes = &expected[job_id];
+        let index = indexes.get(job_id);
         match &job.results_file_archive_id {
             Some(archive_id) => {
                 assert!(
-                    job.retrieval_job_id.is_none(),
+                    job.retrieval_job_id.is_none() && job.variants_retrieval_job_id.is_none(),
                     "{job_id}: a retrieval is still recorded"
                 );
                 assert!(
@@ -1038,14 +1072,60 @@ async fn check_stores(
                     );
                 }
                 named_archives.insert(archive_id.clone());
+                // Every job here has an index (the runner writes it before
+                // the job is COMPLETED): archived beside the results.
+                let variants_archive_id = job
+                    .variants_archive_id
+                    .as_ref()
+                    .unwrap_or_else(|| panic!("{job_id}: archived without its index: {job:?}"));
+                assert!(
+                    !results.objects.contains_key(&variants_key),
+                    "{job_id}: archived, yet its index is still hot"
+                );
+                let size = archives.objects.get(variants_archive_id);
+                assert!(
+                    size.is_some(),
+                    "{job_id}: its index's archive {variants_archive_id} is not in cold storage"
+                );
+                if let Some(index) = index {
+                    assert_eq!(
+                        size,
+                        Some(&(index.len() as u64)),
+                        "{job_id}: the index's archive has another size than the index"
+                    );
+                    if let Some(archived) = observer.archive_bytes(variants_archive_id) {
+                        assert!(
+                            &archived == index,
+                            "{job_id}: the index's archive holds other bytes"
+                        );
+                    }
+                }
+                named_archives.insert(variants_archive_id.clone());
+                index_archives += 1;
             }
             None => {
+                assert_eq!(
+                    job.variants_archive_id, None,
+                    "{job_id}: hot, yet an index archive is recorded"
+                );
                 assert_eq!(
                     results.objects.get(&result_key),
                     Some(&(bytes.len() as u64)),
                     "{job_id}: hot, yet its result object is missing or of another size"
                 );
                 named_results.insert(result_key);
+                assert!(
+                    results.objects.contains_key(&variants_key),
+                    "{job_id}: hot, yet its index is missing"
+                );
+                if let Some(index) = index {
+                    let hot = observer.result_bytes(&variants_key).await;
+                    assert!(
+                        hot.as_ref() == Some(index),
+                        "{job_id}: its index differs from the one before the archive"
+                    );
+                }
+                named_results.insert(variants_key);
             }
         }
     }
@@ -1068,12 +1148,14 @@ async fn check_stores(
         "archives in cold storage that no job names: {stray_archives:?}"
     );
     format!(
-        "{} archived, {} hot; {} results objects and {} archives, all named by a job; \
+        "{} archived ({index_archives} with their index), {} hot; {} results objects and {} \
+         archives, all named by a job; {} indexes compared byte for byte; \
          temporary files of interrupted writes: {} in the results store, {} in cold storage",
-        named_archives.len(),
-        jobs.len() - named_archives.len(),
+        named_archives.len() - index_archives,
+        jobs.len() - (named_archives.len() - index_archives),
         results.objects.len(),
         archives.objects.len(),
+        jobs.keys().filter(|j| indexes.contains_key(*j)).count(),
         results.temporaries.len(),
         archives.temporaries.len()
     )
@@ -1142,9 +1224,14 @@ fn some(ids: &[String]) -> String {
 
 // ---------------------------------------------------------------- the kill test
 
-/// The results downloaded inside their windows, by job id, and the jobs
-/// whose window the download missed.
-type Captured = (HashMap<String, Vec<u8>>, Vec<String>);
+/// The results downloaded inside their windows, by job id, the variant
+/// indexes read from the results store just before (so before their
+/// archive), and the jobs whose window the download missed.
+type Captured = (
+    HashMap<String, Vec<u8>>,
+    HashMap<String, Vec<u8>>,
+    Vec<String>,
+);
 
 /// Downloads each job's results as soon as it completes, inside its
 /// window: the checksums to compare with after the restore.
@@ -1161,6 +1248,7 @@ fn capture_before(
             .map(|u| (u.id.clone(), u.token.clone()))
             .collect();
         let mut before: HashMap<String, Vec<u8>> = HashMap::new();
+        let mut indexes: HashMap<String, Vec<u8>> = HashMap::new();
         let mut missed: Vec<String> = Vec::new();
         let start = Instant::now();
         while before.len() + missed.len() < count && start.elapsed() < limit {
@@ -1174,14 +1262,27 @@ fn capture_before(
             let mut downloads = JoinSet::new();
             for job in fresh {
                 let (api, token) = (Arc::clone(&api), tokens[&job.user_id].clone());
+                let observer = Arc::clone(&observer);
                 downloads.spawn(async move {
+                    // The index first: it leaves hot storage with the
+                    // results, which are downloadable until then.
+                    let key = gas_jobs::keys::variants_key(&job.s3_key_input_file);
+                    let index = observer.result_bytes(&key).await;
                     let got = try_download(&api, &token, &job.job_id).await;
+                    let got = match (got, index) {
+                        (Ok(bytes), Some(index)) => Ok((bytes, index)),
+                        (Ok(_), None) => Err(format!("its index {key} was not hot")),
+                        (Err(why), _) => Err(why),
+                    };
                     (job.job_id, got)
                 });
                 while downloads.len() >= 8 {
                     let (job_id, got) = downloads.join_next().await.unwrap().unwrap();
                     match got {
-                        Ok(bytes) => drop(before.insert(job_id, bytes)),
+                        Ok((bytes, index)) => {
+                            before.insert(job_id.clone(), bytes);
+                            indexes.insert(job_id, index);
+                        }
                         Err(why) => {
                             eprintln!("missed the window of {job_id}: {why}");
                             missed.push(job_id);
@@ -1192,7 +1293,10 @@ fn capture_before(
             while let Some(done) = downloads.join_next().await {
                 let (job_id, got) = done.unwrap();
                 match got {
-                    Ok(bytes) => drop(before.insert(job_id, bytes)),
+                    Ok((bytes, index)) => {
+                        before.insert(job_id.clone(), bytes);
+                        indexes.insert(job_id, index);
+                    }
                     Err(why) => {
                         eprintln!("missed the window of {job_id}: {why}");
                         missed.push(job_id);
@@ -1201,7 +1305,7 @@ fn capture_before(
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        (before, missed)
+        (before, indexes, missed)
     })
 }
 
@@ -1303,7 +1407,7 @@ async fn kill_test_ann_and_util_killed_while_jobs_run_archive_and_restore() {
     let util_service = util.await.unwrap();
     let util_kills_archiving = util_service.kills;
     gas.util.push(util_service);
-    let (before, missed) = catcher.await.unwrap();
+    let (before, indexes, missed) = catcher.await.unwrap();
     assert!(
         missed.is_empty(),
         "results not downloaded inside their window: {missed:?}"
@@ -1334,7 +1438,7 @@ async fn kill_test_ann_and_util_killed_while_jobs_run_archive_and_restore() {
     let jobs = gas.observer.all_jobs(&users).await;
     gas.clock.say(format!(
         "archived: {}",
-        check_stores(&gas.observer, &jobs, &expected).await
+        check_stores(&gas.observer, &jobs, &expected, &indexes).await
     ));
 
     // Upgrade every user at a random moment of the next 4 s, killing util
@@ -1359,7 +1463,10 @@ async fn kill_test_ann_and_util_killed_while_jobs_run_archive_and_restore() {
         async move {
             let jobs = observer.all_jobs(&users).await;
             let cold = jobs_where(&jobs, |j| {
-                j.results_file_archive_id.is_some() || j.retrieval_job_id.is_some()
+                j.results_file_archive_id.is_some()
+                    || j.retrieval_job_id.is_some()
+                    || j.variants_archive_id.is_some()
+                    || j.variants_retrieval_job_id.is_some()
             });
             match cold.is_empty() {
                 true => Ok(()),
@@ -1389,7 +1496,9 @@ async fn kill_test_ann_and_util_killed_while_jobs_run_archive_and_restore() {
         );
     }
     let jobs = gas.observer.all_jobs(&users).await;
-    let stores = check_stores(&gas.observer, &jobs, &expected).await;
+    // Every index back in hot storage, byte for byte as before its archive.
+    assert_eq!(indexes.len(), count, "every job's index captured");
+    let stores = check_stores(&gas.observer, &jobs, &expected, &indexes).await;
     let (reruns, deferred, unlogged) = check_annotated_once(&gas.logs(), &jobs, false);
     let archived_unlogged = check_archived_once(&gas.logs(), &jobs, false);
     gas.clock.say(format!(
@@ -1523,7 +1632,7 @@ async fn scale_out(test: &'static str, backend: Backend, count: usize, kill: boo
     .unwrap();
     let jobs = gas.observer.all_jobs(&users).await;
     assert_eq!(jobs.len(), count);
-    let stores = check_stores(&gas.observer, &jobs, &expected).await;
+    let stores = check_stores(&gas.observer, &jobs, &expected, &HashMap::new()).await;
     let (reruns, deferred, unlogged) = check_annotated_once(&gas.logs(), &jobs, !kill);
     let archived_unlogged = check_archived_once(&gas.logs(), &jobs, !kill);
     let mut counters = String::new();
@@ -1758,7 +1867,7 @@ async fn upgrade_races_at_random_moments_of_a_jobs_life() {
     .unwrap();
     let jobs = gas.observer.all_jobs(&users).await;
     assert_eq!(jobs.len(), count);
-    let stores = check_stores(&gas.observer, &jobs, &expected).await;
+    let stores = check_stores(&gas.observer, &jobs, &expected, &HashMap::new()).await;
     let mut restored = 0;
     let mut latest = f64::MIN;
     for (job_id, (user, _)) in &submitted {

@@ -57,6 +57,17 @@ impl System {
     async fn record(&self, job_id: &str) -> gas_jobs::Job {
         self.running.ports.jobs.get(job_id).await.unwrap().unwrap()
     }
+
+    /// The bytes of the job's variant index in hot storage, if it is there.
+    async fn hot_index(&self, job_id: &str) -> Option<Vec<u8>> {
+        let job = self.record(job_id).await;
+        let key = gas_jobs::keys::variants_key(&job.s3_key_input_file);
+        match self.running.ports.results.get(&key).await {
+            Ok(body) => Some(gas_storage::collect(body).await.unwrap()),
+            Err(gas_storage::BlobError::NotFound(_)) => None,
+            Err(e) => panic!("reading {key}: {e}"),
+        }
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -93,6 +104,10 @@ async fn free_job_is_archived_after_the_window_and_restored_on_upgrade() {
         system.record(&job_id).await.archive_execution_id.is_some(),
         "a free job has an archive timer"
     );
+    let index = system
+        .hot_index(&job_id)
+        .await
+        .expect("a completed job has a variant index");
 
     // After the window: archived, blob gone, download refused with "upgrade".
     let job = system
@@ -119,6 +134,15 @@ async fn free_job_is_archived_after_the_window_and_restored_on_upgrade() {
         None,
         "results blob deleted"
     );
+    assert!(
+        record.variants_archive_id.is_some(),
+        "the index is archived"
+    );
+    assert_eq!(
+        system.hot_index(&job_id).await,
+        None,
+        "index blob deleted with the results"
+    );
     let (status, body) = system.api.results_refusal(&token, &job_id).await;
     assert!(status.is_client_error(), "{status}");
     assert_eq!(body["reason"], "upgrade", "{body}");
@@ -139,6 +163,14 @@ async fn free_job_is_archived_after_the_window_and_restored_on_upgrade() {
     );
     let record = system.record(&job_id).await;
     assert!(record.results_file_archive_id.is_none() && record.retrieval_job_id.is_none());
+    assert!(
+        record.variants_archive_id.is_none() && record.variants_retrieval_job_id.is_none(),
+        "{record:?}"
+    );
+    assert!(
+        system.hot_index(&job_id).await == Some(index),
+        "the restored index equals the index before archiving"
+    );
 
     // The completion email is in the outbox, addressed to the user.
     let outbox = system.running.config.data_dir.join("outbox");
@@ -247,12 +279,19 @@ async fn restore_falls_back_to_the_standard_tier() {
     let job_id = system.api.submit_ok(&token, "test.vcf", test_vcf()).await;
     system.api.completed(&token, &job_id).await;
     let before = system.api.download(&token, &job_id).await;
+    let index = system.hot_index(&job_id).await;
+    assert!(index.is_some(), "a completed job has a variant index");
     system
         .api
         .wait_for(&token, &job_id, Duration::from_secs(30), "archived", |j| {
             j["results_state"] == "archived"
         })
         .await;
+    assert_eq!(
+        system.hot_index(&job_id).await,
+        None,
+        "the index is archived"
+    );
     gas::users::set_role(&system.running.ports, "slow@example.org", Role::Premium)
         .await
         .unwrap();
@@ -263,6 +302,10 @@ async fn restore_falls_back_to_the_standard_tier() {
         })
         .await;
     assert_eq!(system.api.download(&token, &job_id).await, before);
+    assert!(
+        system.hot_index(&job_id).await == index,
+        "the index restored"
+    );
     system.running.stop().await;
 }
 

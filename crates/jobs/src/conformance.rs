@@ -32,6 +32,7 @@ pub async fn job_store_suite(store: &dyn JobStore) {
     record_retrieval_conditions(store).await;
     clear_retrieval_conditions(store).await;
     clear_archive_conditions(store).await;
+    index_archive_conditions(store).await;
     missing_jobs_are_not_found(store).await;
     list_pages_newest_first(store).await;
     list_only_own_jobs(store).await;
@@ -149,6 +150,8 @@ pub async fn create_and_get(store: &dyn JobStore) {
     job.failure_reason = Some("none yet".into());
     job.progress = 0.25;
     job.input_etag = Some("\"d41d8cd98f00b204e9800998ecf8427e\"".into());
+    job.variants_archive_id = Some("variants-archive".into());
+    job.variants_retrieval_job_id = Some("variants-retrieval".into());
     create(store, &job).await;
     assert_eq!(get(store, &job.job_id).await, job, "job read back differs");
 
@@ -600,6 +603,179 @@ pub async fn clear_archive_conditions(store: &dyn JobStore) {
     );
 }
 
+/// The variant index archived beside the results: `record_archives`
+/// records both ids in one write (a repeat must name the same pair, an
+/// index archive or none alike); the index's retrieval is recorded and
+/// forgotten on its own, apart from the results'; `clear_archive` clears
+/// all four. `record_archive` records no index archive.
+pub async fn index_archive_conditions(store: &dyn JobStore) {
+    let running = new_job(store).await;
+    store
+        .claim(&running.job_id, T0, T0 + 600)
+        .await
+        .expect("claim");
+    expect_condition_failed(
+        "record_archives of a RUNNING job",
+        store
+            .record_archives(&running.job_id, "arch-x", Some("arch-x.variants"))
+            .await,
+    );
+
+    let job = completed_job(store).await;
+    assert_eq!(job.variants_archive_id, None);
+    let (a1, v1) = (unique("archive"), unique("variants"));
+    let recorded = store
+        .record_archives(&job.job_id, &a1, Some(&v1))
+        .await
+        .expect("record_archives when none is recorded");
+    assert_eq!(
+        recorded.results_file_archive_id.as_deref(),
+        Some(a1.as_str())
+    );
+    assert_eq!(recorded.variants_archive_id.as_deref(), Some(v1.as_str()));
+    assert_eq!(get(store, &job.job_id).await, recorded);
+    let again = store
+        .record_archives(&job.job_id, &a1, Some(&v1))
+        .await
+        .expect("record_archives of the same pair again (a repeated delivery)");
+    assert_eq!(again, recorded);
+    for (what, archive, index) in [
+        (
+            "another index archive",
+            a1.clone(),
+            Some(unique("variants")),
+        ),
+        ("no index archive where one is recorded", a1.clone(), None),
+        (
+            "another results archive",
+            unique("archive"),
+            Some(v1.clone()),
+        ),
+    ] {
+        expect_condition_failed(
+            &format!("record_archives of {what}"),
+            store
+                .record_archives(&job.job_id, &archive, index.as_deref())
+                .await,
+        );
+        assert_eq!(
+            get(store, &job.job_id).await,
+            recorded,
+            "a refused record_archives ({what}) changed the job"
+        );
+    }
+    expect_condition_failed(
+        "record_archive (no index) where an index archive is recorded",
+        store.record_archive(&job.job_id, &a1).await,
+    );
+
+    // The index's retrieval, apart from the results'.
+    let (r1, rv) = (unique("retrieval"), unique("retrieval"));
+    expect_condition_failed(
+        "record_variants_retrieval naming the results' archive",
+        store.record_variants_retrieval(&job.job_id, &a1, &rv).await,
+    );
+    expect_condition_failed(
+        "record_retrieval naming the index's archive",
+        store.record_retrieval(&job.job_id, &v1, &r1).await,
+    );
+    let with_index = store
+        .record_variants_retrieval(&job.job_id, &v1, &rv)
+        .await
+        .expect("record_variants_retrieval of the recorded index archive");
+    assert_eq!(
+        with_index.variants_retrieval_job_id.as_deref(),
+        Some(rv.as_str())
+    );
+    assert_eq!(with_index.retrieval_job_id, None, "the results' untouched");
+    assert_eq!(
+        store
+            .record_variants_retrieval(&job.job_id, &v1, &rv)
+            .await
+            .expect("the same index retrieval again"),
+        with_index
+    );
+    expect_condition_failed(
+        "record_variants_retrieval while another is recorded",
+        store
+            .record_variants_retrieval(&job.job_id, &v1, &unique("retrieval"))
+            .await,
+    );
+    let both = store
+        .record_retrieval(&job.job_id, &a1, &r1)
+        .await
+        .expect("record_retrieval beside the index's");
+    assert_eq!(both.retrieval_job_id.as_deref(), Some(r1.as_str()));
+    assert_eq!(both.variants_retrieval_job_id.as_deref(), Some(rv.as_str()));
+
+    expect_condition_failed(
+        "clear_variants_retrieval of the results' retrieval",
+        store.clear_variants_retrieval(&job.job_id, &r1).await,
+    );
+    expect_condition_failed(
+        "clear_retrieval of the index's retrieval",
+        store.clear_retrieval(&job.job_id, &rv).await,
+    );
+    assert_eq!(get(store, &job.job_id).await, both);
+    let cleared = store
+        .clear_variants_retrieval(&job.job_id, &rv)
+        .await
+        .expect("clear_variants_retrieval of the recorded one");
+    assert_eq!(cleared.variants_retrieval_job_id, None);
+    assert_eq!(cleared.retrieval_job_id.as_deref(), Some(r1.as_str()));
+    assert_eq!(cleared.variants_archive_id.as_deref(), Some(v1.as_str()));
+    assert_eq!(get(store, &job.job_id).await, cleared);
+    let rv2 = unique("retrieval");
+    store
+        .record_variants_retrieval(&job.job_id, &v1, &rv2)
+        .await
+        .expect("record_variants_retrieval after clearing");
+
+    // Hot again: everything of the archive is forgotten at once.
+    expect_condition_failed(
+        "clear_archive naming the index's archive",
+        store.clear_archive(&job.job_id, &v1).await,
+    );
+    let hot = store
+        .clear_archive(&job.job_id, &a1)
+        .await
+        .expect("clear_archive of the recorded archive");
+    assert_eq!(hot.results_file_archive_id, None);
+    assert_eq!(hot.retrieval_job_id, None);
+    assert_eq!(hot.variants_archive_id, None);
+    assert_eq!(hot.variants_retrieval_job_id, None);
+    assert_eq!(get(store, &job.job_id).await, hot);
+
+    // A job without an index: no index archive, and the repeat is the same.
+    let plain = completed_job(store).await;
+    let a2 = unique("archive");
+    let recorded = store
+        .record_archives(&plain.job_id, &a2, None)
+        .await
+        .expect("record_archives without an index");
+    assert_eq!(recorded.variants_archive_id, None);
+    assert_eq!(
+        store
+            .record_archive(&plain.job_id, &a2)
+            .await
+            .expect("record_archive is record_archives without an index"),
+        recorded
+    );
+    expect_condition_failed(
+        "record_archives adding an index archive to a recorded archive",
+        store
+            .record_archives(&plain.job_id, &a2, Some(&unique("variants")))
+            .await,
+    );
+    expect_condition_failed(
+        "record_variants_retrieval with no index archive",
+        store
+            .record_variants_retrieval(&plain.job_id, &a2, &unique("retrieval"))
+            .await,
+    );
+    assert_eq!(get(store, &plain.job_id).await, recorded);
+}
+
 /// Every transition on a missing job is NotFound.
 pub async fn missing_jobs_are_not_found(store: &dyn JobStore) {
     let id = unique("missing");
@@ -623,6 +799,18 @@ pub async fn missing_jobs_are_not_found(store: &dyn JobStore) {
     );
     expect_not_found("clear_retrieval", store.clear_retrieval(&id, "r").await);
     expect_not_found("clear_archive", store.clear_archive(&id, "a").await);
+    expect_not_found(
+        "record_archives",
+        store.record_archives(&id, "a", Some("v")).await,
+    );
+    expect_not_found(
+        "record_variants_retrieval",
+        store.record_variants_retrieval(&id, "v", "r").await,
+    );
+    expect_not_found(
+        "clear_variants_retrieval",
+        store.clear_variants_retrieval(&id, "r").await,
+    );
     assert_eq!(
         store.get(&id).await.expect("get"),
         None,

@@ -105,6 +105,21 @@ pub struct Job {
     /// bookkeeping between the stores, the web service and the runner.
     #[serde(skip)]
     pub input_etag: Option<String>,
+    /// Set together with `results_file_archive_id` when the job's variant
+    /// index (`keys::variants_key`) was archived beside its results, as an
+    /// archive of its own (its blob is then deleted too); cleared with it
+    /// once a restore has copied both back. `None` on an archived job: it
+    /// had no index, or was archived before indexes followed the results
+    /// (its index, if any, stayed hot).
+    ///
+    /// Not in the record's JSON (bookkeeping of the archive and restore
+    /// steps; `results_file_archive_id` already says where the results are).
+    #[serde(skip)]
+    pub variants_archive_id: Option<String>,
+    /// The cold-storage retrieval of the index's archive during a restore,
+    /// beside `retrieval_job_id` (the results'). Not in the record's JSON.
+    #[serde(skip)]
+    pub variants_retrieval_job_id: Option<String>,
 }
 
 impl Job {
@@ -139,6 +154,8 @@ impl Job {
             window_started: None,
             requeued_at: None,
             input_etag: None,
+            variants_archive_id: None,
+            variants_retrieval_job_id: None,
         }
     }
 
@@ -165,6 +182,12 @@ impl Job {
         }
         if let Some(r) = &self.retrieval_job_id {
             s.push_str(&format!(", retrieval {r}"));
+        }
+        if let Some(a) = &self.variants_archive_id {
+            s.push_str(&format!(", index archive id {a}"));
+        }
+        if let Some(r) = &self.variants_retrieval_job_id {
+            s.push_str(&format!(", index retrieval {r}"));
         }
         if let Some(e) = &self.archive_execution_id {
             s.push_str(&format!(", archive timer {e}"));

@@ -106,11 +106,24 @@ pub trait JobStore: Send + Sync {
     /// Forgets the archive timer (fired or stopped); idempotent.
     async fn clear_execution_id(&self, job_id: &str) -> Result<Job, StoreError>;
 
-    /// Records where a COMPLETED job's results were archived. Holds when no
-    /// archive id is recorded yet or the same one is (a repeated delivery);
-    /// otherwise ConditionFailed: the caller made a duplicate archive and must
-    /// delete it.
-    async fn record_archive(&self, job_id: &str, archive_id: &str) -> Result<Job, StoreError>;
+    /// Records where a COMPLETED job's results were archived, with no index
+    /// archive: [`JobStore::record_archives`] with `None`.
+    async fn record_archive(&self, job_id: &str, archive_id: &str) -> Result<Job, StoreError> {
+        self.record_archives(job_id, archive_id, None).await
+    }
+
+    /// Records where a COMPLETED job's results were archived and, when its
+    /// variant index was archived beside them, where that went
+    /// (`variants_archive_id`), in one write. Holds when no archive id is
+    /// recorded yet, or the same pair is (a repeated delivery); otherwise
+    /// ConditionFailed and nothing changes: the caller made duplicate
+    /// archives and must delete those the record does not name.
+    async fn record_archives(
+        &self,
+        job_id: &str,
+        archive_id: &str,
+        variants_archive_id: Option<&str>,
+    ) -> Result<Job, StoreError>;
 
     /// Records the retrieval started for a restore. Holds when `archive_id`
     /// is the recorded archive and no other retrieval is recorded (the same
@@ -130,8 +143,27 @@ pub trait JobStore: Send + Sync {
         retrieval_job_id: &str,
     ) -> Result<Job, StoreError>;
 
-    /// The results are hot again: clears the archive id and the retrieval.
-    /// Holds only while `archive_id` is the recorded archive.
+    /// [`JobStore::record_retrieval`] for the index's archive: holds when
+    /// `variants_archive_id` is the recorded index archive and no other
+    /// index retrieval is recorded (the same one again is fine).
+    async fn record_variants_retrieval(
+        &self,
+        job_id: &str,
+        variants_archive_id: &str,
+        retrieval_job_id: &str,
+    ) -> Result<Job, StoreError>;
+
+    /// [`JobStore::clear_retrieval`] for the index's retrieval: holds only
+    /// while `retrieval_job_id` is the recorded index retrieval.
+    async fn clear_variants_retrieval(
+        &self,
+        job_id: &str,
+        retrieval_job_id: &str,
+    ) -> Result<Job, StoreError>;
+
+    /// The results (and the index, if it was archived) are hot again: clears
+    /// both archive ids and both retrievals in one write. Holds only while
+    /// `archive_id` is the recorded results archive.
     async fn clear_archive(&self, job_id: &str, archive_id: &str) -> Result<Job, StoreError>;
 
     // --- fresh free windows (a premium user became free) ---

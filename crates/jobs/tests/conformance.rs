@@ -55,6 +55,7 @@ job_checks!(
     record_retrieval_conditions,
     clear_retrieval_conditions,
     clear_archive_conditions,
+    index_archive_conditions,
     missing_jobs_are_not_found,
     list_pages_newest_first,
     list_only_own_jobs,

@@ -62,6 +62,8 @@ pub(crate) fn job_to_item(job: &Job) -> Result<Item, DynamoError> {
         ("failure_reason", &job.failure_reason),
         ("annotation_warnings", &job.annotation_warnings),
         ("input_etag", &job.input_etag),
+        ("variants_archive_id", &job.variants_archive_id),
+        ("variants_retrieval_job_id", &job.variants_retrieval_job_id),
     ];
     for (name, value) in strings {
         if let Some(v) = value {
@@ -112,6 +114,8 @@ pub(crate) fn job_from_item(item: &Item) -> Result<Job, DynamoError> {
         window_started: r.opt_integer("window_started")?,
         requeued_at: r.opt_integer("requeued_at")?,
         input_etag: r.opt_string("input_etag")?,
+        variants_archive_id: r.opt_string("variants_archive_id")?,
+        variants_retrieval_job_id: r.opt_string("variants_retrieval_job_id")?,
     })
 }
 
@@ -245,7 +249,10 @@ mod tests {
         job.progress = 0.1 + 0.2;
         job.lease_expires = Some(42);
         job.retrieval_job_id = Some("r".into());
+        job.variants_archive_id = Some("v".into());
+        job.variants_retrieval_job_id = Some("vr".into());
         let item = job_to_item(&job).unwrap();
+        assert_eq!(item.get("variants_archive_id"), Some(&s("v")));
         assert_eq!(item.get("lease_expires"), Some(&n(42)));
         assert_eq!(job_from_item(&item).unwrap(), job);
     }

@@ -368,23 +368,42 @@ impl JobStore for DynamoJobStore {
         .await
     }
 
-    async fn record_archive(&self, job_id: &str, archive_id: &str) -> Result<Job, StoreError> {
+    async fn record_archives(
+        &self,
+        job_id: &str,
+        archive_id: &str,
+        variants_archive_id: Option<&str>,
+    ) -> Result<Job, StoreError> {
+        // A repeat must name the same pair: the index archive equal, or
+        // absent on both sides.
+        let (update, condition, mut values) = match variants_archive_id {
+            Some(v) => (
+                "SET results_file_archive_id = :a, variants_archive_id = :v",
+                "job_status = :completed AND (attribute_not_exists(results_file_archive_id) \
+                 OR (results_file_archive_id = :a AND variants_archive_id = :v))",
+                vec![(":v", s(v))],
+            ),
+            None => (
+                "SET results_file_archive_id = :a REMOVE variants_archive_id",
+                "job_status = :completed AND (attribute_not_exists(results_file_archive_id) \
+                 OR (results_file_archive_id = :a \
+                     AND attribute_not_exists(variants_archive_id)))",
+                Vec::new(),
+            ),
+        };
+        values.push((":a", s(archive_id)));
+        values.push((":completed", status(JobStatus::Completed)));
         self.transition(
             job_id,
             Transition {
                 operation: "record_archive",
-                update: "SET results_file_archive_id = :a".into(),
-                condition: Some(
-                    "job_status = :completed AND (attribute_not_exists(results_file_archive_id) \
-                     OR results_file_archive_id = :a)",
-                ),
-                values: vec![
-                    (":a", s(archive_id)),
-                    (":completed", status(JobStatus::Completed)),
-                ],
+                update: update.into(),
+                condition: Some(condition),
+                values,
                 what: format!(
-                    "record_archive of {archive_id} needs a COMPLETED job with no archive id \
-                     or the same one"
+                    "record_archive of {archive_id} (index archive {}) needs a COMPLETED job \
+                     with no archive id or the same ones",
+                    variants_archive_id.unwrap_or("none")
                 ),
             },
         )
@@ -434,12 +453,60 @@ impl JobStore for DynamoJobStore {
         .await
     }
 
+    async fn record_variants_retrieval(
+        &self,
+        job_id: &str,
+        variants_archive_id: &str,
+        retrieval_job_id: &str,
+    ) -> Result<Job, StoreError> {
+        self.transition(
+            job_id,
+            Transition {
+                operation: "record_variants_retrieval",
+                update: "SET variants_retrieval_job_id = :r".into(),
+                condition: Some(
+                    "variants_archive_id = :v \
+                     AND (attribute_not_exists(variants_retrieval_job_id) \
+                          OR variants_retrieval_job_id = :r)",
+                ),
+                values: vec![(":v", s(variants_archive_id)), (":r", s(retrieval_job_id))],
+                what: format!(
+                    "record_variants_retrieval of {retrieval_job_id} needs index archive id \
+                     {variants_archive_id} and no other index retrieval"
+                ),
+            },
+        )
+        .await
+    }
+
+    async fn clear_variants_retrieval(
+        &self,
+        job_id: &str,
+        retrieval_job_id: &str,
+    ) -> Result<Job, StoreError> {
+        self.transition(
+            job_id,
+            Transition {
+                operation: "clear_variants_retrieval",
+                update: "REMOVE variants_retrieval_job_id".into(),
+                condition: Some("variants_retrieval_job_id = :r"),
+                values: vec![(":r", s(retrieval_job_id))],
+                what: format!(
+                    "clear_variants_retrieval needs index retrieval {retrieval_job_id} recorded"
+                ),
+            },
+        )
+        .await
+    }
+
     async fn clear_archive(&self, job_id: &str, archive_id: &str) -> Result<Job, StoreError> {
         self.transition(
             job_id,
             Transition {
                 operation: "clear_archive",
-                update: "REMOVE results_file_archive_id, retrieval_job_id".into(),
+                update: "REMOVE results_file_archive_id, retrieval_job_id, variants_archive_id, \
+                         variants_retrieval_job_id"
+                    .into(),
                 condition: Some("results_file_archive_id = :a"),
                 values: vec![(":a", s(archive_id))],
                 what: format!("clear_archive needs archive id {archive_id} recorded"),

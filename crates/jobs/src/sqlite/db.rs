@@ -32,7 +32,9 @@ CREATE TABLE IF NOT EXISTS jobs (
     annotation_warnings     TEXT,
     window_started          INTEGER,
     requeued_at             INTEGER,
-    input_etag              TEXT
+    input_etag              TEXT,
+    variants_archive_id     TEXT,
+    variants_retrieval_job_id TEXT
 );
 CREATE INDEX IF NOT EXISTS jobs_user_submit
     ON jobs (user_id, submit_time DESC, job_id DESC);
@@ -103,6 +105,8 @@ const ADDED_COLUMNS: &[(&str, &str, &str)] = &[
     ("jobs", "window_started", "INTEGER"),
     ("jobs", "requeued_at", "INTEGER"),
     ("jobs", "input_etag", "TEXT"),
+    ("jobs", "variants_archive_id", "TEXT"),
+    ("jobs", "variants_retrieval_job_id", "TEXT"),
 ];
 
 /// Adds the [`ADDED_COLUMNS`] an older database lacks. Two processes may

@@ -15,7 +15,7 @@ const COLUMNS: &str = "job_id, user_id, input_file_name, s3_inputs_bucket, s3_ke
      submit_time, job_status, s3_results_bucket, s3_key_result_file, s3_key_log_file, \
      complete_time, results_file_archive_id, archive_execution_id, retrieval_job_id, \
      failure_reason, progress, lease_expires, annotation_warnings, window_started, requeued_at, \
-     input_etag";
+     input_etag, variants_archive_id, variants_retrieval_job_id";
 
 /// Largest page `list_for_user` returns.
 const MAX_PAGE: usize = 100;
@@ -106,7 +106,8 @@ impl JobStore for SqliteJobStore {
             .call(move |conn| {
                 let sql = format!(
                     "INSERT INTO jobs ({COLUMNS}) VALUES \
-                     (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)"
+                     (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, \
+                     ?22, ?23)"
                 );
                 let inserted = conn.execute(
                     &sql,
@@ -132,6 +133,8 @@ impl JobStore for SqliteJobStore {
                         job.window_started,
                         job.requeued_at,
                         job.input_etag,
+                        job.variants_archive_id,
+                        job.variants_retrieval_job_id,
                     ],
                 );
                 match inserted {
@@ -325,16 +328,26 @@ impl JobStore for SqliteJobStore {
         .await
     }
 
-    async fn record_archive(&self, job_id: &str, archive_id: &str) -> Result<Job, StoreError> {
+    async fn record_archives(
+        &self,
+        job_id: &str,
+        archive_id: &str,
+        variants_archive_id: Option<&str>,
+    ) -> Result<Job, StoreError> {
         self.transition(
             job_id,
-            "results_file_archive_id = ?2",
+            "results_file_archive_id = ?2, variants_archive_id = ?3",
             "job_status = 'COMPLETED' \
-             AND (results_file_archive_id IS NULL OR results_file_archive_id = ?2)",
-            vec![Value::Text(archive_id.to_string())],
+             AND (results_file_archive_id IS NULL \
+                  OR (results_file_archive_id = ?2 AND variants_archive_id IS ?3))",
+            vec![
+                Value::Text(archive_id.to_string()),
+                variants_archive_id.map_or(Value::Null, |v| Value::Text(v.to_string())),
+            ],
             format!(
-                "record_archive of {archive_id} needs a COMPLETED job with no archive id \
-                 or the same one"
+                "record_archive of {archive_id} (index archive {}) needs a COMPLETED job with \
+                 no archive id or the same ones",
+                variants_archive_id.unwrap_or("none")
             ),
         )
         .await
@@ -378,10 +391,49 @@ impl JobStore for SqliteJobStore {
         .await
     }
 
+    async fn record_variants_retrieval(
+        &self,
+        job_id: &str,
+        variants_archive_id: &str,
+        retrieval_job_id: &str,
+    ) -> Result<Job, StoreError> {
+        self.transition(
+            job_id,
+            "variants_retrieval_job_id = ?3",
+            "variants_archive_id = ?2 \
+             AND (variants_retrieval_job_id IS NULL OR variants_retrieval_job_id = ?3)",
+            vec![
+                Value::Text(variants_archive_id.to_string()),
+                Value::Text(retrieval_job_id.to_string()),
+            ],
+            format!(
+                "record_variants_retrieval of {retrieval_job_id} needs index archive id \
+                 {variants_archive_id} and no other index retrieval"
+            ),
+        )
+        .await
+    }
+
+    async fn clear_variants_retrieval(
+        &self,
+        job_id: &str,
+        retrieval_job_id: &str,
+    ) -> Result<Job, StoreError> {
+        self.transition(
+            job_id,
+            "variants_retrieval_job_id = NULL",
+            "variants_retrieval_job_id = ?2",
+            vec![Value::Text(retrieval_job_id.to_string())],
+            format!("clear_variants_retrieval needs index retrieval {retrieval_job_id} recorded"),
+        )
+        .await
+    }
+
     async fn clear_archive(&self, job_id: &str, archive_id: &str) -> Result<Job, StoreError> {
         self.transition(
             job_id,
-            "results_file_archive_id = NULL, retrieval_job_id = NULL",
+            "results_file_archive_id = NULL, retrieval_job_id = NULL, \
+             variants_archive_id = NULL, variants_retrieval_job_id = NULL",
             "results_file_archive_id = ?2",
             vec![Value::Text(archive_id.to_string())],
             format!("clear_archive needs archive id {archive_id} recorded"),
@@ -451,5 +503,7 @@ fn job_from_row(row: &Row<'_>) -> rusqlite::Result<Job> {
         window_started: row.get(18)?,
         requeued_at: row.get(19)?,
         input_etag: row.get(20)?,
+        variants_archive_id: row.get(21)?,
+        variants_retrieval_job_id: row.get(22)?,
     })
 }
