@@ -190,7 +190,11 @@ async fn lifecycle(cold_storage: &str) {
         .await;
     assert!(export.status().is_success());
     let tsv = export.text().await.unwrap();
-    assert_eq!(tsv.lines().count() as u64, total + 1, "a header and a line each");
+    assert_eq!(
+        tsv.lines().count() as u64,
+        total + 1,
+        "a header and a line each"
+    );
 
     // Upgrade → restored (S3 class: RestoreObject; vault: moto's retrieval,
     // seen by polling), the same bytes.
