@@ -233,7 +233,7 @@ impl Index {
 
     /// One page of the variant alleles the query's filter admits.
     pub fn query(&self, query: &Query) -> Result<Answer, QueryError> {
-        self.page(query, true)
+        self.page(query)
     }
 
     /// Every variant allele the query's filter admits, in its order from
@@ -249,7 +249,7 @@ impl Index {
             ..query.clone()
         };
         loop {
-            let page = self.page(&query, false)?;
+            let page = self.page(&query)?;
             if !each(&page.variants) {
                 return Ok(());
             }
@@ -487,7 +487,7 @@ impl Index {
         true
     }
 
-    fn page(&self, query: &Query, with_total: bool) -> Result<Answer, QueryError> {
+    fn page(&self, query: &Query) -> Result<Answer, QueryError> {
         let matcher = self.matcher(query)?;
         let cursor = match &query.cursor {
             None => None,
@@ -525,31 +525,101 @@ impl Index {
                 .collect();
             return self.answer(query, page, total);
         }
-        let total = if !with_total {
-            0
-        } else if matcher.all {
-            self.len() as u64
-        } else {
-            (0..self.len() as u32)
-                .filter(|&a| self.admits(&matcher, a))
-                .count() as u64
-        };
-        let order = self.order(query.sort);
-        let from = match cursor {
-            None => 0,
-            Some(last) => order.partition_point(|a| self.key(query.sort, a) <= last),
+        // Which alleles match, as a bitmap made column by column (None:
+        // all do); the count is its population, and a page's walk along
+        // the sort's order tests bits.
+        let bits = self.match_bits(&matcher);
+        let total = match &bits {
+            None => self.len() as u64,
+            Some(bits) => bits.iter().map(|w| u64::from(w.count_ones())).sum(),
         };
         let mut found = Vec::with_capacity(query.limit + 1);
-        for i in from..order.len() {
-            let allele = order.get(i);
-            if self.admits(&matcher, allele) {
-                found.push(allele);
-                if found.len() > query.limit {
-                    break;
+        if total > 0 {
+            let order = self.order(query.sort);
+            let from = match cursor {
+                None => 0,
+                Some(last) => order.partition_point(|a| self.key(query.sort, a) <= last),
+            };
+            let hit = |a: u32| {
+                bits.as_ref()
+                    .is_none_or(|b| b[a as usize >> 6] >> (a & 63) & 1 == 1)
+            };
+            for i in from..order.len() {
+                let allele = order.get(i);
+                if hit(allele) {
+                    found.push(allele);
+                    if found.len() > query.limit {
+                        break;
+                    }
                 }
             }
         }
         self.answer(query, found, total)
+    }
+
+    /// The alleles `m` admits, bit `a % 64` of word `a / 64` for allele
+    /// `a`; `None` when it admits all. Each condition is a tight pass over
+    /// its column, the passes ANDed (the id is decided before, by its few
+    /// records).
+    fn match_bits(&self, m: &Matcher) -> Option<Vec<u64>> {
+        if m.all {
+            return None;
+        }
+        let n = self.len();
+        let c = &self.c;
+        fn words<T: Copy>(column: &[T], test: impl Fn(T) -> bool) -> Vec<u64> {
+            column
+                .chunks(64)
+                .map(|chunk| {
+                    chunk
+                        .iter()
+                        .enumerate()
+                        .fold(0u64, |w, (i, &v)| w | u64::from(test(v)) << i)
+                })
+                .collect()
+        }
+        let mut passes: Vec<Vec<u64>> = Vec::new();
+        if let Some(sets) = &m.sets {
+            // Indexed by set + 1, so NO_SET (u32::MAX) wraps to 0: out.
+            let mut table = Vec::with_capacity(sets.len() + 1);
+            table.push(false);
+            table.extend_from_slice(sets);
+            passes.push(words(&c.allele_set, |s| table[s.wrapping_add(1) as usize]));
+        }
+        if let Some((contigs, start, end)) = &m.region {
+            passes.push(words(&c.allele_record, |r| {
+                let r = r as usize;
+                contigs[c.record_contig[r] as usize] && (*start..=*end).contains(&c.record_pos[r])
+            }));
+        }
+        if let Some(values) = &m.clinvar {
+            // Indexed by the allele's value number: 0 (none) is out.
+            let mut table = Vec::with_capacity(values.len() + 1);
+            table.push(false);
+            table.extend_from_slice(values);
+            passes.push(words(&c.allele_clinvar, |v| table[v as usize]));
+        }
+        if let Some(max) = m.max_af {
+            // NaN (unknown) compares false: out, as VEP's filter has it.
+            passes.push(words(&c.allele_af, |af| af <= max));
+        }
+        if let Some(records) = &m.id_records {
+            passes.push(words(&c.allele_record, |r| records.contains(&r)));
+        }
+        let mut bits = passes
+            .pop()
+            .unwrap_or_else(|| vec![u64::MAX; n.div_ceil(64)]);
+        for pass in passes {
+            for (w, p) in bits.iter_mut().zip(pass) {
+                *w &= p;
+            }
+        }
+        if n % 64 != 0 {
+            if let Some(last) = bits.last_mut() {
+                *last &= (1u64 << (n % 64)) - 1;
+            }
+        }
+        Some(bits)
     }
 
     /// The answer of a page whose rows are `found` (one more than the
