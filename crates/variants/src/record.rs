@@ -48,23 +48,6 @@ impl<'a> Iterator for Split<'a> {
     }
 }
 
-/// VEP's fixed first CSQ columns: the layout assumed when the header
-/// declares none.
-const FALLBACK_FIELDS: &[&str] = &[
-    "Allele",
-    "Consequence",
-    "IMPACT",
-    "SYMBOL",
-    "Gene",
-    "Feature_type",
-    "Feature",
-    "BIOTYPE",
-    "EXON",
-    "INTRON",
-    "HGVSc",
-    "HGVSp",
-];
-
 /// Where the fields the index reads sit in a CSQ entry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Layout {
@@ -88,9 +71,11 @@ pub(crate) struct Layout {
 /// Positions with a slot; a field further on is found by comparison.
 const SLOTS: usize = 64;
 
+/// A CSQ whose header declares no layout is read as GAS writes it
+/// (whose first fields are VEP's fixed ones).
 impl Default for Layout {
     fn default() -> Self {
-        Layout::of(FALLBACK_FIELDS)
+        Layout::of(gas_annotate::consequence::csq::CSQ_FIELDS)
     }
 }
 
