@@ -21,20 +21,8 @@ struct System {
 impl System {
     async fn start(window_secs: u64, tweak: impl FnOnce(&mut Config)) -> System {
         let data = tempfile::tempdir().unwrap();
-        let mut config = Config {
-            data_dir: data.path().to_path_buf(),
-            web_addr: "127.0.0.1:0".parse().unwrap(),
-            util_addr: "127.0.0.1:0".parse().unwrap(),
-            ann_addr: "127.0.0.1:0".parse().unwrap(),
-            free_access_window: window_secs,
-            drain_interval: 1,
-            restore_poll_interval: 1,
-            visibility_timeout: 5,
-            expedited_retrieval_ms: 300,
-            standard_retrieval_ms: 600,
-            ann_workers: 2,
-            ..Config::default()
-        };
+        let mut config = support::quick_config(data.path(), window_secs);
+        config.ann_workers = 2;
         tweak(&mut config);
         let running = dev::start(config, Services::ALL)
             .await

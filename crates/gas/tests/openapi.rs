@@ -10,7 +10,6 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use gas::config::Config;
 use gas::dev::{self, Running, Services};
 use gas_jobs::Role;
 use reqwest::{Client, Method, StatusCode};
@@ -210,18 +209,7 @@ struct System {
 impl System {
     async fn start(window_secs: u64) -> System {
         let data = tempfile::tempdir().unwrap();
-        let config = Config {
-            data_dir: data.path().to_path_buf(),
-            web_addr: "127.0.0.1:0".parse().unwrap(),
-            util_addr: "127.0.0.1:0".parse().unwrap(),
-            ann_addr: "127.0.0.1:0".parse().unwrap(),
-            free_access_window: window_secs,
-            drain_interval: 1,
-            restore_poll_interval: 1,
-            expedited_retrieval_ms: 300,
-            standard_retrieval_ms: 600,
-            ..Config::default()
-        };
+        let config = support::quick_config(data.path(), window_secs);
         let running = dev::start(config, Services::ALL)
             .await
             .expect("system starts");

@@ -8,7 +8,6 @@ mod support;
 
 use std::time::Duration;
 
-use gas::config::Config;
 use gas::dev::{self, Running, Services};
 use gas_jobs::Role;
 use reqwest::StatusCode;
@@ -23,19 +22,7 @@ struct System {
 
 async fn start(window_secs: u64) -> System {
     let data = tempfile::tempdir().unwrap();
-    let config = Config {
-        data_dir: data.path().to_path_buf(),
-        web_addr: "127.0.0.1:0".parse().unwrap(),
-        util_addr: "127.0.0.1:0".parse().unwrap(),
-        ann_addr: "127.0.0.1:0".parse().unwrap(),
-        free_access_window: window_secs,
-        drain_interval: 1,
-        restore_poll_interval: 1,
-        visibility_timeout: 5,
-        expedited_retrieval_ms: 300,
-        standard_retrieval_ms: 600,
-        ..Config::default()
-    };
+    let config = support::quick_config(data.path(), window_secs);
     let running = dev::start(config, Services::ALL).await.unwrap();
     let api = Api::new(format!("http://{}", running.web_addr.unwrap()));
     System {

@@ -4,7 +4,7 @@
 
 use std::fs::File;
 use std::hash::BuildHasherDefault;
-use std::io::{BufWriter, Read, Write};
+use std::io::{BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::Path;
 
 use rustc_hash::FxHasher;
@@ -14,6 +14,36 @@ use crate::record::{for_each_entry, Layout, Line};
 use crate::terms;
 
 type FxMap<K, V> = std::collections::HashMap<K, V, BuildHasherDefault<FxHasher>>;
+
+/// Distinct values numbered in the order they are first met, by a text
+/// key; the values themselves live in the index's columns.
+#[derive(Default)]
+struct Interner(FxMap<Box<str>, u32>);
+
+impl Interner {
+    /// The number of `key`'s value in `values`, where `value` is pushed
+    /// when the key is new; and whether it was.
+    fn id<T>(&mut self, key: &str, values: &mut Vec<T>, value: impl FnOnce() -> T) -> (u32, bool) {
+        if let Some(&id) = self.0.get(key) {
+            return (id, false);
+        }
+        let id = values.len() as u32;
+        values.push(value());
+        self.0.insert(key.into(), id);
+        (id, true)
+    }
+}
+
+/// The key a feature is interned by: its four names, each ended by a
+/// separator no VCF value holds.
+fn feature_key<'k>(key: &'k mut String, names: [&str; 4]) -> &'k str {
+    key.clear();
+    for name in names {
+        key.push_str(name);
+        key.push('\u{1f}');
+    }
+    key
+}
 
 /// Which INFO keys hold the copied track fields the table shows and
 /// filters: the first key present on a record wins.
@@ -83,7 +113,8 @@ pub fn build_file(
     let len = file.metadata()?.len();
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(MAX_THREADS));
     if len < PARALLEL_BYTES || threads < 2 {
-        return build(File::open(results)?, output, options);
+        file.seek(SeekFrom::Start(0))?;
+        return build(file, output, options);
     }
     let builder = match build_parts(results, len, threads, options) {
         Ok(builder) => builder,
@@ -112,7 +143,7 @@ fn build_parts<'o>(
     options: &'o BuildOptions,
 ) -> Result<Builder<'o>, BuildError> {
     // The header first: where it ends and the CSQ layout it declares.
-    let mut head = Builder::new(options);
+    let mut layout = Layout::default();
     let header_end = {
         let mut reader = std::io::BufReader::new(File::open(results)?);
         let mut offset = 0u64;
@@ -124,8 +155,8 @@ fn build_parts<'o>(
                 break offset;
             }
             if let Ok(text) = std::str::from_utf8(&line) {
-                if let Some(layout) = Layout::of_header(text.trim_end()) {
-                    head.columns.layout = layout;
+                if let Some(declared) = Layout::of_header(text.trim_end()) {
+                    layout = declared;
                 }
             }
             offset += n as u64;
@@ -141,7 +172,6 @@ fn build_parts<'o>(
             starts.push(start);
         }
     }
-    let layout = head.columns.layout;
     let parts: Vec<Result<Builder<'o>, BuildError>> = std::thread::scope(|scope| {
         let handles: Vec<_> = starts
             .iter()
@@ -178,7 +208,8 @@ fn build_parts<'o>(
             }
         });
     }
-    let mut whole = joined.unwrap_or(head);
+    let mut whole = joined.unwrap_or_else(|| Builder::new(options));
+    whole.columns.layout = layout;
     whole.columns.results_len = len;
     Ok(whole)
 }
@@ -270,10 +301,10 @@ struct Builder<'o> {
     options: &'o BuildOptions,
     columns: Columns,
     summary: BuildSummary,
-    contigs: FxMap<Box<str>, u32>,
-    features: FxMap<Box<str>, u32>,
-    consequences: FxMap<Box<str>, u32>,
-    clinvars: FxMap<Box<str>, u32>,
+    contigs: Interner,
+    features: Interner,
+    consequences: Interner,
+    clinvars: Interner,
     sets: FxMap<Box<[SetEntry]>, u32>,
     key: String,
     /// The entries of the record being read, per ALT.
@@ -292,10 +323,10 @@ impl<'o> Builder<'o> {
                 ..Columns::default()
             },
             summary: BuildSummary::default(),
-            contigs: FxMap::default(),
-            features: FxMap::default(),
-            consequences: FxMap::default(),
-            clinvars: FxMap::default(),
+            contigs: Interner::default(),
+            features: Interner::default(),
+            consequences: Interner::default(),
+            clinvars: Interner::default(),
             sets: FxMap::default(),
             key: String::new(),
             per_alt: Vec::new(),
@@ -368,14 +399,10 @@ impl<'o> Builder<'o> {
         self.record(&parsed, offset)
     }
 
+    /// A contig's number, and whether it is new.
     fn contig(&mut self, name: &str) -> (u32, bool) {
-        if let Some(&id) = self.contigs.get(name) {
-            return (id, false);
-        }
-        let id = self.columns.contigs.len() as u32;
-        self.columns.contigs.push(name.to_string());
-        self.contigs.insert(name.into(), id);
-        (id, true)
+        self.contigs
+            .id(name, &mut self.columns.contigs, || name.to_string())
     }
 
     fn record(&mut self, line: &Line, offset: u64) -> Result<(), BuildError> {
@@ -423,34 +450,18 @@ impl<'o> Builder<'o> {
                 ..
             } = self;
             let unmatched = for_each_entry(line, csq, &layout, |alt, entry| {
-                key.clear();
-                for part in [entry.symbol, entry.gene, entry.feature, entry.biotype] {
-                    key.push_str(part);
-                    key.push('\u{1f}');
-                }
-                let feature = match features.get(key.as_str()) {
-                    Some(&f) => f,
-                    None => {
-                        let f = columns.features.len() as u32;
-                        columns.features.push(Feature {
-                            symbol: entry.symbol.to_string(),
-                            gene: entry.gene.to_string(),
-                            feature: entry.feature.to_string(),
-                            biotype: entry.biotype.to_string(),
-                        });
-                        features.insert(key.as_str().into(), f);
-                        f
-                    }
-                };
-                let consequence = match consequences.get(entry.consequence) {
-                    Some(&c) => c,
-                    None => {
-                        let c = columns.consequences.len() as u32;
-                        columns.consequences.push(entry.consequence.to_string());
-                        consequences.insert(entry.consequence.into(), c);
-                        c
-                    }
-                };
+                let names = [entry.symbol, entry.gene, entry.feature, entry.biotype];
+                let (feature, _) =
+                    features.id(feature_key(key, names), &mut columns.features, || Feature {
+                        symbol: entry.symbol.to_string(),
+                        gene: entry.gene.to_string(),
+                        feature: entry.feature.to_string(),
+                        biotype: entry.biotype.to_string(),
+                    });
+                let (consequence, _) =
+                    consequences.id(entry.consequence, &mut columns.consequences, || {
+                        entry.consequence.to_string()
+                    });
                 let impact = terms::impact_code(entry.impact).map_or(NO_IMPACT, |i| i as u8);
                 let list = &mut per_alt[alt];
                 if entry.pick && picks[alt].is_none() {
@@ -526,39 +537,22 @@ impl<'o> Builder<'o> {
 
     /// A feature's number, stored if it is new.
     fn intern_feature(&mut self, f: &Feature) -> u32 {
-        self.key.clear();
-        for part in [&f.symbol, &f.gene, &f.feature, &f.biotype] {
-            self.key.push_str(part);
-            self.key.push('\u{1f}');
-        }
-        if let Some(&id) = self.features.get(self.key.as_str()) {
-            return id;
-        }
-        let id = self.columns.features.len() as u32;
-        self.columns.features.push(f.clone());
-        self.features.insert(self.key.as_str().into(), id);
-        id
+        let names = [&*f.symbol, &*f.gene, &*f.feature, &*f.biotype];
+        let key = feature_key(&mut self.key, names);
+        self.features
+            .id(key, &mut self.columns.features, || f.clone())
+            .0
     }
 
     fn intern_consequence(&mut self, text: &str) -> u32 {
-        if let Some(&id) = self.consequences.get(text) {
-            return id;
-        }
-        let id = self.columns.consequences.len() as u32;
-        self.columns.consequences.push(text.to_string());
-        self.consequences.insert(text.into(), id);
-        id
+        let values = &mut self.columns.consequences;
+        self.consequences.id(text, values, || text.to_string()).0
     }
 
-    /// A ClinVar value's number (from 1), stored if it is new.
+    /// A ClinVar value's number (from 1: 0 is none), stored if it is new.
     fn intern_clinvar(&mut self, value: &str) -> u32 {
-        if let Some(&n) = self.clinvars.get(value) {
-            return n;
-        }
-        self.columns.clinvars.push(value.to_string());
-        let n = self.columns.clinvars.len() as u32;
-        self.clinvars.insert(value.into(), n);
-        n
+        let values = &mut self.columns.clinvars;
+        self.clinvars.id(value, values, || value.to_string()).0 + 1
     }
 
     /// Appends what `next` read (the part of the results right after
@@ -630,9 +624,6 @@ impl<'o> Builder<'o> {
         }));
         c.ids
             .extend(n.ids.iter().map(|&(hash, record)| (hash, record + base)));
-        if n.layout != Layout::default() || c.layout == Layout::default() {
-            c.layout = n.layout;
-        }
         self.summary.records += next.summary.records;
         self.summary.variants += next.summary.variants;
         self.summary.entries += next.summary.entries;

@@ -367,7 +367,7 @@ impl Index {
         let f = &query.filter;
         let c = &self.c;
         let sets = if f.gene.is_some() || f.consequence.is_some() || f.impact.is_some() {
-            let gene = f.gene.as_ref().map(|g| g.to_ascii_lowercase());
+            let gene = f.gene.as_ref();
             let feature_ok: Vec<bool> = c
                 .features
                 .iter()
@@ -602,9 +602,6 @@ impl Index {
         if let Some(max) = m.max_af {
             // NaN (unknown) compares false: out, as VEP's filter has it.
             passes.push(words(&c.allele_af, |af| af <= max));
-        }
-        if let Some(records) = &m.id_records {
-            passes.push(words(&c.allele_record, |r| records.contains(&r)));
         }
         let mut bits = passes
             .pop()

@@ -48,21 +48,28 @@ impl<'a> Iterator for Split<'a> {
     }
 }
 
+/// The CSQ fields the index reads, in the order of a [`Layout`]'s
+/// positions; a field's code is its place here plus one.
+const FIELDS: [&str; 10] = [
+    "Allele",
+    "Consequence",
+    "IMPACT",
+    "SYMBOL",
+    "Gene",
+    "Feature",
+    "BIOTYPE",
+    "HGVSc",
+    "HGVSp",
+    "PICK",
+];
+
 /// Where the fields the index reads sit in a CSQ entry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Layout {
-    allele: Option<usize>,
-    consequence: Option<usize>,
-    impact: Option<usize>,
-    symbol: Option<usize>,
-    gene: Option<usize>,
-    feature: Option<usize>,
-    biotype: Option<usize>,
-    hgvsc: Option<usize>,
-    hgvsp: Option<usize>,
-    pick: Option<usize>,
-    /// Which of the fields above each of the first [`SLOTS`] positions
-    /// is (0 for none): one lookup per field while reading an entry.
+    /// Each of [`FIELDS`]' position in an entry, if the entry has it.
+    positions: [Option<usize>; 10],
+    /// The code of the field at each of the first [`SLOTS`] positions (0
+    /// for none): one lookup per field while reading an entry.
     slots: [u8; SLOTS],
     /// The last position read; later fields are skipped.
     last: usize,
@@ -81,19 +88,7 @@ impl Default for Layout {
 
 impl Layout {
     pub(crate) fn of(fields: &[&str]) -> Layout {
-        let at = |name: &str| fields.iter().position(|f| *f == name);
-        Layout::of_positions([
-            at("Allele"),
-            at("Consequence"),
-            at("IMPACT"),
-            at("SYMBOL"),
-            at("Gene"),
-            at("Feature"),
-            at("BIOTYPE"),
-            at("HGVSc"),
-            at("HGVSp"),
-            at("PICK"),
-        ])
+        Layout::of_positions(FIELDS.map(|name| fields.iter().position(|f| *f == name)))
     }
 
     /// The layout a `##INFO=<ID=CSQ,...>` header line declares: what
@@ -106,53 +101,31 @@ impl Layout {
         Some(Layout::of(&fields))
     }
 
-    /// The field positions in the order [`Layout::of_positions`] takes
-    /// them (how an index file stores its layout).
+    /// Each of [`FIELDS`]' position (how an index file stores a layout).
     pub(crate) fn positions(&self) -> [Option<usize>; 10] {
-        [
-            self.allele,
-            self.consequence,
-            self.impact,
-            self.symbol,
-            self.gene,
-            self.feature,
-            self.biotype,
-            self.hgvsc,
-            self.hgvsp,
-            self.pick,
-        ]
+        self.positions
     }
 
-    pub(crate) fn of_positions(p: [Option<usize>; 10]) -> Layout {
+    pub(crate) fn of_positions(positions: [Option<usize>; 10]) -> Layout {
         let mut slots = [0u8; SLOTS];
-        for (code, at) in p.iter().enumerate() {
+        for (code, at) in positions.iter().enumerate() {
             if let Some(slot) = at.and_then(|i| slots.get_mut(i)) {
                 *slot = code as u8 + 1;
             }
         }
         Layout {
-            allele: p[0],
-            consequence: p[1],
-            impact: p[2],
-            symbol: p[3],
-            gene: p[4],
-            feature: p[5],
-            biotype: p[6],
-            hgvsc: p[7],
-            hgvsp: p[8],
-            pick: p[9],
+            positions,
             slots,
-            last: p.iter().flatten().copied().max().unwrap_or(0),
+            last: positions.iter().flatten().copied().max().unwrap_or(0),
         }
     }
 
-    /// Which field position `i` holds (a code of [`Layout::positions`]
-    /// plus one), 0 for none.
+    /// The code of the field at position `i`, 0 for none.
     fn code(&self, i: usize) -> u8 {
         match self.slots.get(i) {
             Some(&code) => code,
             None => self
-                .positions()
+                .positions
                 .iter()
                 .position(|p| *p == Some(i))
                 .map_or(0, |c| c as u8 + 1),
@@ -266,7 +239,7 @@ pub(crate) struct Entry<'a> {
 }
 
 impl<'a> Entry<'a> {
-    /// Sets the field a [`Layout::code`] names.
+    /// Sets the field a [`Layout::code`] names (in [`FIELDS`]' order).
     fn set(&mut self, code: u8, value: &'a str) {
         match code {
             1 => self.allele = value,

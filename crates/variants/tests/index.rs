@@ -846,30 +846,6 @@ fn compressed_results_are_refused() {
     assert!(matches!(e, gas_variants::BuildError::Compressed), "{e}");
 }
 
-/// Prints the index size against the annotated VCF's gzip size and the
-/// build time, for a file named by `GAS_VARIANTS_MEASURE`.
-#[test]
-fn measure_a_named_file() {
-    let Some(path) = std::env::var_os("GAS_VARIANTS_MEASURE") else {
-        return;
-    };
-    let input = PathBuf::from(path);
-    let dir = tempfile::tempdir().unwrap();
-    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-    gz.write_all(&std::fs::read(&input).unwrap()).unwrap();
-    let gz_len = gz.finish().unwrap().len();
-    let started = std::time::Instant::now();
-    let output = std::env::var_os("GAS_VARIANTS_MEASURE_OUT")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| dir.path().join("v.idx"));
-    let summary = build_file(&input, &output, &BuildOptions::default()).unwrap();
-    eprintln!(
-        "{summary:?}; built in {:?}; gzip {gz_len} bytes; index/gzip = {:.2}",
-        started.elapsed(),
-        summary.bytes as f64 / gz_len as f64
-    );
-}
-
 #[test]
 fn a_scan_holds_the_whole_filtered_set_in_order() {
     let mut rng = StdRng::seed_from_u64(5);

@@ -318,7 +318,7 @@ async fn job_index(
 fn query_error(e: QueryError) -> Error {
     match e {
         QueryError::Filter(e) => Error::Invalid(e.to_string()),
-        e => Error::Internal(anyhow::Error::new(e)),
+        e => internal(e),
     }
 }
 

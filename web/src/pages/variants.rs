@@ -56,36 +56,32 @@ pub struct Row {
     pub transcripts: Vec<TranscriptRow>,
 }
 
-fn text(value: &Option<String>) -> String {
-    value.clone().unwrap_or_default()
-}
-
 impl Row {
     fn of(v: Variant) -> Row {
         Row {
-            chrom: v.chrom.clone(),
+            chrom: v.chrom,
             pos: v.pos,
-            id: text(&v.id),
-            reference: v.reference.clone(),
-            alt: v.alt.clone(),
-            gene: text(&v.gene),
-            consequence: text(&v.consequence).replace('&', ", "),
-            impact: text(&v.impact),
-            hgvsc: text(&v.hgvsc),
-            hgvsp: text(&v.hgvsp),
-            clinvar: text(&v.clinvar).replace('_', " "),
+            id: v.id.unwrap_or_default(),
+            reference: v.reference,
+            alt: v.alt,
+            gene: v.gene.unwrap_or_default(),
+            consequence: v.consequence.unwrap_or_default().replace('&', ", "),
+            impact: v.impact.unwrap_or_default(),
+            hgvsc: v.hgvsc.unwrap_or_default(),
+            hgvsp: v.hgvsp.unwrap_or_default(),
+            clinvar: v.clinvar.unwrap_or_default().replace('_', " "),
             af: v.af.map(|a| a.to_string()).unwrap_or_default(),
             transcripts: v
                 .transcripts
-                .iter()
+                .into_iter()
                 .map(|t| TranscriptRow {
-                    gene: text(&t.gene),
-                    feature: text(&t.feature),
-                    biotype: text(&t.biotype),
-                    consequence: text(&t.consequence).replace('&', ", "),
-                    impact: text(&t.impact),
-                    hgvsc: text(&t.hgvsc),
-                    hgvsp: text(&t.hgvsp),
+                    gene: t.gene.unwrap_or_default(),
+                    feature: t.feature.unwrap_or_default(),
+                    biotype: t.biotype.unwrap_or_default(),
+                    consequence: t.consequence.unwrap_or_default().replace('&', ", "),
+                    impact: t.impact.unwrap_or_default(),
+                    hgvsc: t.hgvsc.unwrap_or_default(),
+                    hgvsp: t.hgvsp.unwrap_or_default(),
                 })
                 .collect(),
         }
@@ -321,15 +317,7 @@ pub async fn table(
             ],
             &value(&params.impact).to_ascii_uppercase(),
         ),
-        sorts: choices(
-            &[
-                ("position", "position"),
-                ("gene", "gene"),
-                ("impact", "impact"),
-                ("frequency", "frequency"),
-            ],
-            &sort,
-        ),
+        sorts: choices(&SORTS.map(|(name, _)| (name, name)), &sort),
         columns,
         notice,
         rows,

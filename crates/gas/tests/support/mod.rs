@@ -12,6 +12,25 @@ use std::time::{Duration, Instant};
 use reqwest::{redirect, Client, StatusCode};
 use serde_json::Value;
 
+/// A whole system's configuration for a test, on the embedded backend:
+/// data in `data`, every address a free port, a free window of
+/// `window_secs`, and timers short enough for a test to wait out.
+pub fn quick_config(data: &std::path::Path, window_secs: u64) -> gas::config::Config {
+    gas::config::Config {
+        data_dir: data.to_path_buf(),
+        web_addr: "127.0.0.1:0".parse().unwrap(),
+        util_addr: "127.0.0.1:0".parse().unwrap(),
+        ann_addr: "127.0.0.1:0".parse().unwrap(),
+        free_access_window: window_secs,
+        drain_interval: 1,
+        restore_poll_interval: 1,
+        visibility_timeout: 5,
+        expedited_retrieval_ms: 300,
+        standard_retrieval_ms: 600,
+        ..gas::config::Config::default()
+    }
+}
+
 /// A TCP port free on 127.0.0.1 now (for a child process to bind).
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
