@@ -13,6 +13,7 @@ use crate::body::Body;
 use crate::error::{snippet, AnnotateError};
 use crate::header::{self, MetaLine, VcfVersion};
 use crate::input::Input;
+use crate::observe::{OutputObserver, WrittenChunk};
 use crate::options::Options;
 use crate::pipeline::{self, Chunker};
 use crate::reader::LineReader;
@@ -64,6 +65,22 @@ pub fn annotate<R: BufRead, W: Write>(
     options: &Options,
     progress: &mut dyn FnMut(u64),
 ) -> Result<Stats, AnnotateError> {
+    annotate_observed(input, output, options, progress, None)
+}
+
+/// As [`annotate`], showing `observer` (when given) the output as it is
+/// written, with each record's CSQ entries as values (see
+/// [`OutputObserver`]). The observer runs on the thread that writes.
+///
+/// # Errors
+/// As [`annotate`].
+pub fn annotate_observed<R: BufRead, W: Write>(
+    input: R,
+    output: W,
+    options: &Options,
+    progress: &mut dyn FnMut(u64),
+    mut observer: Option<&mut dyn OutputObserver>,
+) -> Result<Stats, AnnotateError> {
     let started = Instant::now();
     let mut out = BufWriter::with_capacity(OUTPUT_BUFFER_BYTES, output);
     let mut encoder = options.bgzf_output.then(BgzfEncoder::new);
@@ -87,7 +104,14 @@ pub fn annotate<R: BufRead, W: Write>(
     );
     let mut header = Vec::with_capacity(16 << 10);
     let mut compressed = Vec::new();
+    // Plain bytes written so far: where the next observed text starts.
+    let mut observed_bytes = 0u64;
     let mut emit = |header: &mut Vec<u8>| -> std::io::Result<()> {
+        if let Some(observer) = observer.as_deref_mut() {
+            // The header was read as UTF-8 lines (see `copy_header`).
+            observer.header(&String::from_utf8_lossy(header));
+        }
+        observed_bytes += header.len() as u64;
         match &mut encoder {
             Some(encoder) => {
                 compressed.clear();
@@ -108,16 +132,35 @@ pub fn annotate<R: BufRead, W: Write>(
     }
     progress(chunker.raw_bytes());
 
-    let body = Body::new(options, version.is_v3());
+    let body = Body::new(options, version.is_v3(), observer.is_some());
     pipeline::run(
         &mut chunker,
         &body,
         options.worker_threads(),
         &mut |annotated, raw_bytes| {
-            out.write_all(&annotated.output)?;
+            // Observed plain output comes as checked text.
+            let bytes = match &annotated.text {
+                Some(text) if !options.bgzf_output => text.as_bytes(),
+                _ => &annotated.output,
+            };
+            out.write_all(bytes)?;
             tally.merge(std::mem::take(&mut annotated.tally));
             if let Some((line, message)) = annotated.error.take() {
                 return Err(AnnotateError::malformed(lines_before + line, message));
+            }
+            if let Some(observer) = observer.as_deref_mut() {
+                let Some(text) = annotated.text.as_deref() else {
+                    return Err(AnnotateError::malformed(
+                        lines_before + 1,
+                        "annotated text is not UTF-8",
+                    ));
+                };
+                observer.records(&WrittenChunk {
+                    offset: observed_bytes,
+                    text,
+                    written: &annotated.written,
+                });
+                observed_bytes += text.len() as u64;
             }
             lines_before += annotated.lines;
             progress(raw_bytes);
@@ -162,9 +205,23 @@ pub fn annotate_file(
     options: &Options,
     progress: &mut dyn FnMut(u64),
 ) -> Result<Stats, AnnotateError> {
+    annotate_file_observed(input, output, options, progress, None)
+}
+
+/// As [`annotate_file`], with an observer as [`annotate_observed`] takes.
+///
+/// # Errors
+/// As [`annotate_file`].
+pub fn annotate_file_observed(
+    input: &Path,
+    output: &Path,
+    options: &Options,
+    progress: &mut dyn FnMut(u64),
+    observer: Option<&mut dyn OutputObserver>,
+) -> Result<Stats, AnnotateError> {
     let reader = BufReader::with_capacity(INPUT_BUFFER_BYTES, File::open(input)?);
     let file = File::create(output)?;
-    let result = annotate(reader, &file, options, progress);
+    let result = annotate_observed(reader, &file, options, progress, observer);
     if result.is_err() {
         drop(file);
         let _ = fs::remove_file(output);

@@ -6,7 +6,8 @@ use std::ops::Range;
 
 use crate::bgzf::BgzfEncoder;
 use crate::classify::{classify, is_bases, titv, TiTv, VariantClass};
-use crate::consequence::{ConsequenceWorker, Consequences, RecordOutcome};
+use crate::consequence::{ConsequenceWorker, Consequences, CsqOut, RecordOutcome};
+use crate::observe::{WrittenColumns, WrittenRecords};
 use crate::record::Record;
 use crate::stats::Tally;
 use crate::track::{copied_fields, normalise, Alignment, BedIndex, SiteIndex, TrackIndex};
@@ -30,6 +31,9 @@ pub(crate) struct Body<'t> {
     bgzf: bool,
     /// Consequence annotation, when the run predicts consequences.
     consequences: Option<&'t Consequences>,
+    /// Whether workers note where each record and its CSQ entries are
+    /// (an [`crate::OutputObserver`] watches the run).
+    observed: bool,
 }
 
 /// A VCF track of a run.
@@ -49,7 +53,7 @@ struct FieldCopy<'t> {
 }
 
 impl<'t> Body<'t> {
-    pub(crate) fn new(options: &'t Options, v3: bool) -> Self {
+    pub(crate) fn new(options: &'t Options, v3: bool, observed: bool) -> Self {
         let mut genes = Vec::new();
         let mut sites = Vec::new();
         let mut site_of_track = vec![usize::MAX; options.tracks.len()];
@@ -89,11 +93,13 @@ impl<'t> Body<'t> {
             max_line_bytes: options.max_line_bytes,
             bgzf: options.bgzf_output,
             consequences: options.consequences.as_deref(),
+            observed,
         }
     }
 }
 
 /// The result of annotating one chunk.
+#[derive(Default)]
 pub(crate) struct Annotated {
     /// The annotated lines (BGZF blocks when the output is compressed); on
     /// error, those before the bad line.
@@ -104,6 +110,12 @@ pub(crate) struct Annotated {
     pub(crate) lines: u64,
     /// The first bad line: its 1-based number within the chunk, and why.
     pub(crate) error: Option<(u64, String)>,
+    /// For an observer, the plain text as text: checked here, on the
+    /// worker's thread, not on the writer's (`output` is then empty
+    /// unless it is BGZF).
+    pub(crate) text: Option<String>,
+    /// Where each record and its entries are, when the run is observed.
+    pub(crate) written: WrittenRecords,
 }
 
 /// Annotates chunks with one thread's scratch space.
@@ -129,6 +141,8 @@ pub(crate) struct ChunkAnnotator<'t> {
     csq_value: String,
     /// What consequence annotation found about the record.
     csq_outcome: RecordOutcome,
+    /// The chunk's records as written, when the run is observed.
+    written: WrittenRecords,
 }
 
 /// The track contig indexes of the last CHROM seen (input is usually sorted,
@@ -169,6 +183,23 @@ impl<'t> ChunkAnnotator<'t> {
             csq: body.consequences.map(Consequences::worker),
             csq_value: String::new(),
             csq_outcome: RecordOutcome::default(),
+            written: WrittenRecords::default(),
+        }
+    }
+
+    /// Takes back the buffers of a delivered result (all but `output`,
+    /// which [`Self::annotate`] takes) for the next chunks.
+    pub(crate) fn give_back(&mut self, spent: &mut Annotated) {
+        if spent.written.line_starts.capacity() > self.written.line_starts.capacity() {
+            std::mem::swap(&mut self.written, &mut spent.written);
+        }
+        if let Some(text) = spent.text.take() {
+            let text = text.into_bytes();
+            if self.encoder.is_some() {
+                self.plain = text;
+            } else {
+                spent.output = text;
+            }
         }
     }
 
@@ -187,6 +218,8 @@ impl<'t> ChunkAnnotator<'t> {
         let mut tally = Tally::default();
         let mut lines = 0;
         let mut error = None;
+        self.written.clear();
+        self.written.consequences = self.csq.is_some();
         // Validating UTF-8 once per chunk is much cheaper than per line; only
         // a chunk with invalid bytes is checked line by line, to name the line.
         let text = std::str::from_utf8(chunk).ok();
@@ -207,12 +240,38 @@ impl<'t> ChunkAnnotator<'t> {
         if let Some(encoder) = &mut self.encoder {
             encoder.encode(&plain, &mut output);
         }
-        self.plain = plain;
+        let observed = self.body.observed;
+        let bgzf = self.encoder.is_some();
+        let (mut output, text) = if !observed {
+            self.plain = plain;
+            (output, None)
+        } else if bgzf {
+            (output, Some(plain))
+        } else {
+            (Vec::new(), Some(output))
+        };
+        // The lines were text and are written as pieces of it and ASCII,
+        // so this always holds; were it not to, the writer is told by a
+        // missing text.
+        let text = text.and_then(|t| match String::from_utf8(t) {
+            Ok(text) => Some(text),
+            Err(e) if !bgzf => {
+                output = e.into_bytes();
+                None
+            }
+            Err(_) => None,
+        });
         Annotated {
             output,
             tally,
             lines,
             error,
+            text,
+            written: if observed {
+                std::mem::take(&mut self.written)
+            } else {
+                WrittenRecords::default()
+            },
         }
     }
 
@@ -254,6 +313,12 @@ impl<'t> ChunkAnnotator<'t> {
         }
         self.csq_value.clear();
         self.csq_outcome = RecordOutcome::default();
+        let observed = self.body.observed;
+        if observed {
+            self.written.line_starts.push(out.len() as u32);
+            let entries = self.written.entries.len() as u32;
+            self.written.entry_starts.push(entries);
+        }
         if let Some(worker) = &mut self.csq {
             // Positions past 2^32 lie beyond every transcript.
             let pos = u32::try_from(record.position).unwrap_or(u32::MAX);
@@ -263,12 +328,37 @@ impl<'t> ChunkAnnotator<'t> {
                 pos,
                 record.reference,
                 &alts,
-                &mut self.csq_value,
+                CsqOut {
+                    value: &mut self.csq_value,
+                    entries: observed.then_some(&mut self.written.entries),
+                },
                 &mut tally.consequences,
             );
         }
         tally.record(record.chrom, !self.ids.is_empty(), !self.genes.is_empty());
-        self.write(record, out);
+        let line_start = out.len();
+        let (id_end, info, csq) = self.write(record, out);
+        if observed {
+            let at = |i: usize| (i - line_start) as u32;
+            // The line: CHROM POS, ID (the input's or the tracks'), REF
+            // ALT as in the input, QUAL, FILTER, INFO.
+            let id_start = record.chrom_pos.len() + 1;
+            let id_end = id_end - line_start;
+            let reference = id_end + 1;
+            let alts = reference + record.reference.len() + 1;
+            self.written.columns.push(WrittenColumns {
+                pos: record.position,
+                chrom: record.chrom.len() as u32,
+                id: (id_start as u32, id_end as u32),
+                reference: (
+                    reference as u32,
+                    (reference + record.reference.len()) as u32,
+                ),
+                alts: (alts as u32, (alts + record.alt.len()) as u32),
+                info: (at(info.start), at(info.end)),
+            });
+            self.written.csq.push(at(csq.start)..at(csq.end));
+        }
     }
 
     /// Fills `genes`, `ids` and `slots` from the tracks, and compares REF
@@ -367,7 +457,10 @@ impl<'t> ChunkAnnotator<'t> {
         !key.is_empty() && is_reserved_key(&self.body.reserved, key)
     }
 
-    fn write(&self, record: &Record<'_>, out: &mut Vec<u8>) {
+    /// Writes the annotated line; answers where its ID ends, and where its
+    /// INFO column and its CSQ value (empty when it has none) are, in
+    /// `out`.
+    fn write(&self, record: &Record<'_>, out: &mut Vec<u8>) -> (usize, Range<usize>, Range<usize>) {
         if self.ids.is_empty() {
             out.extend_from_slice(record.leading.as_bytes());
         } else {
@@ -377,6 +470,7 @@ impl<'t> ChunkAnnotator<'t> {
             out.push(b'\t');
             out.extend_from_slice(record.ref_alt.as_bytes());
         }
+        let id_end = out.len() - record.ref_alt.len() - 1;
         let (qual, filter) = if self.body.v3 {
             v3_qual_filter(record.qual, record.filter)
         } else {
@@ -387,19 +481,22 @@ impl<'t> ChunkAnnotator<'t> {
             out.extend_from_slice(column.as_bytes());
         }
         out.push(b'\t');
-        self.write_info(record.info, out);
+        let info_start = out.len();
+        let csq = self.write_info(record.info, out);
+        let info = info_start..out.len();
         if let Some(trailing) = record.trailing {
             out.push(b'\t');
             out.extend_from_slice(trailing.as_bytes());
         }
         out.push(b'\n');
+        (id_end, info, csq)
     }
 
     /// Writes INFO: the input's entries except empty ones and those with a
     /// reserved key, then `VC=...;TITV=...` (one value per ALT allele), then
     /// `GENE=...` when features overlap, then the copied fields that have a
     /// value.
-    fn write_info(&self, info: &str, out: &mut Vec<u8>) {
+    fn write_info(&self, info: &str, out: &mut Vec<u8>) -> Range<usize> {
         if info != "." {
             for entry in info.as_bytes().split(|&b| b == b';') {
                 let key = match entry.iter().position(|&b| b == b'=') {
@@ -434,13 +531,17 @@ impl<'t> ChunkAnnotator<'t> {
         if self.copied {
             self.write_copies(out);
         }
+        let mut csq = out.len()..out.len();
         if self.csq_outcome.written {
             out.extend_from_slice(b";CSQ=");
+            csq.start = out.len();
             out.extend_from_slice(self.csq_value.as_bytes());
+            csq.end = out.len();
         }
         if self.csq_outcome.ref_mismatch {
             out.extend_from_slice(b";REF_MISMATCH");
         }
+        csq
     }
 
     /// Writes `;NAME=...` for each copied field with a value for an ALT

@@ -126,6 +126,7 @@ mod header;
 pub mod index;
 mod input;
 mod meta;
+mod observe;
 mod options;
 mod pipeline;
 mod reader;
@@ -135,12 +136,13 @@ mod stats;
 mod track;
 pub mod transcript;
 
-pub use annotator::{annotate, annotate_file};
+pub use annotator::{annotate, annotate_file, annotate_file_observed, annotate_observed};
 pub use classify::{classify, titv, TiTv, VariantClass};
 pub use consequence::{Consequence, ConsequenceSet, Impact};
 pub use error::AnnotateError;
 pub use fasta::{ContigId, FastaError, Reference};
 pub use index::{bgzip_and_index, IndexError, IndexedFasta};
+pub use observe::{OutputObserver, WrittenChunk, WrittenEntry, WrittenRecord};
 pub use options::Options;
 pub use stats::{
     ClassCounts, ConsequenceStats, ContigCount, GeneCount, ImpactCounts, Stats, TermCount,

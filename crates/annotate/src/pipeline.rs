@@ -126,6 +126,7 @@ pub(crate) fn run<R: BufRead>(
         loop {
             let mut annotated = annotator.annotate(&input, output);
             deliver(&mut annotated, chunker.raw_bytes())?;
+            annotator.give_back(&mut annotated);
             output = annotated.output;
             if !chunker.next(&mut input)? {
                 return Ok(());
@@ -140,8 +141,9 @@ pub(crate) fn run<R: BufRead>(
             let (result_tx, result_rx) = mpsc::channel::<Done>();
             scope.spawn(move || {
                 let mut annotator = ChunkAnnotator::new(body);
-                for job in job_rx {
-                    let annotated = annotator.annotate(&job.input, job.output);
+                for mut job in job_rx {
+                    annotator.give_back(&mut job.spent);
+                    let annotated = annotator.annotate(&job.input, job.spent.output);
                     let done = Done {
                         annotated,
                         input: job.input,
@@ -167,16 +169,16 @@ pub(crate) fn run<R: BufRead>(
                 deliver(&mut done.annotated, chunker.raw_bytes())?;
                 free.push(Job {
                     input: done.input,
-                    output: done.annotated.output,
+                    spent: done.annotated,
                 });
                 continue;
             }
             let Some(input) = next.take() else {
                 return Ok(());
             };
-            let output = free.pop().map(|job| job.output).unwrap_or_default();
+            let spent = free.pop().map(|job| job.spent).unwrap_or_default();
             jobs[sent % workers]
-                .send(Job { input, output })
+                .send(Job { input, spent })
                 .expect("an annotation worker stopped");
             sent += 1;
             let mut buffer = free.pop().map(|job| job.input).unwrap_or_default();
@@ -187,10 +189,11 @@ pub(crate) fn run<R: BufRead>(
     })
 }
 
-/// A chunk for a worker, with a buffer for its output.
+/// A chunk for a worker, with the buffers of a delivered result to
+/// reuse for its output.
 struct Job {
     input: Vec<u8>,
-    output: Vec<u8>,
+    spent: Annotated,
 }
 
 /// A worker's result, with the input buffer for reuse.

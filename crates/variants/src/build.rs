@@ -10,7 +10,9 @@ use std::path::Path;
 use rustc_hash::FxHasher;
 
 use crate::format::{id_hash, Columns, Feature, NO_IMPACT, NO_SET};
-use crate::record::{for_each_entry, Layout, Line};
+use gas_annotate::WrittenEntry;
+
+use crate::record::{for_each_entry, parse_entry, split, Entry, InfoValues, Layout, Line};
 use crate::terms;
 
 type FxMap<K, V> = std::collections::HashMap<K, V, BuildHasherDefault<FxHasher>>;
@@ -94,6 +96,8 @@ pub enum BuildError {
     TooLarge(&'static str),
     #[error("a thread reading part of the annotated VCF panicked")]
     ThreadPanicked,
+    #[error("the index saw {observed} bytes of the annotated VCF, which has {results}")]
+    Incomplete { observed: u64, results: u64 },
 }
 
 /// Builds the index of the annotated VCF at `results` (plain text: the
@@ -270,7 +274,7 @@ pub fn build(
 }
 
 /// Writes what `builder` read as the index file at `output`, atomically.
-fn write_index(builder: Builder, output: &Path) -> Result<BuildSummary, BuildError> {
+pub(crate) fn write_index(builder: Builder, output: &Path) -> Result<BuildSummary, BuildError> {
     let dir = output
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -297,7 +301,57 @@ struct SetEntry {
     impact: u8,
 }
 
-struct Builder<'o> {
+/// A CSQ entry's feature number, stored if new.
+fn intern_entry_feature(
+    features: &mut Interner,
+    key: &mut String,
+    columns: &mut Columns,
+    entry: &Entry,
+) -> u32 {
+    let names = [entry.symbol, entry.gene, entry.feature, entry.biotype];
+    let (id, _) = features.id(feature_key(key, names), &mut columns.features, || Feature {
+        symbol: entry.symbol.to_string(),
+        gene: entry.gene.to_string(),
+        feature: entry.feature.to_string(),
+        biotype: entry.biotype.to_string(),
+    });
+    id
+}
+
+/// A CSQ entry's consequence number, stored if new, with its impact code.
+fn intern_entry_consequence(
+    consequences: &mut Interner,
+    columns: &mut Columns,
+    entry: &Entry,
+) -> (u32, u8) {
+    let (id, _) = consequences.id(entry.consequence, &mut columns.consequences, || {
+        entry.consequence.to_string()
+    });
+    let impact = terms::impact_code(entry.impact).map_or(NO_IMPACT, |i| i as u8);
+    (id, impact)
+}
+
+/// Adds an entry to ALT `alt`'s list, noting where the first picked one is.
+fn push_entry(
+    per_alt: &mut [Vec<SetEntry>],
+    picks: &mut [Option<u16>],
+    alt: usize,
+    pick: bool,
+    feature: u32,
+    (consequence, impact): (u32, u8),
+) {
+    let list = &mut per_alt[alt];
+    if pick && picks[alt].is_none() {
+        picks[alt] = u16::try_from(list.len()).ok();
+    }
+    list.push(SetEntry {
+        feature,
+        consequence,
+        impact,
+    });
+}
+
+pub(crate) struct Builder<'o> {
     options: &'o BuildOptions,
     columns: Columns,
     summary: BuildSummary,
@@ -312,10 +366,16 @@ struct Builder<'o> {
     picks: Vec<Option<u16>>,
     /// The previous record's contig and position.
     last: Option<(u32, u64)>,
+    /// Feature numbers by the annotator's transcript key
+    /// ([`WrittenEntry::feature`]).
+    by_transcript: FxMap<usize, u32>,
+    /// Consequence numbers and impact codes by the annotator's terms key
+    /// ([`WrittenEntry::consequence`]).
+    by_terms: FxMap<u64, (u32, u8)>,
 }
 
 impl<'o> Builder<'o> {
-    fn new(options: &'o BuildOptions) -> Self {
+    pub(crate) fn new(options: &'o BuildOptions) -> Self {
         Builder {
             options,
             columns: Columns {
@@ -332,6 +392,8 @@ impl<'o> Builder<'o> {
             per_alt: Vec::new(),
             picks: Vec::new(),
             last: None,
+            by_transcript: FxMap::default(),
+            by_terms: FxMap::default(),
         }
     }
 
@@ -387,25 +449,79 @@ impl<'o> Builder<'o> {
             return Ok(());
         }
         if text.starts_with('#') {
-            if let Some(layout) = Layout::of_header(text) {
-                self.columns.layout = layout;
-            }
+            self.header_line(text);
             return Ok(());
         }
         let parsed = Line::parse(text).map_err(|reason| BuildError::Malformed {
             line: number,
             reason,
         })?;
-        self.record(&parsed, offset)
+        self.text_record(&parsed, offset)
+    }
+
+    pub(crate) fn options(&self) -> &'o BuildOptions {
+        self.options
+    }
+
+    /// A header line: the CSQ layout, when it declares one.
+    pub(crate) fn header_line(&mut self, text: &str) {
+        if let Some(layout) = Layout::of_header(text) {
+            self.columns.layout = layout;
+        }
+    }
+
+    /// The annotated file's length, when not read to its end here.
+    pub(crate) fn set_results_len(&mut self, len: u64) {
+        self.columns.results_len = len;
     }
 
     /// A contig's number, and whether it is new.
     fn contig(&mut self, name: &str) -> (u32, bool) {
+        // Sorted records name the same contig again and again.
+        if let Some((last, _)) = self.last {
+            if self.columns.contigs[last as usize] == name {
+                return (last, false);
+            }
+        }
         self.contigs
             .id(name, &mut self.columns.contigs, || name.to_string())
     }
 
-    fn record(&mut self, line: &Line, offset: u64) -> Result<(), BuildError> {
+    /// One record read from its text.
+    pub(crate) fn text_record(&mut self, line: &Line, offset: u64) -> Result<(), BuildError> {
+        let info = line.info_values(self.options);
+        let record = self.begin_record(line, offset)?;
+        if let Some(csq) = info.csq {
+            self.text_entries(line, csq);
+        }
+        self.end_record(line, record, &info)
+    }
+
+    /// One record as the annotator wrote it: its CSQ entries given by
+    /// value (`entries`, at their places in `csq`), so only the text of a
+    /// feature or consequence not met before is read. A record of several
+    /// ALTs is read from its text: an entry belongs to the ALT its
+    /// `Allele` names, as [`for_each_entry`] decides, which is what the
+    /// page will show.
+    pub(crate) fn written_record(
+        &mut self,
+        line: &Line,
+        info: &InfoValues,
+        offset: u64,
+        entries: &[WrittenEntry],
+    ) -> Result<(), BuildError> {
+        let record = self.begin_record(line, offset)?;
+        match info.csq {
+            Some(csq) if self.picks.len() > 1 => self.text_entries(line, csq),
+            Some(csq) => self.given_entries(csq, entries),
+            None => {}
+        }
+        self.end_record(line, record, info)
+    }
+
+    /// The columns of a record, up to its entries; the per-ALT lists are
+    /// left empty for them.
+    fn begin_record(&mut self, line: &Line, offset: u64) -> Result<u32, BuildError> {
         let record = u32::try_from(self.columns.record_offset.len())
             .map_err(|_| BuildError::TooLarge("more than 4 billion records"))?;
         self.summary.records += 1;
@@ -419,14 +535,12 @@ impl<'o> Builder<'o> {
         self.columns.record_offset.push(offset);
         self.columns.record_contig.push(contig);
         self.columns.record_pos.push(line.pos);
-        for id in line.ids() {
-            self.columns.ids.push((id_hash(id), record));
+        if line.id != "." {
+            for id in line.ids() {
+                self.columns.ids.push((id_hash(id), record));
+            }
         }
-
-        let info = line.info_values(self.options);
-        let clinvar = info.clinvar.map_or(0, |value| self.intern_clinvar(value));
-
-        let alts = line.alts.split(',').count();
+        let alts = line.alts.bytes().filter(|&b| b == b',').count() + 1;
         if self.per_alt.len() < alts {
             self.per_alt.resize_with(alts, Vec::new);
         }
@@ -435,49 +549,93 @@ impl<'o> Builder<'o> {
         for entries in &mut self.per_alt[..alts] {
             entries.clear();
         }
-        if let Some(csq) = info.csq {
-            let layout = self.columns.layout;
-            // The closure borrows the interning maps apart from the
-            // per-ALT lists it fills.
-            let Builder {
-                features,
-                consequences,
-                key,
-                columns,
-                per_alt,
-                picks,
-                summary,
-                ..
-            } = self;
-            let unmatched = for_each_entry(line, csq, &layout, |alt, entry| {
-                let names = [entry.symbol, entry.gene, entry.feature, entry.biotype];
-                let (feature, _) =
-                    features.id(feature_key(key, names), &mut columns.features, || Feature {
-                        symbol: entry.symbol.to_string(),
-                        gene: entry.gene.to_string(),
-                        feature: entry.feature.to_string(),
-                        biotype: entry.biotype.to_string(),
-                    });
-                let (consequence, _) =
-                    consequences.id(entry.consequence, &mut columns.consequences, || {
-                        entry.consequence.to_string()
-                    });
-                let impact = terms::impact_code(entry.impact).map_or(NO_IMPACT, |i| i as u8);
-                let list = &mut per_alt[alt];
-                if entry.pick && picks[alt].is_none() {
-                    picks[alt] = u16::try_from(list.len()).ok();
-                }
-                list.push(SetEntry {
-                    feature,
-                    consequence,
-                    impact,
-                });
-                summary.entries += 1;
-            });
-            self.summary.unmatched_entries += unmatched;
-        }
+        Ok(record)
+    }
 
-        for (alt_index, alt) in line.alts.split(',').enumerate() {
+    /// Reads a record's entries from its CSQ text.
+    fn text_entries(&mut self, line: &Line, csq: &str) {
+        let layout = self.columns.layout;
+        // The closure borrows the interning maps apart from the per-ALT
+        // lists it fills.
+        let Builder {
+            features,
+            consequences,
+            key,
+            columns,
+            per_alt,
+            picks,
+            summary,
+            ..
+        } = self;
+        let unmatched = for_each_entry(line, csq, &layout, |alt, entry| {
+            let feature = intern_entry_feature(features, key, columns, &entry);
+            let consequence = intern_entry_consequence(consequences, columns, &entry);
+            push_entry(per_alt, picks, alt, entry.pick, feature, consequence);
+            summary.entries += 1;
+        });
+        self.summary.unmatched_entries += unmatched;
+    }
+
+    /// Takes a one-ALT record's entries by value; the text of an entry is
+    /// read only for a feature or a consequence met for the first time.
+    fn given_entries(&mut self, csq: &str, entries: &[WrittenEntry]) {
+        let layout = self.columns.layout;
+        for e in entries {
+            let text = csq.get(e.start as usize..).unwrap_or("");
+            let feature = match self.by_transcript.get(&e.feature) {
+                Some(&id) => id,
+                None => {
+                    let entry = parse_entry(text, &layout);
+                    let Builder {
+                        features,
+                        key,
+                        columns,
+                        ..
+                    } = self;
+                    let id = intern_entry_feature(features, key, columns, &entry);
+                    self.by_transcript.insert(e.feature, id);
+                    id
+                }
+            };
+            let consequence = match self.by_terms.get(&e.consequence) {
+                Some(&found) => found,
+                None => {
+                    let entry = parse_entry(text, &layout);
+                    let id =
+                        intern_entry_consequence(&mut self.consequences, &mut self.columns, &entry);
+                    self.by_terms.insert(e.consequence, id);
+                    id
+                }
+            };
+            push_entry(
+                &mut self.per_alt,
+                &mut self.picks,
+                0,
+                e.pick,
+                feature,
+                consequence,
+            );
+            self.summary.entries += 1;
+        }
+    }
+
+    /// The rows of a record's ALTs, from the entries gathered per ALT.
+    fn end_record(
+        &mut self,
+        line: &Line,
+        record: u32,
+        info: &InfoValues,
+    ) -> Result<(), BuildError> {
+        let clinvar = info.clinvar.map_or(0, |value| self.intern_clinvar(value));
+        let alts = self.picks.len();
+        // Most records have one ALT: no need to split the column.
+        let one = [line.alts];
+        let mut many = (alts > 1).then(|| split(line.alts, b','));
+        let each: &mut dyn Iterator<Item = &str> = match &mut many {
+            Some(split) => split,
+            None => &mut one.into_iter(),
+        };
+        for (alt_index, alt) in each.enumerate() {
             if alt.is_empty() || alt == "." {
                 continue;
             }

@@ -15,6 +15,7 @@ mod filter;
 mod format;
 mod query;
 mod record;
+mod sink;
 pub mod terms;
 
 pub use build::{build, build_file, BuildError, BuildOptions, BuildSummary};
@@ -26,3 +27,4 @@ pub use format::{FormatError, MAGIC};
 pub use query::{
     tsv_header, tsv_line, Answer, Index, QueryError, Transcript, Variant, TSV_COLUMNS,
 };
+pub use sink::IndexSink;

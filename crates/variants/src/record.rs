@@ -32,7 +32,7 @@ impl<'a> Iterator for Split<'a> {
             return None;
         }
         let rest = &self.text.as_bytes()[self.at..];
-        let part = match memchr::memchr(self.sep, rest) {
+        let part = match find_byte(self.sep, rest) {
             Some(n) => {
                 // The separator is ASCII, so both ends are char boundaries.
                 let part = &self.text[self.at..self.at + n];
@@ -45,6 +45,17 @@ impl<'a> Iterator for Split<'a> {
             }
         };
         Some(part)
+    }
+}
+
+/// The first `byte` in `haystack`: a plain loop for the short columns
+/// and INFO items most searches meet (SIMD `memchr`'s set-up costs more
+/// there), `memchr` for the rest.
+fn find_byte(byte: u8, haystack: &[u8]) -> Option<usize> {
+    if haystack.len() < 32 {
+        haystack.iter().position(|&b| b == byte)
+    } else {
+        memchr::memchr(byte, haystack)
     }
 }
 
@@ -172,6 +183,36 @@ impl<'a> Line<'a> {
         })
     }
 
+    /// The INFO values of a line whose CSQ value is known to be at `csq`
+    /// (within INFO, after `CSQ=`): the value, most of the line, is not
+    /// scanned.
+    pub(crate) fn info_values_around(
+        &self,
+        csq: &'a str,
+        options: &BuildOptions,
+    ) -> Result<InfoValues<'a>, String> {
+        let info = self.info.as_bytes();
+        let (start, end) = (
+            (csq.as_ptr() as usize).wrapping_sub(info.as_ptr() as usize),
+            (csq.as_ptr() as usize + csq.len()).wrapping_sub(info.as_ptr() as usize),
+        );
+        let before = self
+            .info
+            .get(..start)
+            .and_then(|b| b.strip_suffix("CSQ="))
+            .filter(|_| end <= info.len())
+            .ok_or("the CSQ value is not within INFO")?;
+        let after = &self.info[end..];
+        let items = split(before, b';').chain(split(after, b';'));
+        let mut values = InfoValues::of_items(items, options);
+        // The last CSQ item is the one read: the known one, unless
+        // another follows it.
+        if values.csq.is_none() {
+            values.csq = Some(csq).filter(|v| !v.is_empty());
+        }
+        Ok(values)
+    }
+
     /// The record's ids (the ID column split on `;`, without `.`).
     pub(crate) fn ids(&self) -> impl Iterator<Item = &'a str> {
         split(self.id, b';').filter(|i| !i.is_empty() && *i != ".")
@@ -180,9 +221,20 @@ impl<'a> Line<'a> {
     /// The INFO values the index reads: the first key present of each of
     /// the options' lists.
     pub(crate) fn info_values(&self, options: &BuildOptions) -> InfoValues<'a> {
+        InfoValues::of_items(split(self.info, b';'), options)
+    }
+}
+
+impl<'a> InfoValues<'a> {
+    /// The values of INFO `items` (`KEY=VALUE` or `FLAG`), in order.
+    fn of_items(items: impl Iterator<Item = &'a str>, options: &BuildOptions) -> InfoValues<'a> {
         let mut values = InfoValues::default();
-        for item in split(self.info, b';') {
-            let (key, value) = item.split_once('=').unwrap_or((item, ""));
+        for item in items {
+            let (key, value) = match find_byte(b'=', item.as_bytes()) {
+                // `=` is ASCII: both sides are char boundaries.
+                Some(i) => (&item[..i], &item[i + 1..]),
+                None => (item, ""),
+            };
             if key == "CSQ" {
                 values.csq = Some(value);
             } else if values.clinvar.is_none() && options.clinvar_keys.iter().any(|k| k == key) {
@@ -304,6 +356,25 @@ pub(crate) fn for_each_entry<'a>(
         start = at + 1;
     }
     unmatched
+}
+
+/// The fields the index reads of one CSQ entry: `text` from the entry's
+/// first byte (what follows its end, at the next `,`, is not read).
+pub(crate) fn parse_entry<'a>(text: &'a str, layout: &Layout) -> Entry<'a> {
+    let bytes = text.as_bytes();
+    let mut entry = Entry::default();
+    let (mut field, mut start) = (0usize, 0usize);
+    for at in memchr::memchr2_iter(b'|', b',', bytes).chain(std::iter::once(bytes.len())) {
+        if field <= layout.last {
+            entry.set(layout.code(field), &text[start..at]);
+        }
+        if at == bytes.len() || bytes[at] == b',' || field >= layout.last {
+            break;
+        }
+        field += 1;
+        start = at + 1;
+    }
+    entry
 }
 
 /// How a CSQ `Allele` may name each ALT: VEP's form (the first base

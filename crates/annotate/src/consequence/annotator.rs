@@ -14,8 +14,9 @@ use super::allele::{Allele, NotAnnotated, Room};
 use super::csq::CSQ_FIELDS;
 use super::predict::{predict_into, Effect, FLANK};
 use super::sequence::SequenceCache;
-use super::{Consequence, Impact};
+use super::{Consequence, ConsequenceSet, Impact};
 use crate::fasta::{ContigId, Reference};
+use crate::observe::WrittenEntry;
 use crate::transcript::{ContigSlot, Strand, Transcript, TranscriptIndex};
 
 /// Which CSQ entries a record gets.
@@ -373,6 +374,15 @@ struct ContigMemo {
     slots: Vec<Option<ContigSlot>>,
 }
 
+/// Where [`ConsequenceWorker::annotate`] writes a record's CSQ.
+#[derive(Debug)]
+pub struct CsqOut<'o> {
+    /// The value (entries joined with `,`, no `CSQ=`), appended to.
+    pub value: &'o mut String,
+    /// When given, each entry written, by value (see [`WrittenEntry`]).
+    pub entries: Option<&'o mut Vec<WrittenEntry>>,
+}
+
 /// What [`ConsequenceWorker::annotate`] found about a record.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct RecordOutcome {
@@ -391,9 +401,13 @@ impl<'c> ConsequenceWorker<'c> {
         pos: u32,
         reference: &str,
         alts: &[&str],
-        out: &mut String,
+        out: CsqOut<'_>,
         tally: &mut ConsequenceTally,
     ) -> RecordOutcome {
+        let CsqOut {
+            value: out,
+            entries: mut written,
+        } = out;
         let mut outcome = RecordOutcome::default();
         if self.contig.name != chrom || self.contig.slots.is_empty() {
             self.contig.name.clear();
@@ -532,13 +546,17 @@ impl<'c> ConsequenceWorker<'c> {
                     out.push(',');
                 }
                 first = false;
-                write_entry(
-                    out,
-                    allele,
-                    self.labels.get(e.transcript),
-                    &e.effect,
-                    pick && shared.pick == Pick::All,
-                );
+                let pick = pick && shared.pick == Pick::All;
+                if let Some(written) = written.as_deref_mut() {
+                    written.push(WrittenEntry {
+                        alt: i as u16,
+                        pick,
+                        feature: e.transcript as *const Transcript as usize,
+                        consequence: e.effect.terms.bits(),
+                        start: out.len() as u32,
+                    });
+                }
+                write_entry(out, allele, self.labels.get(e.transcript), &e.effect, pick);
                 tally.entries += 1;
             }
             // An allele with no transcript near: `intergenic_variant`, but
@@ -549,6 +567,15 @@ impl<'c> ConsequenceWorker<'c> {
                     out.push(',');
                 }
                 first = false;
+                if let Some(written) = written.as_deref_mut() {
+                    written.push(WrittenEntry {
+                        alt: i as u16,
+                        pick: shared.pick == Pick::All,
+                        feature: 0,
+                        consequence: intergenic_key(),
+                        start: out.len() as u32,
+                    });
+                }
                 write_intergenic(out, allele, shared.pick == Pick::All);
                 tally.entries += 1;
             }
@@ -810,6 +837,14 @@ impl LabelCache {
         }
         &slot.1
     }
+}
+
+/// The consequence key ([`WrittenEntry::consequence`]) of an intergenic
+/// entry: the set of its one term.
+fn intergenic_key() -> u64 {
+    let mut set = ConsequenceSet::new();
+    set.insert(Consequence::IntergenicVariant);
+    set.bits()
 }
 
 /// The entry of an allele with no transcript within [`FLANK`].

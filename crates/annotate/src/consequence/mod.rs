@@ -23,7 +23,7 @@ use std::fmt;
 
 pub use allele::{shifted, Allele, NotAnnotated, Room, MAX_SHIFT};
 pub use annotator::{
-    ConsequenceTally, ConsequenceWorker, Consequences, HashingReader, Pick, RecordOutcome,
+    ConsequenceTally, ConsequenceWorker, Consequences, CsqOut, HashingReader, Pick, RecordOutcome,
     SharedConsequences, Source, MAX_HIGH_IMPACT_GENES,
 };
 pub use predict::{hgvsc, predict, Effect, Numbers, FLANK};
@@ -65,6 +65,12 @@ impl ConsequenceSet {
     /// Whether `c` is in the set.
     pub fn contains(self, c: Consequence) -> bool {
         self.0 & Self::bit(c) != 0
+    }
+
+    /// The set as bits (bit *i* is the term of rank *i* + 1): a key for
+    /// the set, as [`crate::WrittenEntry`] gives it.
+    pub fn bits(self) -> u64 {
+        self.0
     }
 
     /// Whether the set is empty.
