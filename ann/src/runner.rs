@@ -638,12 +638,12 @@ enum DownloadError {
     Other(anyhow::Error),
 }
 
-/// Why a job whose input was replaced after its check fails.
 /// What the variant index reads of each record (the defaults: ClinVar's
 /// `CLNSIG`, `AF`); shared by every job's index sink.
 static INDEX_OPTIONS: std::sync::LazyLock<gas_variants::BuildOptions> =
     std::sync::LazyLock::new(gas_variants::BuildOptions::default);
 
+/// Why a job whose input was replaced after its check fails.
 const INPUT_CHANGED: &str = "the input file changed after it was submitted; please submit it again";
 
 fn is_finished(status: JobStatus) -> bool {

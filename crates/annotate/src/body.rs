@@ -190,9 +190,8 @@ impl<'t> ChunkAnnotator<'t> {
     /// Takes back the buffers of a delivered result (all but `output`,
     /// which [`Self::annotate`] takes) for the next chunks.
     pub(crate) fn give_back(&mut self, spent: &mut Annotated) {
-        if spent.written.line_starts.capacity() > self.written.line_starts.capacity() {
-            std::mem::swap(&mut self.written, &mut spent.written);
-        }
+        // Ours was handed over with the result (or never used).
+        std::mem::swap(&mut self.written, &mut spent.written);
         if let Some(text) = spent.text.take() {
             let text = text.into_bytes();
             if self.encoder.is_some() {
@@ -241,26 +240,18 @@ impl<'t> ChunkAnnotator<'t> {
             encoder.encode(&plain, &mut output);
         }
         let observed = self.body.observed;
-        let bgzf = self.encoder.is_some();
-        let (mut output, text) = if !observed {
+        let (output, text) = if !observed {
             self.plain = plain;
             (output, None)
-        } else if bgzf {
+        } else if self.encoder.is_some() {
             (output, Some(plain))
         } else {
             (Vec::new(), Some(output))
         };
         // The lines were text and are written as pieces of it and ASCII,
-        // so this always holds; were it not to, the writer is told by a
-        // missing text.
-        let text = text.and_then(|t| match String::from_utf8(t) {
-            Ok(text) => Some(text),
-            Err(e) if !bgzf => {
-                output = e.into_bytes();
-                None
-            }
-            Err(_) => None,
-        });
+        // so this always holds; were it not to, the writer fails the run
+        // on the missing text.
+        let text = text.and_then(|t| String::from_utf8(t).ok());
         Annotated {
             output,
             tally,

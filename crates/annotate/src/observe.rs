@@ -98,14 +98,8 @@ pub struct WrittenRecord<'a> {
     /// The entries of that CSQ value, in written order (empty when the
     /// run does not write CSQ).
     pub entries: &'a [WrittenEntry],
-    line_offset: usize,
-}
-
-impl WrittenRecord<'_> {
     /// Where the line starts within its chunk's text.
-    pub fn line_offset(&self) -> usize {
-        self.line_offset
-    }
+    pub line_offset: usize,
 }
 
 /// One CSQ entry as written, by value.

@@ -70,9 +70,14 @@ impl System {
         out
     }
 
+    /// The job's record.
+    async fn job(&self, job_id: &str) -> gas_jobs::Job {
+        self.running.ports.jobs.get(job_id).await.unwrap().unwrap()
+    }
+
     /// The bytes of the job's index in hot storage, if it is there.
     async fn hot_index(&self, job_id: &str) -> Option<Vec<u8>> {
-        let job = self.running.ports.jobs.get(job_id).await.unwrap().unwrap();
+        let job = self.job(job_id).await;
         let key = gas_jobs::keys::variants_key(&job.s3_key_input_file);
         match self.running.ports.results.get(&key).await {
             Ok(body) => Some(gas_storage::collect(body).await.unwrap()),
@@ -82,7 +87,7 @@ impl System {
     }
 
     async fn index_is_hot(&self, job_id: &str) -> bool {
-        let job = self.running.ports.jobs.get(job_id).await.unwrap().unwrap();
+        let job = self.job(job_id).await;
         let key = gas_jobs::keys::variants_key(&job.s3_key_input_file);
         self.running
             .ports
@@ -424,14 +429,7 @@ async fn the_table_follows_the_results_through_archive_and_restore() {
         !system.index_is_hot(&job_id).await,
         "the index left hot storage"
     );
-    let record = system
-        .running
-        .ports
-        .jobs
-        .get(&job_id)
-        .await
-        .unwrap()
-        .unwrap();
+    let record = system.job(&job_id).await;
     assert!(record.variants_archive_id.is_some(), "{record:?}");
     for query in ["", "format=tsv"] {
         let (status, body) = system.variants(&token, &job_id, query).await;
@@ -451,14 +449,7 @@ async fn the_table_follows_the_results_through_archive_and_restore() {
         system.hot_index(&job_id).await == Some(index),
         "the index came back byte for byte"
     );
-    let record = system
-        .running
-        .ports
-        .jobs
-        .get(&job_id)
-        .await
-        .unwrap()
-        .unwrap();
+    let record = system.job(&job_id).await;
     assert!(
         record.variants_archive_id.is_none() && record.variants_retrieval_job_id.is_none(),
         "{record:?}"
@@ -475,14 +466,7 @@ async fn the_page_shows_the_table_with_its_filters_in_the_url() {
     let job_id = owner.submit_job().await;
     let started = std::time::Instant::now();
     loop {
-        let job = system
-            .running
-            .ports
-            .jobs
-            .get(&job_id)
-            .await
-            .unwrap()
-            .unwrap();
+        let job = system.job(&job_id).await;
         if job.job_status == gas_jobs::JobStatus::Completed {
             break;
         }

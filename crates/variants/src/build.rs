@@ -585,7 +585,7 @@ impl<'o> Builder<'o> {
             let feature = match self.by_transcript.get(&e.feature) {
                 Some(&id) => id,
                 None => {
-                    let entry = parse_entry(text, &layout);
+                    let (entry, _) = parse_entry(text, &layout);
                     let Builder {
                         features,
                         key,
@@ -600,7 +600,7 @@ impl<'o> Builder<'o> {
             let consequence = match self.by_terms.get(&e.consequence) {
                 Some(&found) => found,
                 None => {
-                    let entry = parse_entry(text, &layout);
+                    let (entry, _) = parse_entry(text, &layout);
                     let id =
                         intern_entry_consequence(&mut self.consequences, &mut self.columns, &entry);
                     self.by_terms.insert(e.consequence, id);

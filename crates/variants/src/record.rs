@@ -183,36 +183,6 @@ impl<'a> Line<'a> {
         })
     }
 
-    /// The INFO values of a line whose CSQ value is known to be at `csq`
-    /// (within INFO, after `CSQ=`): the value, most of the line, is not
-    /// scanned.
-    pub(crate) fn info_values_around(
-        &self,
-        csq: &'a str,
-        options: &BuildOptions,
-    ) -> Result<InfoValues<'a>, String> {
-        let info = self.info.as_bytes();
-        let (start, end) = (
-            (csq.as_ptr() as usize).wrapping_sub(info.as_ptr() as usize),
-            (csq.as_ptr() as usize + csq.len()).wrapping_sub(info.as_ptr() as usize),
-        );
-        let before = self
-            .info
-            .get(..start)
-            .and_then(|b| b.strip_suffix("CSQ="))
-            .filter(|_| end <= info.len())
-            .ok_or("the CSQ value is not within INFO")?;
-        let after = &self.info[end..];
-        let items = split(before, b';').chain(split(after, b';'));
-        let mut values = InfoValues::of_items(items, options);
-        // The last CSQ item is the one read: the known one, unless
-        // another follows it.
-        if values.csq.is_none() {
-            values.csq = Some(csq).filter(|v| !v.is_empty());
-        }
-        Ok(values)
-    }
-
     /// The record's ids (the ID column split on `;`, without `.`).
     pub(crate) fn ids(&self) -> impl Iterator<Item = &'a str> {
         split(self.id, b';').filter(|i| !i.is_empty() && *i != ".")
@@ -226,6 +196,28 @@ impl<'a> Line<'a> {
 }
 
 impl<'a> InfoValues<'a> {
+    /// The values of an INFO column whose CSQ value is known: `before`
+    /// it (ending `CSQ=`), the value, and `after` it. The value, most of
+    /// the line, is not scanned.
+    pub(crate) fn around(
+        before: &'a str,
+        csq: &'a str,
+        after: &'a str,
+        options: &BuildOptions,
+    ) -> Result<InfoValues<'a>, String> {
+        let before = before
+            .strip_suffix("CSQ=")
+            .ok_or("the CSQ value does not follow `CSQ=`")?;
+        let items = split(before, b';').chain(split(after, b';'));
+        let mut values = InfoValues::of_items(items, options);
+        // The last CSQ item is the one read: the known one, unless
+        // another follows it.
+        if values.csq.is_none() {
+            values.csq = Some(csq).filter(|v| !v.is_empty());
+        }
+        Ok(values)
+    }
+
     /// The values of INFO `items` (`KEY=VALUE` or `FLAG`), in order.
     fn of_items(items: impl Iterator<Item = &'a str>, options: &BuildOptions) -> InfoValues<'a> {
         let mut values = InfoValues::default();
@@ -326,7 +318,9 @@ pub(crate) fn for_each_entry<'a>(
         allele_forms(line.reference, &alts)
     };
     let mut unmatched = 0;
-    let mut emit = |entry: Entry<'a>| {
+    let mut rest = csq;
+    loop {
+        let (entry, end) = parse_entry(rest, layout);
         let alt = if single {
             Some(0)
         } else {
@@ -336,45 +330,33 @@ pub(crate) fn for_each_entry<'a>(
             Some(i) => each(i, entry),
             None => unmatched += 1,
         }
-    };
-    // One SIMD pass over the value for both separators: an entry's
-    // fields end at `|`, the entry at `,`.
-    let bytes = csq.as_bytes();
-    let mut entry = Entry::default();
-    let (mut field, mut start) = (0usize, 0usize);
-    for at in memchr::memchr2_iter(b'|', b',', bytes).chain(std::iter::once(bytes.len())) {
-        if field <= layout.last {
-            // Separators are ASCII: both ends are char boundaries.
-            entry.set(layout.code(field), &csq[start..at]);
+        match rest.get(end + 1..) {
+            Some(next) => rest = next,
+            None => return unmatched,
         }
-        if at == bytes.len() || bytes[at] == b',' {
-            emit(std::mem::take(&mut entry));
-            field = 0;
-        } else {
-            field += 1;
-        }
-        start = at + 1;
     }
-    unmatched
 }
 
-/// The fields the index reads of one CSQ entry: `text` from the entry's
-/// first byte (what follows its end, at the next `,`, is not read).
-pub(crate) fn parse_entry<'a>(text: &'a str, layout: &Layout) -> Entry<'a> {
+/// The fields the index reads of the CSQ entry `text` starts with, and
+/// where that entry ends (its `,`, or the end of `text`).
+pub(crate) fn parse_entry<'a>(text: &'a str, layout: &Layout) -> (Entry<'a>, usize) {
+    // One SIMD pass for both separators: a field ends at `|`, the entry
+    // at `,`.
     let bytes = text.as_bytes();
     let mut entry = Entry::default();
     let (mut field, mut start) = (0usize, 0usize);
     for at in memchr::memchr2_iter(b'|', b',', bytes).chain(std::iter::once(bytes.len())) {
         if field <= layout.last {
+            // Separators are ASCII: both ends are char boundaries.
             entry.set(layout.code(field), &text[start..at]);
         }
-        if at == bytes.len() || bytes[at] == b',' || field >= layout.last {
-            break;
+        if at == bytes.len() || bytes[at] == b',' {
+            return (entry, at);
         }
         field += 1;
         start = at + 1;
     }
-    entry
+    (entry, bytes.len())
 }
 
 /// How a CSQ `Allele` may name each ALT: VEP's form (the first base

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use gas_annotate::{OutputObserver, WrittenChunk};
 
 use crate::build::{write_index, BuildError, BuildOptions, BuildSummary, Builder};
-use crate::record::Line;
+use crate::record::{InfoValues, Line};
 
 /// Watches an annotation run ([`gas_annotate::annotate_file_observed`])
 /// and writes the index of its output with [`IndexSink::finish`].
@@ -82,7 +82,7 @@ impl<'o> IndexSink<'o> {
                 line: self.lines,
                 reason,
             };
-            let offset = chunk.offset + record.line_offset() as u64;
+            let offset = chunk.offset + record.line_offset as u64;
             if !given {
                 let line = Line::parse(record.line).map_err(malformed)?;
                 self.builder.text_record(&line, offset)?;
@@ -99,9 +99,14 @@ impl<'o> IndexSink<'o> {
             };
             match record.csq.clone() {
                 Some(csq) => {
-                    let csq = &record.line[csq];
-                    let options = self.builder.options();
-                    let info = line.info_values_around(csq, options).map_err(malformed)?;
+                    let text = record.line;
+                    let info = InfoValues::around(
+                        &text[record.info.start..csq.start],
+                        &text[csq.clone()],
+                        &text[csq.end..record.info.end],
+                        self.builder.options(),
+                    )
+                    .map_err(malformed)?;
                     self.builder
                         .written_record(&line, &info, offset, record.entries)?;
                 }
