@@ -103,7 +103,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             return Err("the two indexes differ".into());
         }
         eprintln!(
-            "round {round}: alone {:.3} s, watched + written {:.3} s (the sink busy {:.3} s, writing {:.3} s), read back {:.3} s; {} variants, {} entries",
+            "round {round}: alone {:.3} s, watched + written {:.3} s (the sink busy {:.3} s, writing {:.3} s), read back {:.3} s; {} variants, {} entries, {} entry sets",
             alone[round].as_secs_f64(),
             watched[round].as_secs_f64(),
             busy.as_secs_f64(),
@@ -111,6 +111,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             read_back[round].as_secs_f64(),
             summary.variants,
             summary.entries,
+            summary.entry_sets,
         );
     }
     if only.is_some() {

@@ -360,6 +360,8 @@ pub(crate) struct Builder<'o> {
     consequences: Interner,
     clinvars: Interner,
     sets: FxMap<Box<[SetEntry]>, u32>,
+    /// The set last interned, and its number.
+    last_set: Option<(u32, Vec<SetEntry>)>,
     key: String,
     /// The entries of the record being read, per ALT.
     per_alt: Vec<Vec<SetEntry>>,
@@ -388,6 +390,7 @@ impl<'o> Builder<'o> {
             consequences: Interner::default(),
             clinvars: Interner::default(),
             sets: FxMap::default(),
+            last_set: None,
             key: String::new(),
             per_alt: Vec::new(),
             picks: Vec::new(),
@@ -670,6 +673,24 @@ impl<'o> Builder<'o> {
         if entries.is_empty() {
             return Ok(NO_SET);
         }
+        // Neighbouring alleles often share a set (the same intron, the
+        // same gene's upstream, intergenic stretches): comparing with the
+        // last one spares a lookup in a table of tens of thousands.
+        if let Some((id, last)) = &self.last_set {
+            if **last == *entries {
+                return Ok(*id);
+            }
+        }
+        let id = self.set_number(entries)?;
+        let last = self.last_set.get_or_insert_with(|| (id, Vec::new()));
+        last.0 = id;
+        last.1.clear();
+        last.1.extend_from_slice(entries);
+        Ok(id)
+    }
+
+    /// As [`Builder::intern_set`], by the table of sets.
+    fn set_number(&mut self, entries: &[SetEntry]) -> Result<u32, BuildError> {
         if let Some(&id) = self.sets.get(entries) {
             return Ok(id);
         }

@@ -191,7 +191,9 @@ impl<'a> Line<'a> {
     /// The INFO values the index reads: the first key present of each of
     /// the options' lists.
     pub(crate) fn info_values(&self, options: &BuildOptions) -> InfoValues<'a> {
-        InfoValues::of_items(split(self.info, b';'), options)
+        let mut values = InfoValues::default();
+        values.take_items(self.info, options);
+        values.finish()
     }
 }
 
@@ -208,38 +210,62 @@ impl<'a> InfoValues<'a> {
         let before = before
             .strip_suffix("CSQ=")
             .ok_or("the CSQ value does not follow `CSQ=`")?;
-        let items = split(before, b';').chain(split(after, b';'));
-        let mut values = InfoValues::of_items(items, options);
+        let mut values = InfoValues::default();
+        // `before` ends with the `;` that ended its last item, and
+        // `after` starts with the one that starts its first: each part
+        // is whole items.
+        values.take_items(before, options);
+        values.take_items(after, options);
         // The last CSQ item is the one read: the known one, unless
         // another follows it.
+        let mut values = values.finish();
         if values.csq.is_none() {
             values.csq = Some(csq).filter(|v| !v.is_empty());
         }
         Ok(values)
     }
 
-    /// The values of INFO `items` (`KEY=VALUE` or `FLAG`), in order.
-    fn of_items(items: impl Iterator<Item = &'a str>, options: &BuildOptions) -> InfoValues<'a> {
-        let mut values = InfoValues::default();
-        for item in items {
+    /// Takes INFO `items` (`KEY=VALUE` or `FLAG`, `;`-separated) in
+    /// order: the last CSQ, and the first of each options' list.
+    ///
+    /// A plain loop rather than iterators: it runs on every record of a
+    /// job as the index is gathered, on the annotator's writing thread.
+    fn take_items(&mut self, items: &'a str, options: &BuildOptions) {
+        let bytes = items.as_bytes();
+        let mut at = 0;
+        while at < bytes.len() {
+            let end = find_byte(b';', &bytes[at..]).map_or(bytes.len(), |n| at + n);
+            // `;` and `=` are ASCII: every cut is a char boundary.
+            let item = &items[at..end];
+            at = end + 1;
             let (key, value) = match find_byte(b'=', item.as_bytes()) {
-                // `=` is ASCII: both sides are char boundaries.
                 Some(i) => (&item[..i], &item[i + 1..]),
                 None => (item, ""),
             };
             if key == "CSQ" {
-                values.csq = Some(value);
-            } else if values.clinvar.is_none() && options.clinvar_keys.iter().any(|k| k == key) {
-                values.clinvar = Some(value);
-            } else if values.frequency.is_none() && options.frequency_keys.iter().any(|k| k == key)
-            {
-                values.frequency = Some(value);
+                self.csq = Some(value);
+            } else if self.clinvar.is_none() && is_one_of(key, &options.clinvar_keys) {
+                self.clinvar = Some(value);
+            } else if self.frequency.is_none() && is_one_of(key, &options.frequency_keys) {
+                self.frequency = Some(value);
             }
         }
-        values.csq = values.csq.filter(|v| !v.is_empty());
-        values.clinvar = values.clinvar.filter(|v| !v.is_empty() && *v != ".");
-        values
     }
+
+    /// Empty values are none; ClinVar's `.` is none.
+    fn finish(mut self) -> InfoValues<'a> {
+        self.csq = self.csq.filter(|v| !v.is_empty());
+        self.clinvar = self.clinvar.filter(|v| !v.is_empty() && *v != ".");
+        self
+    }
+}
+
+/// Whether `key` is one of `keys`; the first bytes are compared before
+/// the rest (most INFO keys are none of them).
+fn is_one_of(key: &str, keys: &[String]) -> bool {
+    let first = key.as_bytes().first();
+    keys.iter()
+        .any(|k| k.as_bytes().first() == first && k.as_str() == key)
 }
 
 /// A record's INFO values the index reads.
