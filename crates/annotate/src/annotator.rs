@@ -132,7 +132,8 @@ pub fn annotate_observed<R: BufRead, W: Write>(
     }
     progress(chunker.raw_bytes());
 
-    let body = Body::new(options, version.is_v3(), observer.is_some());
+    let watched_keys = observer.as_deref().map(|o| o.info_keys());
+    let body = Body::new(options, version.is_v3(), watched_keys);
     pipeline::run(
         &mut chunker,
         &body,

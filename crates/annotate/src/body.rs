@@ -7,7 +7,7 @@ use std::ops::Range;
 use crate::bgzf::BgzfEncoder;
 use crate::classify::{classify, is_bases, titv, TiTv, VariantClass};
 use crate::consequence::{ConsequenceWorker, Consequences, CsqOut, RecordOutcome};
-use crate::observe::{WrittenColumns, WrittenRecords};
+use crate::observe::{note_items, WrittenColumns, WrittenRecords};
 use crate::record::Record;
 use crate::stats::Tally;
 use crate::track::{copied_fields, normalise, Alignment, BedIndex, SiteIndex, TrackIndex};
@@ -34,6 +34,8 @@ pub(crate) struct Body<'t> {
     /// Whether workers note where each record and its CSQ entries are
     /// (an [`crate::OutputObserver`] watches the run).
     observed: bool,
+    /// The INFO keys whose items they note (the observer's `info_keys`).
+    watched_keys: Vec<String>,
 }
 
 /// A VCF track of a run.
@@ -53,7 +55,9 @@ struct FieldCopy<'t> {
 }
 
 impl<'t> Body<'t> {
-    pub(crate) fn new(options: &'t Options, v3: bool, observed: bool) -> Self {
+    /// `watched_keys`: when the run is observed, the INFO keys the
+    /// observer wants noted.
+    pub(crate) fn new(options: &'t Options, v3: bool, watched_keys: Option<Vec<String>>) -> Self {
         let mut genes = Vec::new();
         let mut sites = Vec::new();
         let mut site_of_track = vec![usize::MAX; options.tracks.len()];
@@ -93,7 +97,13 @@ impl<'t> Body<'t> {
             max_line_bytes: options.max_line_bytes,
             bgzf: options.bgzf_output,
             consequences: options.consequences.as_deref(),
-            observed,
+            observed: watched_keys.is_some(),
+            watched_keys: watched_keys
+                .map(|mut keys| {
+                    keys.truncate(u16::MAX as usize);
+                    keys
+                })
+                .unwrap_or_default(),
         }
     }
 }
@@ -349,6 +359,21 @@ impl<'t> ChunkAnnotator<'t> {
                 info: (at(info.start), at(info.end)),
             });
             self.written.csq.push(at(csq.start)..at(csq.end));
+            self.written
+                .item_starts
+                .push(self.written.items.len() as u32);
+            let keys = &self.body.watched_keys;
+            if !keys.is_empty() {
+                let items = &mut self.written.items;
+                if csq.is_empty() {
+                    note_items(&out[info.clone()], at(info.start) as usize, keys, items);
+                } else {
+                    // Around the annotator's own item, `;CSQ=value`.
+                    let before = info.start..csq.start - ";CSQ=".len();
+                    note_items(&out[before.clone()], at(before.start) as usize, keys, items);
+                    note_items(&out[csq.end..info.end], at(csq.end) as usize, keys, items);
+                }
+            }
         }
     }
 

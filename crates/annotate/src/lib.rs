@@ -142,7 +142,7 @@ pub use consequence::{Consequence, ConsequenceSet, Impact};
 pub use error::AnnotateError;
 pub use fasta::{ContigId, FastaError, Reference};
 pub use index::{bgzip_and_index, IndexError, IndexedFasta};
-pub use observe::{OutputObserver, WrittenChunk, WrittenEntry, WrittenRecord};
+pub use observe::{OutputObserver, WrittenChunk, WrittenEntry, WrittenItem, WrittenRecord};
 pub use options::Options;
 pub use stats::{
     ClassCounts, ConsequenceStats, ContigCount, GeneCount, ImpactCounts, Stats, TermCount,

@@ -1,7 +1,8 @@
 //! The output observer's contract: the header and chunk texts it is shown
 //! are the output (the plain text, also when the output is BGZF), chunk
-//! offsets follow each other, and each record's entries by value agree
-//! with the CSQ text written.
+//! offsets follow each other, each record's entries by value agree
+//! with the CSQ text written, and the INFO items noted for the
+//! observer's keys are those of the line.
 
 use std::io::Read;
 use std::path::PathBuf;
@@ -17,9 +18,18 @@ struct Collect {
     records: usize,
     entries: usize,
     gaps: usize,
+    items: usize,
 }
 
+/// The keys the test watches: the input's, the annotator's own, and one
+/// no record has.
+const KEYS: [&str; 5] = ["AN", "TITV", "CSQ", "AC", "NOT_THERE"];
+
 impl OutputObserver for Collect {
+    fn info_keys(&self) -> Vec<String> {
+        KEYS.iter().map(|k| k.to_string()).collect()
+    }
+
     fn header(&mut self, text: &str) {
         self.text.push_str(text);
     }
@@ -39,6 +49,29 @@ impl OutputObserver for Collect {
             assert_eq!(record.reference, cols[3]);
             assert_eq!(record.alts, cols[4]);
             assert_eq!(&record.line[record.info.clone()], cols[7]);
+            // The items noted: INFO's items with a watched key, in order,
+            // but for the annotator's own CSQ.
+            let mut expected = Vec::new();
+            let mut at = record.info.start;
+            for item in cols[7].split(';') {
+                let (key, value) = item.split_once('=').unwrap_or((item, ""));
+                let value_at = at + key.len() + usize::from(item.contains('='));
+                let own = record.csq.as_ref().is_some_and(|c| c.start == value_at);
+                if let Some(k) = KEYS.iter().position(|w| *w == key).filter(|_| !own) {
+                    expected.push((k, value.to_string()));
+                }
+                at += item.len() + 1;
+            }
+            let noted: Vec<(usize, String)> = record
+                .items
+                .iter()
+                .map(|i| {
+                    let value = &record.line[i.start as usize..i.end as usize];
+                    (i.key as usize, value.to_string())
+                })
+                .collect();
+            assert_eq!(noted, expected, "{}", record.line);
+            self.items += noted.len();
             let Some(csq) = record.csq.clone() else {
                 assert!(record.entries.is_empty());
                 continue;
@@ -101,6 +134,8 @@ fn an_observer_sees_the_output_and_its_entries() {
             let data_lines = plain.lines().filter(|l| !l.starts_with('#')).count();
             assert_eq!(seen.records, data_lines);
             assert!(seen.records > 100);
+            // AN, AC and TITV on every record.
+            assert_eq!(seen.items, 3 * seen.records);
             assert_eq!(
                 seen.entries as u64,
                 stats.consequences.as_ref().unwrap().entries

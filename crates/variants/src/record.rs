@@ -198,24 +198,24 @@ impl<'a> Line<'a> {
 }
 
 impl<'a> InfoValues<'a> {
-    /// The values of an INFO column whose CSQ value is known: `before`
-    /// it (ending `CSQ=`), the value, and `after` it. The value, most of
-    /// the line, is not scanned.
-    pub(crate) fn around(
-        before: &'a str,
+    /// The values of a record whose CSQ value the annotator wrote:
+    /// `csq`, and its other INFO items with the keys `keys` as the
+    /// annotator noted them (`items`: key number, value's place in
+    /// `line`). Items with other keys are not needed: they change none
+    /// of the values.
+    pub(crate) fn noted(
+        line: &'a str,
         csq: &'a str,
-        after: &'a str,
+        items: impl Iterator<Item = (usize, std::ops::Range<usize>)>,
+        keys: &[String],
         options: &BuildOptions,
     ) -> Result<InfoValues<'a>, String> {
-        let before = before
-            .strip_suffix("CSQ=")
-            .ok_or("the CSQ value does not follow `CSQ=`")?;
         let mut values = InfoValues::default();
-        // `before` ends with the `;` that ended its last item, and
-        // `after` starts with the one that starts its first: each part
-        // is whole items.
-        values.take_items(before, options);
-        values.take_items(after, options);
+        for (key, value) in items {
+            let key = keys.get(key).ok_or("an INFO item of an unknown key")?;
+            let value = line.get(value).ok_or("an INFO item outside its line")?;
+            values.take_item(key, value, options);
+        }
         // The last CSQ item is the one read: the known one, unless
         // another follows it.
         let mut values = values.finish();
@@ -242,14 +242,30 @@ impl<'a> InfoValues<'a> {
                 Some(i) => (&item[..i], &item[i + 1..]),
                 None => (item, ""),
             };
-            if key == "CSQ" {
-                self.csq = Some(value);
-            } else if self.clinvar.is_none() && is_one_of(key, &options.clinvar_keys) {
-                self.clinvar = Some(value);
-            } else if self.frequency.is_none() && is_one_of(key, &options.frequency_keys) {
-                self.frequency = Some(value);
+            self.take_item(key, value, options);
+        }
+    }
+
+    /// Takes one INFO item: the last CSQ, the first of each options' list.
+    fn take_item(&mut self, key: &str, value: &'a str, options: &BuildOptions) {
+        if key == "CSQ" {
+            self.csq = Some(value);
+        } else if self.clinvar.is_none() && is_one_of(key, &options.clinvar_keys) {
+            self.clinvar = Some(value);
+        } else if self.frequency.is_none() && is_one_of(key, &options.frequency_keys) {
+            self.frequency = Some(value);
+        }
+    }
+
+    /// The INFO keys [`InfoValues`] reads, for an annotator to note.
+    pub(crate) fn keys(options: &BuildOptions) -> Vec<String> {
+        let mut keys = vec!["CSQ".to_string()];
+        for key in options.clinvar_keys.iter().chain(&options.frequency_keys) {
+            if !keys.contains(key) {
+                keys.push(key.clone());
             }
         }
+        keys
     }
 
     /// Empty values are none; ClinVar's `.` is none.

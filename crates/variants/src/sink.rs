@@ -28,6 +28,8 @@ pub struct IndexSink<'o> {
     failed: Option<BuildError>,
     /// Time spent taking records in.
     busy: Duration,
+    /// The INFO keys the annotator notes for the sink.
+    keys: Vec<String>,
 }
 
 impl<'o> IndexSink<'o> {
@@ -38,6 +40,7 @@ impl<'o> IndexSink<'o> {
             end: 0,
             failed: None,
             busy: Duration::ZERO,
+            keys: InfoValues::keys(options),
         }
     }
 
@@ -100,10 +103,15 @@ impl<'o> IndexSink<'o> {
             match record.csq.clone() {
                 Some(csq) => {
                     let text = record.line;
-                    let info = InfoValues::around(
-                        &text[record.info.start..csq.start],
-                        &text[csq.clone()],
-                        &text[csq.end..record.info.end],
+                    let items = record
+                        .items
+                        .iter()
+                        .map(|i| (i.key as usize, i.start as usize..i.end as usize));
+                    let info = InfoValues::noted(
+                        text,
+                        &text[csq],
+                        items,
+                        &self.keys,
                         self.builder.options(),
                     )
                     .map_err(malformed)?;
@@ -119,6 +127,10 @@ impl<'o> IndexSink<'o> {
 }
 
 impl OutputObserver for IndexSink<'_> {
+    fn info_keys(&self) -> Vec<String> {
+        self.keys.clone()
+    }
+
     fn header(&mut self, text: &str) {
         if self.failed.is_some() {
             return;
