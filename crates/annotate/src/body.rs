@@ -7,7 +7,7 @@ use std::ops::Range;
 use crate::bgzf::BgzfEncoder;
 use crate::classify::{classify, is_bases, titv, TiTv, VariantClass};
 use crate::consequence::{ConsequenceWorker, Consequences, CsqOut, RecordOutcome};
-use crate::observe::{note_items, WrittenColumns, WrittenRecords};
+use crate::observe::{Notes, WrittenColumns, WrittenRecords};
 use crate::record::Record;
 use crate::stats::Tally;
 use crate::track::{copied_fields, normalise, Alignment, BedIndex, SiteIndex, TrackIndex};
@@ -338,7 +338,17 @@ impl<'t> ChunkAnnotator<'t> {
         }
         tally.record(record.chrom, !self.ids.is_empty(), !self.genes.is_empty());
         let line_start = out.len();
-        let (id_end, info, csq) = self.write(record, out);
+        // The watched INFO items are noted as they are written (taken out
+        // of `self` for the write, which borrows it).
+        let mut items = std::mem::take(&mut self.written.items);
+        let item_start = items.len() as u32;
+        let mut notes = (observed && !self.body.watched_keys.is_empty()).then(|| Notes {
+            keys: &self.body.watched_keys,
+            items: &mut items,
+            line_start,
+        });
+        let (id_end, info, csq) = self.write(record, out, &mut notes);
+        self.written.items = items;
         if observed {
             let at = |i: usize| (i - line_start) as u32;
             // The line: CHROM POS, ID (the input's or the tracks'), REF
@@ -359,21 +369,7 @@ impl<'t> ChunkAnnotator<'t> {
                 info: (at(info.start), at(info.end)),
             });
             self.written.csq.push(at(csq.start)..at(csq.end));
-            self.written
-                .item_starts
-                .push(self.written.items.len() as u32);
-            let keys = &self.body.watched_keys;
-            if !keys.is_empty() {
-                let items = &mut self.written.items;
-                if csq.is_empty() {
-                    note_items(&out[info.clone()], at(info.start) as usize, keys, items);
-                } else {
-                    // Around the annotator's own item, `;CSQ=value`.
-                    let before = info.start..csq.start - ";CSQ=".len();
-                    note_items(&out[before.clone()], at(before.start) as usize, keys, items);
-                    note_items(&out[csq.end..info.end], at(csq.end) as usize, keys, items);
-                }
-            }
+            self.written.item_starts.push(item_start);
         }
     }
 
@@ -476,7 +472,12 @@ impl<'t> ChunkAnnotator<'t> {
     /// Writes the annotated line; answers where its ID ends, and where its
     /// INFO column and its CSQ value (empty when it has none) are, in
     /// `out`.
-    fn write(&self, record: &Record<'_>, out: &mut Vec<u8>) -> (usize, Range<usize>, Range<usize>) {
+    fn write(
+        &self,
+        record: &Record<'_>,
+        out: &mut Vec<u8>,
+        notes: &mut Option<Notes>,
+    ) -> (usize, Range<usize>, Range<usize>) {
         if self.ids.is_empty() {
             out.extend_from_slice(record.leading.as_bytes());
         } else {
@@ -498,7 +499,7 @@ impl<'t> ChunkAnnotator<'t> {
         }
         out.push(b'\t');
         let info_start = out.len();
-        let csq = self.write_info(record.info, out);
+        let csq = self.write_info(record.info, out, notes);
         let info = info_start..out.len();
         if let Some(trailing) = record.trailing {
             out.push(b'\t');
@@ -512,40 +513,53 @@ impl<'t> ChunkAnnotator<'t> {
     /// reserved key, then `VC=...;TITV=...` (one value per ALT allele), then
     /// `GENE=...` when features overlap, then the copied fields that have a
     /// value.
-    fn write_info(&self, info: &str, out: &mut Vec<u8>) -> Range<usize> {
+    ///
+    /// `notes` takes the watched items but the annotator's own CSQ.
+    fn write_info(&self, info: &str, out: &mut Vec<u8>, notes: &mut Option<Notes>) -> Range<usize> {
         if info != "." {
             for entry in info.as_bytes().split(|&b| b == b';') {
-                let key = match entry.iter().position(|&b| b == b'=') {
-                    Some(equals) => &entry[..equals],
-                    None => entry,
+                let (key, equals) = match entry.iter().position(|&b| b == b'=') {
+                    Some(equals) => (&entry[..equals], Some(equals)),
+                    None => (entry, None),
                 };
                 if entry.is_empty() || entry == b"." || self.is_reserved(key) {
                     continue;
                 }
+                let at = out.len();
                 out.extend_from_slice(entry);
+                if let Some(notes) = notes {
+                    let end = out.len();
+                    notes.item(key, equals.map_or(end, |e| at + e + 1)..end);
+                }
                 out.push(b';');
             }
         }
         out.extend_from_slice(b"VC=");
+        let start = out.len();
         for (i, (class, _)) in self.alleles.iter().enumerate() {
             if i > 0 {
                 out.push(b',');
             }
             out.extend_from_slice(class.as_str().as_bytes());
         }
+        note(notes, b"VC", start..out.len());
         out.extend_from_slice(b";TITV=");
+        let start = out.len();
         for (i, (_, titv)) in self.alleles.iter().enumerate() {
             if i > 0 {
                 out.push(b',');
             }
             out.extend_from_slice(titv.as_str().as_bytes());
         }
+        note(notes, b"TITV", start..out.len());
         if !self.genes.is_empty() {
             out.extend_from_slice(b";GENE=");
+            let start = out.len();
             join(out, &self.genes, b',');
+            note(notes, b"GENE", start..out.len());
         }
         if self.copied {
-            self.write_copies(out);
+            self.write_copies(out, notes);
         }
         let mut csq = out.len()..out.len();
         if self.csq_outcome.written {
@@ -556,13 +570,14 @@ impl<'t> ChunkAnnotator<'t> {
         }
         if self.csq_outcome.ref_mismatch {
             out.extend_from_slice(b";REF_MISMATCH");
+            note(notes, b"REF_MISMATCH", out.len()..out.len());
         }
         csq
     }
 
     /// Writes `;NAME=...` for each copied field with a value for an ALT
     /// allele (`;NAME` for a flag any matching record has).
-    fn write_copies(&self, out: &mut Vec<u8>) {
+    fn write_copies(&self, out: &mut Vec<u8>, notes: &mut Option<Notes>) {
         let alts = self.alleles.len();
         for (c, copy) in self.body.copies.iter().enumerate() {
             let slots = &self.slots[c * alts..(c + 1) * alts];
@@ -580,6 +595,7 @@ impl<'t> ChunkAnnotator<'t> {
                 if slots.iter().any(Option::is_some) {
                     out.push(b';');
                     out.extend_from_slice(copy.name.as_bytes());
+                    note(notes, copy.name.as_bytes(), out.len()..out.len());
                 }
                 continue;
             }
@@ -589,6 +605,7 @@ impl<'t> ChunkAnnotator<'t> {
             out.push(b';');
             out.extend_from_slice(copy.name.as_bytes());
             out.push(b'=');
+            let start = out.len();
             if copy.alignment == Alignment::RefAndAllele {
                 // The REF value of the record the first matched allele is in.
                 let reference = slots
@@ -611,7 +628,15 @@ impl<'t> ChunkAnnotator<'t> {
                     Some(value) => out.extend_from_slice(value.as_bytes()),
                 }
             }
+            note(notes, copy.name.as_bytes(), start..out.len());
         }
+    }
+}
+
+/// Notes an item the annotator wrote, when the run watches its key.
+fn note(notes: &mut Option<Notes>, key: &[u8], value: Range<usize>) {
+    if let Some(notes) = notes {
+        notes.item(key, value);
     }
 }
 

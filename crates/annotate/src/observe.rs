@@ -72,12 +72,16 @@ impl<'a> WrittenChunk<'a> {
                     .get(r + 1)
                     .map_or(written.items.len(), |&i| i as usize);
             let csq = &written.csq[r];
-            let line = &text[start..end.max(start)];
+            // Not `text[start..end]`: checking that `end` is a char
+            // boundary would read the line's last byte, and a consumer
+            // that reads only its first columns would pay for it.
+            let rest = &text[start..];
             let c = written.columns[r];
-            let column = |(from, to): (u32, u32)| &line[from as usize..to as usize];
+            let column = |(from, to): (u32, u32)| &rest[from as usize..to as usize];
             WrittenRecord {
-                line,
-                chrom: &line[..c.chrom as usize],
+                rest,
+                len: end.max(start) - start,
+                chrom: &rest[..c.chrom as usize],
                 pos: c.pos,
                 id: column(c.id),
                 reference: column(c.reference),
@@ -95,9 +99,13 @@ impl<'a> WrittenChunk<'a> {
 /// One annotated record as written.
 #[derive(Debug, Clone)]
 pub struct WrittenRecord<'a> {
-    /// Its line, without the line break.
-    pub line: &'a str,
-    /// Its columns, as written in `line`.
+    /// The chunk's text from the line's start: the ranges below index it
+    /// as they index [`WrittenRecord::line`], and slicing it at a place
+    /// of the line reads nothing of the line's text beyond that place.
+    pub rest: &'a str,
+    /// The line's length, without the line break.
+    pub len: usize,
+    /// Its columns, as written in its line.
     pub chrom: &'a str,
     pub pos: u64,
     pub id: &'a str,
@@ -117,6 +125,13 @@ pub struct WrittenRecord<'a> {
     pub items: &'a [WrittenItem],
     /// Where the line starts within its chunk's text.
     pub line_offset: usize,
+}
+
+impl<'a> WrittenRecord<'a> {
+    /// Its line, without the line break.
+    pub fn line(&self) -> &'a str {
+        &self.rest[..self.len]
+    }
 }
 
 /// One CSQ entry as written, by value.
@@ -151,33 +166,32 @@ pub struct WrittenItem {
     pub end: u32,
 }
 
-/// Notes the items of `info` (whole `;`-separated INFO items, at `at` in
-/// their line) whose key is one of `keys`.
-///
-/// It runs on the worker that has just written the line, where the text
-/// is still in cache: on the thread that observes, this scan was a fifth
-/// of the time spent indexing a job.
-pub(crate) fn note_items(info: &[u8], at: usize, keys: &[String], items: &mut Vec<WrittenItem>) {
-    let mut from = 0;
-    while from < info.len() {
-        // INFO items are short: a plain loop beats setting up memchr.
-        let end = info[from..]
-            .iter()
-            .position(|&b| b == b';')
-            .map_or(info.len(), |n| from + n);
-        let item = &info[from..end];
-        let (key, value) = match item.iter().position(|&b| b == b'=') {
-            Some(i) => (&item[..i], from + i + 1..end),
-            None => (item, end..end),
-        };
-        if let Some(k) = keys.iter().position(|w| w.as_bytes() == key) {
-            items.push(WrittenItem {
+/// Where a worker notes the INFO items an observer watches as it writes
+/// them, so that nobody scans INFO for them afterwards.
+pub(crate) struct Notes<'n> {
+    /// The observer's keys (see [`OutputObserver::info_keys`]).
+    pub(crate) keys: &'n [String],
+    pub(crate) items: &'n mut Vec<WrittenItem>,
+    /// Where the line being written starts in the output.
+    pub(crate) line_start: usize,
+}
+
+impl Notes<'_> {
+    /// Notes the item `key` written with its value at `value` in the
+    /// output, when `key` is watched.
+    pub(crate) fn item(&mut self, key: &[u8], value: Range<usize>) {
+        // Most keys are none of the few watched: lengths and first bytes
+        // differ.
+        let first = key.first();
+        if let Some(k) = self.keys.iter().position(|w| {
+            w.len() == key.len() && w.as_bytes().first() == first && w.as_bytes() == key
+        }) {
+            self.items.push(WrittenItem {
                 key: k as u16,
-                start: (at + value.start) as u32,
-                end: (at + value.end) as u32,
+                start: (value.start - self.line_start) as u32,
+                end: (value.end - self.line_start) as u32,
             });
         }
-        from = end + 1;
     }
 }
 

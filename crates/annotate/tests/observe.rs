@@ -42,13 +42,13 @@ impl OutputObserver for Collect {
         assert!(chunk.has_entries());
         for record in chunk.records() {
             self.records += 1;
-            let cols: Vec<&str> = record.line.split('\t').collect();
+            let cols: Vec<&str> = record.line().split('\t').collect();
             assert_eq!(record.chrom, cols[0]);
             assert_eq!(record.pos.to_string(), cols[1]);
             assert_eq!(record.id, cols[2]);
             assert_eq!(record.reference, cols[3]);
             assert_eq!(record.alts, cols[4]);
-            assert_eq!(&record.line[record.info.clone()], cols[7]);
+            assert_eq!(&record.line()[record.info.clone()], cols[7]);
             // The items noted: INFO's items with a watched key, in order,
             // but for the annotator's own CSQ.
             let mut expected = Vec::new();
@@ -66,19 +66,19 @@ impl OutputObserver for Collect {
                 .items
                 .iter()
                 .map(|i| {
-                    let value = &record.line[i.start as usize..i.end as usize];
+                    let value = &record.line()[i.start as usize..i.end as usize];
                     (i.key as usize, value.to_string())
                 })
                 .collect();
-            assert_eq!(noted, expected, "{}", record.line);
+            assert_eq!(noted, expected, "{}", record.line());
             self.items += noted.len();
             let Some(csq) = record.csq.clone() else {
                 assert!(record.entries.is_empty());
                 continue;
             };
-            let value = &record.line[csq];
+            let value = &record.line()[csq];
             let texts: Vec<&str> = value.split(',').collect();
-            assert_eq!(texts.len(), record.entries.len(), "{}", record.line);
+            assert_eq!(texts.len(), record.entries.len(), "{}", record.line());
             for (e, text) in record.entries.iter().zip(&texts) {
                 assert!(value[e.start as usize..].starts_with(text));
                 let fields: Vec<&str> = text.split('|').collect();

@@ -16,7 +16,10 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
-use gas_annotate::{annotate, annotate_file, Options, Stats, Track, TrackKind, TrackSpec};
+use gas_annotate::{
+    annotate, annotate_file, annotate_observed, Options, OutputObserver, Stats, Track, TrackKind,
+    TrackSpec, WrittenChunk,
+};
 
 const SHARED: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared");
 const SAMPLES: [&str; 6] = [
@@ -511,6 +514,90 @@ fn id_and_copied(line: &str) -> (String, String) {
         .filter(|e| !e.starts_with("VC=") && !e.starts_with("TITV="))
         .collect();
     (columns[2].to_string(), info.join(";"))
+}
+
+/// Checks that each record's noted INFO items are those a scan of its
+/// INFO finds (the run writes no CSQ: no item is the annotator's own).
+struct NotedItems {
+    keys: Vec<String>,
+    records: usize,
+    items: usize,
+}
+
+impl OutputObserver for NotedItems {
+    fn info_keys(&self) -> Vec<String> {
+        self.keys.clone()
+    }
+
+    fn header(&mut self, _: &str) {}
+
+    fn records(&mut self, chunk: &WrittenChunk<'_>) {
+        for record in chunk.records() {
+            let line = record.line();
+            let info = &line[record.info.clone()];
+            let mut expected = Vec::new();
+            let mut at = record.info.start;
+            for item in info.split(';') {
+                let (key, value) = item.split_once('=').unwrap_or((item, ""));
+                if let Some(k) = self.keys.iter().position(|w| w == key) {
+                    let start = at + key.len() + usize::from(item.contains('='));
+                    expected.push((k as u16, start as u32, (start + value.len()) as u32));
+                }
+                at += item.len() + 1;
+            }
+            let noted: Vec<(u16, u32, u32)> = record
+                .items
+                .iter()
+                .map(|i| (i.key, i.start, i.end))
+                .collect();
+            assert_eq!(noted, expected, "{line}");
+            self.records += 1;
+            self.items += noted.len();
+        }
+    }
+}
+
+/// The INFO items an observer watches are noted as they are written:
+/// the input's, the annotator's own (VC, TITV) and the copied fields
+/// (valued, per ALT, flags).
+#[test]
+fn copied_fields_are_noted_for_an_observer() {
+    let dir = tempfile::tempdir().unwrap();
+    let (clinvar, gnomad, dbsnp) = field_track_files(dir.path());
+    let tracks = load(&[
+        format!("{clinvar}:CLNSIG,CLNDN,AF,AC,DB,GQ1"),
+        format!("{gnomad}:AF=gnomAD_AF"),
+        dbsnp,
+    ])
+    .unwrap();
+    let keys = [
+        "CLNSIG",
+        "AF",
+        "DB",
+        "gnomAD_AF",
+        "DP",
+        "END",
+        "TITV",
+        "GQ1",
+    ];
+    let mut seen = NotedItems {
+        keys: keys.iter().map(|k| k.to_string()).collect(),
+        records: 0,
+        items: 0,
+    };
+    let mut out = Vec::new();
+    annotate_observed(
+        INPUT.as_bytes(),
+        &mut out,
+        &with_tracks(&tracks),
+        &mut |_| {},
+        Some(&mut seen),
+    )
+    .unwrap();
+    assert_eq!(seen.records, 9);
+    // TITV on each of the 9; CLNSIG 5, AF 5, DB 2, gnomAD_AF 1, DP 1,
+    // END 1, GQ1 2 (see `vcf_tracks_copy_info_fields_per_allele`).
+    assert_eq!(seen.items, 9 + 5 + 5 + 2 + 1 + 1 + 1 + 2);
 }
 
 #[test]

@@ -3,7 +3,7 @@
 //! destination, moved into place when whole.
 
 use std::fs::File;
-use std::hash::BuildHasherDefault;
+use std::hash::{BuildHasherDefault, Hash, Hasher};
 use std::io::{BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::Path;
 
@@ -293,6 +293,34 @@ pub(crate) fn write_index(builder: Builder, output: &Path) -> Result<BuildSummar
     Ok(summary)
 }
 
+/// Whether entry set `id` of `columns` is `entries`.
+fn same_set(columns: &Columns, id: u32, entries: &[SetEntry]) -> bool {
+    let (start, end) = (
+        columns.set_starts[id as usize] as usize,
+        columns.set_starts[id as usize + 1] as usize,
+    );
+    end - start == entries.len()
+        && entries.iter().zip(start..end).all(|(e, i)| {
+            columns.entry_feature[i] == e.feature
+                && columns.entry_consequence[i] == e.consequence
+                && columns.entry_impact[i] == e.impact
+        })
+}
+
+/// The annotator's CSQ value of a record: where it is in the text from
+/// the record's line on, read only when needed.
+#[derive(Clone)]
+pub(crate) struct WrittenCsq<'a> {
+    pub rest: &'a str,
+    pub range: std::ops::Range<usize>,
+}
+
+impl<'a> WrittenCsq<'a> {
+    fn text(&self) -> &'a str {
+        self.rest.get(self.range.clone()).unwrap_or("")
+    }
+}
+
 /// An entry as an entry set holds it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 struct SetEntry {
@@ -359,7 +387,10 @@ pub(crate) struct Builder<'o> {
     features: Interner,
     consequences: Interner,
     clinvars: Interner,
-    sets: FxMap<Box<[SetEntry]>, u32>,
+    /// Entry sets by content: (hash, number). A set's entries are kept
+    /// once, in the columns; the table holds no copy of them, so growing
+    /// it reads no set and storing one allocates nothing.
+    sets: hashbrown::HashTable<(u64, u32)>,
     /// The set last interned, and its number.
     last_set: Option<(u32, Vec<SetEntry>)>,
     key: String,
@@ -389,7 +420,7 @@ impl<'o> Builder<'o> {
             features: Interner::default(),
             consequences: Interner::default(),
             clinvars: Interner::default(),
-            sets: FxMap::default(),
+            sets: hashbrown::HashTable::new(),
             last_set: None,
             key: String::new(),
             per_alt: Vec::new(),
@@ -506,18 +537,23 @@ impl<'o> Builder<'o> {
     /// ALTs is read from its text: an entry belongs to the ALT its
     /// `Allele` names, as [`for_each_entry`] decides, which is what the
     /// page will show.
+    ///
+    /// `info.csq` is another CSQ item that follows the annotator's, when
+    /// there is one: it is then the one read, from its text.
     pub(crate) fn written_record(
         &mut self,
         line: &Line,
         info: &InfoValues,
         offset: u64,
         entries: &[WrittenEntry],
+        value: WrittenCsq,
     ) -> Result<(), BuildError> {
         let record = self.begin_record(line, offset)?;
         match info.csq {
-            Some(csq) if self.picks.len() > 1 => self.text_entries(line, csq),
-            Some(csq) => self.given_entries(csq, entries),
-            None => {}
+            Some(other) => self.text_entries(line, other),
+            None if value.range.is_empty() => {}
+            None if self.picks.len() > 1 => self.text_entries(line, value.text()),
+            None => self.given_entries(value, entries),
         }
         self.end_record(line, record, info)
     }
@@ -581,14 +617,15 @@ impl<'o> Builder<'o> {
 
     /// Takes a one-ALT record's entries by value; the text of an entry is
     /// read only for a feature or a consequence met for the first time.
-    fn given_entries(&mut self, csq: &str, entries: &[WrittenEntry]) {
+    fn given_entries(&mut self, value: WrittenCsq, entries: &[WrittenEntry]) {
         let layout = self.columns.layout;
         for e in entries {
-            let text = csq.get(e.start as usize..).unwrap_or("");
+            // Sliced only when read: the slice's bounds are read too.
+            let text = || value.text().get(e.start as usize..).unwrap_or("");
             let feature = match self.by_transcript.get(&e.feature) {
                 Some(&id) => id,
                 None => {
-                    let (entry, _) = parse_entry(text, &layout);
+                    let (entry, _) = parse_entry(text(), &layout);
                     let Builder {
                         features,
                         key,
@@ -603,7 +640,7 @@ impl<'o> Builder<'o> {
             let consequence = match self.by_terms.get(&e.consequence) {
                 Some(&found) => found,
                 None => {
-                    let (entry, _) = parse_entry(text, &layout);
+                    let (entry, _) = parse_entry(text(), &layout);
                     let id =
                         intern_entry_consequence(&mut self.consequences, &mut self.columns, &entry);
                     self.by_terms.insert(e.consequence, id);
@@ -691,7 +728,16 @@ impl<'o> Builder<'o> {
 
     /// As [`Builder::intern_set`], by the table of sets.
     fn set_number(&mut self, entries: &[SetEntry]) -> Result<u32, BuildError> {
-        if let Some(&id) = self.sets.get(entries) {
+        let hash = {
+            let mut hasher = FxHasher::default();
+            entries.hash(&mut hasher);
+            hasher.finish()
+        };
+        let c = &self.columns;
+        if let Some(&(_, id)) = self
+            .sets
+            .find(hash, |&(h, id)| h == hash && same_set(c, id, entries))
+        {
             return Ok(id);
         }
         let id = u32::try_from(self.sets.len())
@@ -710,7 +756,7 @@ impl<'o> Builder<'o> {
         let end = u32::try_from(c.entry_feature.len())
             .map_err(|_| BuildError::TooLarge("too many distinct entries"))?;
         c.set_starts.push(end);
-        self.sets.insert(entries.into(), id);
+        self.sets.insert_unique(hash, (hash, id), |&(h, _)| h);
         Ok(id)
     }
 

@@ -198,14 +198,14 @@ impl<'a> Line<'a> {
 }
 
 impl<'a> InfoValues<'a> {
-    /// The values of a record whose CSQ value the annotator wrote:
-    /// `csq`, and its other INFO items with the keys `keys` as the
-    /// annotator noted them (`items`: key number, value's place in
-    /// `line`). Items with other keys are not needed: they change none
-    /// of the values.
+    /// The values of a record whose CSQ value the annotator wrote, from
+    /// its other INFO items with the keys `keys`, as the annotator noted
+    /// them (`items`: key number, value's place in `line`). Items with
+    /// other keys are not needed: they change none of the values. The
+    /// answer's `csq` is another CSQ item's value, when the record has
+    /// one besides the annotator's; the annotator's own is not read here.
     pub(crate) fn noted(
         line: &'a str,
-        csq: &'a str,
         items: impl Iterator<Item = (usize, std::ops::Range<usize>)>,
         keys: &[String],
         options: &BuildOptions,
@@ -216,13 +216,7 @@ impl<'a> InfoValues<'a> {
             let value = line.get(value).ok_or("an INFO item outside its line")?;
             values.take_item(key, value, options);
         }
-        // The last CSQ item is the one read: the known one, unless
-        // another follows it.
-        let mut values = values.finish();
-        if values.csq.is_none() {
-            values.csq = Some(csq).filter(|v| !v.is_empty());
-        }
-        Ok(values)
+        Ok(values.finish())
     }
 
     /// Takes INFO `items` (`KEY=VALUE` or `FLAG`, `;`-separated) in

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use gas_annotate::{OutputObserver, WrittenChunk};
 
-use crate::build::{write_index, BuildError, BuildOptions, BuildSummary, Builder};
+use crate::build::{write_index, BuildError, BuildOptions, BuildSummary, Builder, WrittenCsq};
 use crate::record::{InfoValues, Line};
 
 /// Watches an annotation run ([`gas_annotate::annotate_file_observed`])
@@ -87,38 +87,38 @@ impl<'o> IndexSink<'o> {
             };
             let offset = chunk.offset + record.line_offset as u64;
             if !given {
-                let line = Line::parse(record.line).map_err(malformed)?;
+                let line = Line::parse(record.line()).map_err(malformed)?;
                 self.builder.text_record(&line, offset)?;
                 continue;
             }
             // The columns as the annotator placed them: nothing to split.
-            let line = Line {
+            // Only what is read is sliced: the text past a line's first
+            // columns is mostly not read at all (see `WrittenRecord::rest`).
+            let rest = record.rest;
+            let mut line = Line {
                 chrom: record.chrom,
                 pos: record.pos,
                 id: record.id,
                 reference: record.reference,
                 alts: record.alts,
-                info: &record.line[record.info.clone()],
+                info: "",
             };
             match record.csq.clone() {
                 Some(csq) => {
-                    let text = record.line;
                     let items = record
                         .items
                         .iter()
                         .map(|i| (i.key as usize, i.start as usize..i.end as usize));
-                    let info = InfoValues::noted(
-                        text,
-                        &text[csq],
-                        items,
-                        &self.keys,
-                        self.builder.options(),
-                    )
-                    .map_err(malformed)?;
+                    let info = InfoValues::noted(rest, items, &self.keys, self.builder.options())
+                        .map_err(malformed)?;
+                    let value = WrittenCsq { rest, range: csq };
                     self.builder
-                        .written_record(&line, &info, offset, record.entries)?;
+                        .written_record(&line, &info, offset, record.entries, value)?;
                 }
-                None => self.builder.text_record(&line, offset)?,
+                None => {
+                    line.info = &rest[record.info.clone()];
+                    self.builder.text_record(&line, offset)?
+                }
             }
         }
         self.end += chunk.text.len() as u64;
