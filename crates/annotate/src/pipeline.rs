@@ -176,12 +176,16 @@ pub(crate) fn run<R: BufRead>(
             let Some(input) = next.take() else {
                 return Ok(());
             };
-            let spent = free.pop().map(|job| job.spent).unwrap_or_default();
+            // One delivered job's buffers serve again whole: its output
+            // buffers go with this chunk, its input buffer takes the next.
+            // (Taking them from two jobs would drop the other half of each.)
+            let (spent, mut buffer) = free
+                .pop()
+                .map_or_else(Default::default, |job| (job.spent, job.input));
             jobs[sent % workers]
                 .send(Job { input, spent })
                 .expect("an annotation worker stopped");
             sent += 1;
-            let mut buffer = free.pop().map(|job| job.input).unwrap_or_default();
             if chunker.next(&mut buffer)? {
                 next = Some(buffer);
             }
