@@ -427,6 +427,8 @@ pub(crate) struct Builder<'o> {
     written_sets: hashbrown::HashTable<(u64, u32, u32, u32)>,
     /// The (transcript, terms) keys of the sets in `written_sets`.
     written_keys: Vec<(usize, u64)>,
+    /// The `written_sets` row last met.
+    last_written: Option<(u64, u32, u32, u32)>,
     key: String,
     /// The entries of the record being read, per ALT.
     per_alt: Vec<Vec<SetEntry>>,
@@ -458,6 +460,7 @@ impl<'o> Builder<'o> {
             last_set: None,
             written_sets: hashbrown::HashTable::new(),
             written_keys: Vec::new(),
+            last_written: None,
             key: String::new(),
             per_alt: Vec::new(),
             picks: Vec::new(),
@@ -594,12 +597,18 @@ impl<'o> Builder<'o> {
             None if self.picks.len() > 1 => self.text_entries(line, value.text()),
             None => {
                 let hash = written_set_hash(entries);
-                match self
-                    .written_sets
-                    .find(hash, written_set_is(hash, entries, &self.written_keys))
-                {
-                    Some(&(_, set, _, _)) => {
-                        known = Some(set);
+                // Neighbours often share a set: the last one first.
+                let found = {
+                    let is = written_set_is(hash, entries, &self.written_keys);
+                    match self.last_written {
+                        Some(row) if is(&row) => Some(row),
+                        _ => self.written_sets.find(hash, is).copied(),
+                    }
+                };
+                match found {
+                    Some(row) => {
+                        known = Some(row.1);
+                        self.last_written = Some(row);
                         self.picks[0] = entries.iter().position(|e| e.pick).map(|p| p as u16);
                         self.summary.entries += entries.len() as u64;
                     }
@@ -617,6 +626,7 @@ impl<'o> Builder<'o> {
                 .extend(entries.iter().map(|e| (e.feature, e.consequence)));
             let entry = (hash, set, start, entries.len() as u32);
             self.written_sets.insert_unique(hash, entry, |&(h, ..)| h);
+            self.last_written = Some(entry);
         }
         Ok(())
     }
