@@ -195,7 +195,8 @@ pub fn annotate_observed<R: BufRead, W: Write>(
 
 /// Annotates the VCF file `input` (plain or gzip-compressed) into the file
 /// `output` (created or truncated) with [`annotate`]. On error the output
-/// file is removed.
+/// is removed when it is a regular file (not a device such as `/dev/null`,
+/// nor a pipe).
 ///
 /// # Errors
 /// As [`annotate`]; failing to open `input` or create `output` is
@@ -222,8 +223,11 @@ pub fn annotate_file_observed(
 ) -> Result<Stats, AnnotateError> {
     let reader = BufReader::with_capacity(INPUT_BUFFER_BYTES, File::open(input)?);
     let file = File::create(output)?;
+    // Only a file of ours is removed on error: `-o /dev/null` (or a pipe)
+    // must never be unlinked, least of all when run as root.
+    let regular = file.metadata().is_ok_and(|m| m.is_file());
     let result = annotate_observed(reader, &file, options, progress, observer);
-    if result.is_err() {
+    if result.is_err() && regular {
         drop(file);
         let _ = fs::remove_file(output);
     }

@@ -337,6 +337,29 @@ fn expect_malformed(input: &[u8], line: u64, what: &str) {
     }
 }
 
+/// A failed run removes its partial output, but only a regular file:
+/// `-o /dev/null` once unlinked the machine's `/dev/null` (as root). The
+/// test writes through a link to `/dev/null`, so that should the check
+/// break, only the link goes.
+#[test]
+fn a_failed_run_removes_only_a_regular_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("bad.vcf");
+    fs::write(&input, "##fileformat=VCFv4.2\n#CHROM\tPOS\n1\tx\n").unwrap();
+
+    let file = dir.path().join("out.vcf");
+    assert!(annotate_file(&input, &file, &Options::default(), &mut |_| {}).is_err());
+    assert!(!file.exists(), "a regular output is removed on error");
+
+    let device = dir.path().join("null");
+    std::os::unix::fs::symlink("/dev/null", &device).unwrap();
+    assert!(annotate_file(&input, &device, &Options::default(), &mut |_| {}).is_err());
+    assert!(
+        fs::symlink_metadata(&device).is_ok(),
+        "a device output is left alone on error"
+    );
+}
+
 #[test]
 fn malformed_samples_name_the_line() {
     let Some(samples) = samples_dir() else { return };
