@@ -498,6 +498,18 @@ fn field_track_files(dir: &Path) -> (String, String, String) {
     (s(&clinvar), s(&gnomad), s(&dbsnp))
 }
 
+/// The field tracks of `field_track_files`, loaded: ClinVar copying six
+/// fields, gnomAD's AF renamed, dbSNP's ids.
+fn field_tracks(dir: &Path) -> Vec<Track> {
+    let (clinvar, gnomad, dbsnp) = field_track_files(dir);
+    load(&[
+        format!("{clinvar}:CLNSIG,CLNDN,AF,AC,DB,GQ1"),
+        format!("{gnomad}:AF=gnomAD_AF"),
+        dbsnp,
+    ])
+    .unwrap()
+}
+
 fn load(entries: &[String]) -> Result<Vec<Track>, gas_annotate::TrackError> {
     let specs = entries
         .iter()
@@ -563,13 +575,7 @@ impl OutputObserver for NotedItems {
 #[test]
 fn copied_fields_are_noted_for_an_observer() {
     let dir = tempfile::tempdir().unwrap();
-    let (clinvar, gnomad, dbsnp) = field_track_files(dir.path());
-    let tracks = load(&[
-        format!("{clinvar}:CLNSIG,CLNDN,AF,AC,DB,GQ1"),
-        format!("{gnomad}:AF=gnomAD_AF"),
-        dbsnp,
-    ])
-    .unwrap();
+    let tracks = field_tracks(dir.path());
     let keys = [
         "CLNSIG",
         "AF",
@@ -603,13 +609,7 @@ fn copied_fields_are_noted_for_an_observer() {
 #[test]
 fn vcf_tracks_copy_info_fields_per_allele() {
     let dir = tempfile::tempdir().unwrap();
-    let (clinvar, gnomad, dbsnp) = field_track_files(dir.path());
-    let tracks = load(&[
-        format!("{clinvar}:CLNSIG,CLNDN,AF,AC,DB,GQ1"),
-        format!("{gnomad}:AF=gnomAD_AF"),
-        dbsnp,
-    ])
-    .unwrap();
+    let tracks = field_tracks(dir.path());
     let input = dir.path().join("in.vcf");
     fs::write(&input, INPUT).unwrap();
     let output = dir.path().join("out.vcf");
