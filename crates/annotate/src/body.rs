@@ -527,10 +527,8 @@ impl<'t> ChunkAnnotator<'t> {
                 }
                 let at = out.len();
                 out.extend_from_slice(entry);
-                if let Some(notes) = notes {
-                    let end = out.len();
-                    notes.item(key, equals.map_or(end, |e| at + e + 1)..end);
-                }
+                let end = out.len();
+                note(notes, key, equals.map_or(end, |e| at + e + 1)..end);
                 out.push(b';');
             }
         }

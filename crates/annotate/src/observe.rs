@@ -180,12 +180,7 @@ impl Notes<'_> {
     /// Notes the item `key` written with its value at `value` in the
     /// output, when `key` is watched.
     pub(crate) fn item(&mut self, key: &[u8], value: Range<usize>) {
-        // Most keys are none of the few watched: lengths and first bytes
-        // differ.
-        let first = key.first();
-        if let Some(k) = self.keys.iter().position(|w| {
-            w.len() == key.len() && w.as_bytes().first() == first && w.as_bytes() == key
-        }) {
+        if let Some(k) = self.keys.iter().position(|w| w.as_bytes() == key) {
             self.items.push(WrittenItem {
                 key: k as u16,
                 start: (value.start - self.line_start) as u32,

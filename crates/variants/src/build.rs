@@ -293,33 +293,6 @@ pub(crate) fn write_index(builder: Builder, output: &Path) -> Result<BuildSummar
     Ok(summary)
 }
 
-/// The hash of a one-ALT record's entries by the annotator's keys.
-fn written_set_hash(entries: &[WrittenEntry]) -> u64 {
-    let mut hasher = FxHasher::default();
-    for e in entries {
-        hasher.write_usize(e.feature);
-        hasher.write_u64(e.consequence);
-    }
-    hasher.write_usize(entries.len());
-    hasher.finish()
-}
-
-/// Whether a `written_sets` row is the set of `entries` (of hash `hash`).
-fn written_set_is<'e>(
-    hash: u64,
-    entries: &'e [WrittenEntry],
-    keys: &'e [(usize, u64)],
-) -> impl Fn(&(u64, u32, u32, u32)) -> bool + 'e {
-    move |&(h, _, start, len)| {
-        h == hash
-            && len as usize == entries.len()
-            && keys[start as usize..][..len as usize]
-                .iter()
-                .zip(entries)
-                .all(|(&(feature, terms), e)| feature == e.feature && terms == e.consequence)
-    }
-}
-
 /// Whether entry set `id` of `columns` is `entries`.
 fn same_set(columns: &Columns, id: u32, entries: &[SetEntry]) -> bool {
     let (start, end) = (
@@ -418,17 +391,9 @@ pub(crate) struct Builder<'o> {
     /// once, in the columns; the table holds no copy of them, so growing
     /// it reads no set and storing one allocates nothing.
     sets: hashbrown::HashTable<(u64, u32)>,
-    /// The set last interned, and its number.
-    last_set: Option<(u32, Vec<SetEntry>)>,
-    /// One-ALT records' sets by the annotator's keys for their entries:
-    /// (hash, set number, where its keys start in `written_keys`, how
-    /// many). A record whose entries were all met before, in that order,
-    /// takes its set's number without looking up each entry.
-    written_sets: hashbrown::HashTable<(u64, u32, u32, u32)>,
-    /// The (transcript, terms) keys of the sets in `written_sets`.
-    written_keys: Vec<(usize, u64)>,
-    /// The `written_sets` row last met.
-    last_written: Option<(u64, u32, u32, u32)>,
+    /// The number of the set last interned (its entries are in the
+    /// columns).
+    last_set: Option<u32>,
     key: String,
     /// The entries of the record being read, per ALT.
     per_alt: Vec<Vec<SetEntry>>,
@@ -458,9 +423,6 @@ impl<'o> Builder<'o> {
             clinvars: Interner::default(),
             sets: hashbrown::HashTable::new(),
             last_set: None,
-            written_sets: hashbrown::HashTable::new(),
-            written_keys: Vec::new(),
-            last_written: None,
             key: String::new(),
             per_alt: Vec::new(),
             picks: Vec::new(),
@@ -567,7 +529,7 @@ impl<'o> Builder<'o> {
         if let Some(csq) = info.csq {
             self.text_entries(line, csq);
         }
-        self.end_record(line, record, &info, None).map(drop)
+        self.end_record(line, record, &info)
     }
 
     /// One record as the annotator wrote it: its CSQ entries given by
@@ -588,47 +550,13 @@ impl<'o> Builder<'o> {
         value: WrittenCsq,
     ) -> Result<(), BuildError> {
         let record = self.begin_record(line, offset)?;
-        // The set of a one-ALT record met before as a whole, by the
-        // annotator's keys; else the keys' hash, to learn its set.
-        let (mut known, mut learn) = (None, None);
         match info.csq {
             Some(other) => self.text_entries(line, other),
             None if value.range.is_empty() => {}
             None if self.picks.len() > 1 => self.text_entries(line, value.text()),
-            None => {
-                let hash = written_set_hash(entries);
-                // Neighbours often share a set: the last one first.
-                let found = {
-                    let is = written_set_is(hash, entries, &self.written_keys);
-                    match self.last_written {
-                        Some(row) if is(&row) => Some(row),
-                        _ => self.written_sets.find(hash, is).copied(),
-                    }
-                };
-                match found {
-                    Some(row) => {
-                        known = Some(row.1);
-                        self.last_written = Some(row);
-                        self.picks[0] = entries.iter().position(|e| e.pick).map(|p| p as u16);
-                        self.summary.entries += entries.len() as u64;
-                    }
-                    None => {
-                        self.given_entries(value, entries);
-                        learn = Some(hash);
-                    }
-                }
-            }
+            None => self.given_entries(value, entries),
         }
-        let set = self.end_record(line, record, info, known)?;
-        if let (Some(hash), Some(set)) = (learn, set.filter(|&s| s != NO_SET)) {
-            let start = self.written_keys.len() as u32;
-            self.written_keys
-                .extend(entries.iter().map(|e| (e.feature, e.consequence)));
-            let entry = (hash, set, start, entries.len() as u32);
-            self.written_sets.insert_unique(hash, entry, |&(h, ..)| h);
-            self.last_written = Some(entry);
-        }
-        Ok(())
+        self.end_record(line, record, info)
     }
 
     /// The columns of a record, up to its entries; the per-ALT lists are
@@ -733,17 +661,12 @@ impl<'o> Builder<'o> {
     }
 
     /// The rows of a record's ALTs, from the entries gathered per ALT.
-    ///
-    /// `known` is the first ALT's set when it is known already; answers
-    /// the first ALT's set, when it has a row.
     fn end_record(
         &mut self,
         line: &Line,
         record: u32,
         info: &InfoValues,
-        known: Option<u32>,
-    ) -> Result<Option<u32>, BuildError> {
-        let mut first = None;
+    ) -> Result<(), BuildError> {
         let clinvar = info.clinvar.map_or(0, |value| self.intern_clinvar(value));
         let alts = self.picks.len();
         // Most records have one ALT: no need to split the column.
@@ -759,13 +682,7 @@ impl<'o> Builder<'o> {
             }
             let alt_number = u16::try_from(alt_index)
                 .map_err(|_| BuildError::TooLarge("more than 65,536 ALTs in a record"))?;
-            let set = match (alt_index, known) {
-                (0, Some(set)) => set,
-                _ => self.set_id(alt_index)?,
-            };
-            if alt_index == 0 {
-                first = Some(set);
-            }
+            let set = self.set_id(alt_index)?;
             self.columns.allele_record.push(record);
             self.columns.allele_alt.push(alt_number);
             self.columns.allele_set.push(set);
@@ -778,7 +695,7 @@ impl<'o> Builder<'o> {
             self.columns.allele_clinvar.push(clinvar);
             self.summary.variants += 1;
         }
-        Ok(first)
+        Ok(())
     }
 
     /// The entry set of ALT `alt` of the record being read.
@@ -797,16 +714,13 @@ impl<'o> Builder<'o> {
         // Neighbouring alleles often share a set (the same intron, the
         // same gene's upstream, intergenic stretches): comparing with the
         // last one spares a lookup in a table of tens of thousands.
-        if let Some((id, last)) = &self.last_set {
-            if **last == *entries {
-                return Ok(*id);
+        if let Some(id) = self.last_set {
+            if same_set(&self.columns, id, entries) {
+                return Ok(id);
             }
         }
         let id = self.set_number(entries)?;
-        let last = self.last_set.get_or_insert_with(|| (id, Vec::new()));
-        last.0 = id;
-        last.1.clear();
-        last.1.extend_from_slice(entries);
+        self.last_set = Some(id);
         Ok(id)
     }
 

@@ -4,6 +4,8 @@
 //! the page renderer both read lines through here, so an entry the index
 //! counted for an allele is the entry the page shows for it.
 
+use gas_annotate::WrittenItem;
+
 use crate::build::BuildOptions;
 
 /// The parts of `text` between `sep`s (as `str::split` with a one-byte
@@ -200,20 +202,24 @@ impl<'a> Line<'a> {
 impl<'a> InfoValues<'a> {
     /// The values of a record whose CSQ value the annotator wrote, from
     /// its other INFO items with the keys `keys`, as the annotator noted
-    /// them (`items`: key number, value's place in `line`). Items with
+    /// them (their values' places are in `line`). Items with
     /// other keys are not needed: they change none of the values. The
     /// answer's `csq` is another CSQ item's value, when the record has
     /// one besides the annotator's; the annotator's own is not read here.
     pub(crate) fn noted(
         line: &'a str,
-        items: impl Iterator<Item = (usize, std::ops::Range<usize>)>,
+        items: &[WrittenItem],
         keys: &[String],
         options: &BuildOptions,
     ) -> Result<InfoValues<'a>, String> {
         let mut values = InfoValues::default();
-        for (key, value) in items {
-            let key = keys.get(key).ok_or("an INFO item of an unknown key")?;
-            let value = line.get(value).ok_or("an INFO item outside its line")?;
+        for item in items {
+            let key = keys
+                .get(item.key as usize)
+                .ok_or("an INFO item of an unknown key")?;
+            let value = line
+                .get(item.start as usize..item.end as usize)
+                .ok_or("an INFO item outside its line")?;
             values.take_item(key, value, options);
         }
         Ok(values.finish())
@@ -221,21 +227,9 @@ impl<'a> InfoValues<'a> {
 
     /// Takes INFO `items` (`KEY=VALUE` or `FLAG`, `;`-separated) in
     /// order: the last CSQ, and the first of each options' list.
-    ///
-    /// A plain loop rather than iterators: it runs on every record of a
-    /// job as the index is gathered, on the annotator's writing thread.
     fn take_items(&mut self, items: &'a str, options: &BuildOptions) {
-        let bytes = items.as_bytes();
-        let mut at = 0;
-        while at < bytes.len() {
-            let end = find_byte(b';', &bytes[at..]).map_or(bytes.len(), |n| at + n);
-            // `;` and `=` are ASCII: every cut is a char boundary.
-            let item = &items[at..end];
-            at = end + 1;
-            let (key, value) = match find_byte(b'=', item.as_bytes()) {
-                Some(i) => (&item[..i], &item[i + 1..]),
-                None => (item, ""),
-            };
+        for item in split(items, b';') {
+            let (key, value) = item.split_once('=').unwrap_or((item, ""));
             self.take_item(key, value, options);
         }
     }
@@ -244,9 +238,9 @@ impl<'a> InfoValues<'a> {
     fn take_item(&mut self, key: &str, value: &'a str, options: &BuildOptions) {
         if key == "CSQ" {
             self.csq = Some(value);
-        } else if self.clinvar.is_none() && is_one_of(key, &options.clinvar_keys) {
+        } else if self.clinvar.is_none() && options.clinvar_keys.iter().any(|k| k == key) {
             self.clinvar = Some(value);
-        } else if self.frequency.is_none() && is_one_of(key, &options.frequency_keys) {
+        } else if self.frequency.is_none() && options.frequency_keys.iter().any(|k| k == key) {
             self.frequency = Some(value);
         }
     }
@@ -268,14 +262,6 @@ impl<'a> InfoValues<'a> {
         self.clinvar = self.clinvar.filter(|v| !v.is_empty() && *v != ".");
         self
     }
-}
-
-/// Whether `key` is one of `keys`; the first bytes are compared before
-/// the rest (most INFO keys are none of them).
-fn is_one_of(key: &str, keys: &[String]) -> bool {
-    let first = key.as_bytes().first();
-    keys.iter()
-        .any(|k| k.as_bytes().first() == first && k.as_str() == key)
 }
 
 /// A record's INFO values the index reads.

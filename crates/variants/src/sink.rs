@@ -105,11 +105,8 @@ impl<'o> IndexSink<'o> {
             };
             match record.csq.clone() {
                 Some(csq) => {
-                    let items = record
-                        .items
-                        .iter()
-                        .map(|i| (i.key as usize, i.start as usize..i.end as usize));
-                    let info = InfoValues::noted(rest, items, &self.keys, self.builder.options())
+                    let options = self.builder.options();
+                    let info = InfoValues::noted(rest, record.items, &self.keys, options)
                         .map_err(malformed)?;
                     let value = WrittenCsq { rest, range: csq };
                     self.builder
