@@ -18,6 +18,7 @@
 #                              tally the consequences each reports, as a sanity check
 #   BENCH_NO_BUILD=1           never build GAS (by default it is built only if missing)
 #   CSQ_GAS=target/release/gas the GAS binary to measure
+#   CSQ_GAS_LEAN=target/release/gas-annotate  the annotator-only binary (same command, no service)
 #
 # What is measured (GNU time -v: wall clock, max RSS, user+sys CPU; median of the runs):
 #  - GAS:       gas annotate --transcripts models.gff3 --reference genome.fa variants.vcf -o /dev/null
@@ -28,6 +29,9 @@
 #               (uncompressed BCF: no text formatting) is shown too, -Ob would add deflate.
 #               -l: each record on its own, no haplotype-aware phasing. Sites-only input:
 #               no genotypes, so only INFO/BCSQ is written.
+#  - gas-annotate: the same annotation by the binary that is only the annotator
+#               (crates/annotate-cli; `gas annotate` is the same code inside the service
+#               binary, whose web server and AWS SDK cost about 8 MiB of resident pages)
 #  - GAS and bcftools on the header alone: their start (reading models.gff3 and the .fai).
 #  - SnpEff:    java -Xmx4g -jar snpeff.jar ann -noLog -noStats -c snpEff.config synth SUBSET.vcf
 #               on the subset, and on the header alone (its start: JVM and database load).
@@ -66,6 +70,7 @@ HEAP=${CSQ_SNPEFF_HEAP:-4g}
 CHECK=${CSQ_CHECK:-1}
 RUN_TIMEOUT=1800
 GAS=${CSQ_GAS:-target/release/gas}
+GAS_LEAN=${CSQ_GAS_LEAN:-target/release/gas-annotate}
 DATA=$DIR/data
 SNPEFF_DIR=$DIR/snpeff
 RUNDIR=$DIR/runs
@@ -157,6 +162,12 @@ if [ ! -x "$GAS" ] && [ -z "${BENCH_NO_BUILD:-}" ]; then
   say "building GAS (cargo build --release -p gas)"
   cargo build --release -p gas >&2 || say "the GAS build failed"
 fi
+if [ ! -x "$GAS_LEAN" ] && [ -z "${BENCH_NO_BUILD:-}" ]; then
+  say "building gas-annotate (cargo build --release -p gas-annotate-cli)"
+  cargo build --release -p gas-annotate-cli >&2 || say "the gas-annotate build failed"
+fi
+HAVE_LEAN=0
+[ -x "$GAS_LEAN" ] && HAVE_LEAN=1
 HAVE_GAS=0 HAVE_GAS_CSQ=0
 if [ -x "$GAS" ]; then
   HAVE_GAS=1
@@ -210,12 +221,16 @@ M=$DATA/models.gff3 FA=$DATA/genome.fa
 if [ "$HAVE_GAS_CSQ" = 1 ]; then
   measure gas "$GAS" annotate --transcripts "$M" --reference "$FA" "$IN" -o /dev/null
 fi
+if [ "$HAVE_LEAN" = 1 ]; then
+  measure gas_lean "$GAS_LEAN" --transcripts "$M" --reference "$FA" "$IN" -o /dev/null
+fi
 measure bcftools bcftools csq -l -f "$FA" -g "$M" "$IN" -Ov -o /dev/null
 measure bcftools_u bcftools csq -l -f "$FA" -g "$M" "$IN" -Ou -o /dev/null
 measure bcftools_start bcftools csq -l -f "$FA" -g "$M" "$EMPTY" -Ov -o /dev/null
 if [ "$HAVE_GAS_CSQ" = 1 ]; then
   measure gas_start "$GAS" annotate --transcripts "$M" --reference "$FA" "$EMPTY" -o /dev/null
 fi
+[ "$HAVE_LEAN" = 1 ] && measure gas_lean_start "$GAS_LEAN" --transcripts "$M" --reference "$FA" "$EMPTY" -o /dev/null
 if [ "$HAVE_GAS" = 1 ]; then
   measure gas_today "$GAS" annotate --track "$DATA/genes.bed" "$IN" -o /dev/null
 fi
@@ -250,9 +265,11 @@ if [ "$HAVE_GAS_CSQ" = 1 ]; then
 else
   ROWS+=("GAS annotate --transcripts --reference (CSQ)|$(num "$N_MAIN")|not available|-|-|-|-|-")
 fi
+[ "$HAVE_LEAN" = 1 ] && line gas_lean "gas-annotate (the annotator alone, same command)" "$N_MAIN" "$G"
 line bcftools "bcftools csq -l -Ov (VCF text)" "$N_MAIN" "$G"
 line bcftools_u "bcftools csq -l -Ou (BCF, uncompressed)" "$N_MAIN" "$G"
 [ "$HAVE_GAS_CSQ" = 1 ] && line gas_start "GAS --transcripts --reference, header only (loading)" 0 ""
+[ "$HAVE_LEAN" = 1 ] && line gas_lean_start "gas-annotate, header only (loading)" 0 ""
 line bcftools_start "bcftools csq -l, header only (loading models.gff3)" 0 ""
 SE_EXT=""
 if [ "$HAVE_SNPEFF" = 1 ]; then
@@ -281,6 +298,11 @@ if [ "$HAVE_GAS_CSQ" = 1 ] && [ -n "$G" ]; then
   TARGETS+=("GAS vs bcftools csq -l: $(awk -v a="$B" -v b="$G" 'BEGIN {r = (b > 0) ? a / b : 0; printf "%.1fx faster (target >= 3x): %s", r, (r >= 3 ? "met" : "NOT met")}')")
   [ -n "$SE_EXT" ] && TARGETS+=("GAS vs SnpEff: $(awk -v a="$SE_EXT" -v b="$G" 'BEGIN {r = (b > 0) ? a / b : 0; printf "%.1fx faster (target >= 50x): %s", r, (r >= 50 ? "met" : "NOT met")}')")
   TARGETS+=("GAS max RSS $(awk -v k="$GM" 'BEGIN {printf "%.0f", k/1024}') MiB vs bcftools $(awk -v k="$BM" 'BEGIN {printf "%.0f", k/1024}') MiB (target: no more): $(awk -v a="$GM" -v b="$BM" 'BEGIN {print (a <= b ? "met" : "NOT met")}')")
+  if have gas_lean; then
+    L=$(col gas_lean 1); LM=$(col gas_lean 2)
+    TARGETS+=("gas-annotate vs bcftools csq -l: $(awk -v a="$B" -v b="$L" 'BEGIN {r = (b > 0) ? a / b : 0; printf "%.1fx faster (target >= 3x): %s", r, (r >= 3 ? "met" : "NOT met")}')")
+    TARGETS+=("gas-annotate max RSS $(awk -v k="$LM" 'BEGIN {printf "%.1f", k/1024}') MiB vs bcftools $(awk -v k="$BM" 'BEGIN {printf "%.1f", k/1024}') MiB (target: no more): $(awk -v a="$LM" -v b="$BM" 'BEGIN {print (a <= b ? "met" : "NOT met")}')")
+  fi
 elif [ -n "$B" ]; then
   TARGETS+=("GAS not available; what it must do on $(num "$N_MAIN") variants here: wall <= $(awk -v a="$B" 'BEGIN {printf "%.2f", a / 3}') s (bcftools / 3)$([ -n "$SE_EXT" ] && awk -v a="$SE_EXT" 'BEGIN {printf " and <= %.2f s (SnpEff / 50)", a / 50}'), max RSS <= $(awk -v k="$BM" 'BEGIN {printf "%.0f", k/1024}') MiB (bcftools')")
 fi

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use clap::{Parser, Subcommand, ValueEnum};
 use gas::config::{Backend, Config};
 use gas::dev::{self, Services};
@@ -46,50 +46,9 @@ enum Command {
     /// consequence annotation.
     #[command(subcommand)]
     Refdata(gas::refdata::RefdataCommand),
-    /// Annotate a VCF file (plain or gzipped).
-    Annotate {
-        /// A BED track (adds INFO GENE) or VCF track (fills the ID column);
-        /// plain, gzip or bgzip; `builtin` for the tracks the binary ships
-        /// (as the runner's configuration names them). Repeat for several.
-        #[arg(long = "track", value_name = "FILE")]
-        tracks: Vec<String>,
-        /// Transcript models (Ensembl or GENCODE GFF3/GTF; plain, gzip or
-        /// bgzip) to predict each allele's consequences on every transcript
-        /// with (INFO CSQ, Ensembl VEP's layout); `builtin` for the human
-        /// mitochondrial models the binary ships. Repeat for several.
-        #[arg(long = "transcripts", value_name = "MODELS")]
-        transcripts: Vec<String>,
-        /// The reference genome (FASTA: plain with .fai, or bgzip with
-        /// .fai/.gzi; plain gzip is read whole) for codons, amino acids,
-        /// HGVSp, the 3' shift of HGVSc and the REF check; `builtin` for the
-        /// mitochondrial genome (rCRS). Without it, what needs sequence is
-        /// left out and the header says so.
-        #[arg(long = "reference", value_name = "GENOME", requires = "transcripts")]
-        reference: Option<String>,
-        /// One CSQ entry per record: its best allele and transcript (MANE
-        /// Select, canonical, ... then severity), as VEP's --pick.
-        #[arg(long, conflicts_with = "per_gene")]
-        pick: bool,
-        /// One CSQ entry per allele and gene, as VEP's --per_gene.
-        #[arg(long)]
-        per_gene: bool,
-        input: PathBuf,
-        /// Output file (default: standard output); `.gz` writes bgzip.
-        #[arg(short, long)]
-        output: Option<PathBuf>,
-        /// Write bgzip-compressed output.
-        #[arg(long)]
-        bgzip: bool,
-        /// Annotation threads (0: one per core).
-        #[arg(long, default_value_t = 0)]
-        threads: usize,
-        /// Stop with an error when gzip or BGZF input decompresses to more
-        /// than this many bytes (unbounded when absent; the runner service
-        /// bounds every job by its plan's upload limit times
-        /// `max_inflate_ratio`).
-        #[arg(long, value_name = "BYTES")]
-        max_inflated_bytes: Option<u64>,
-    },
+    /// Annotate a VCF file (plain or gzipped); the `gas-annotate`
+    /// binary is this command alone.
+    Annotate(gas_annotate_cli::AnnotateArgs),
 }
 
 #[derive(Subcommand)]
@@ -212,37 +171,7 @@ async fn main() -> Result<()> {
         Command::User(cmd) => user(config, cmd).await,
         Command::Dlq(cmd) => dlq(config, cmd).await,
         Command::Refdata(cmd) => gas::refdata::run(cmd, &config.data_dir).await,
-        Command::Annotate {
-            tracks,
-            transcripts,
-            reference,
-            pick,
-            per_gene,
-            input,
-            output,
-            bgzip,
-            threads,
-            max_inflated_bytes,
-        } => {
-            let mut options = gas_annotate::Options::default();
-            options.tracks = gas::system::load_tracks(&tracks).context("loading the tracks")?;
-            let selection = if pick {
-                gas_annotate::consequence::Pick::One
-            } else if per_gene {
-                gas_annotate::consequence::Pick::PerGene
-            } else {
-                gas_annotate::consequence::Pick::All
-            };
-            options.consequences =
-                gas::system::load_consequences(&transcripts, reference.as_deref(), selection)?;
-            options.bgzf_output = bgzip
-                || output
-                    .as_deref()
-                    .is_some_and(|o| o.extension().is_some_and(|e| e == "gz"));
-            options.threads = threads;
-            options.max_inflated_bytes = max_inflated_bytes;
-            annotate(&input, output.as_deref(), &options)
-        }
+        Command::Annotate(args) => gas_annotate_cli::run(&args),
     }
 }
 
@@ -368,29 +297,5 @@ async fn dlq(config: Config, cmd: DlqCommand) -> Result<()> {
             }
         }
     }
-    Ok(())
-}
-
-fn annotate(
-    input: &std::path::Path,
-    output: Option<&std::path::Path>,
-    options: &gas_annotate::Options,
-) -> Result<()> {
-    let stats = match output {
-        Some(out) => gas_annotate::annotate_file(input, out, options, &mut |_| {}),
-        None => {
-            let file = std::fs::File::open(input)
-                .with_context(|| format!("opening {}", input.display()))?;
-            let stdout = std::io::stdout().lock();
-            gas_annotate::annotate(
-                std::io::BufReader::new(file),
-                std::io::BufWriter::new(stdout),
-                options,
-                &mut |_| {},
-            )
-        }
-    }
-    .with_context(|| format!("annotating {}", input.display()))?;
-    eprint!("{}", stats.render_log(&input.display().to_string()));
     Ok(())
 }
