@@ -56,7 +56,7 @@ const END: &str = "<!-- aws-calls:end -->";
 /// "Service Operation" (or "Service Operation (error)") → requests.
 type Counts = BTreeMap<String, u64>;
 
-use support::free_port;
+use support::{free_port, wait_for_service};
 
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -231,27 +231,13 @@ impl Deployment {
                 .stderr(Stdio::inherit())
                 .spawn()
                 .unwrap();
+            // Kept before the wait, so that a failed wait still kills it.
             deployment.children.push((service.to_string(), child));
-            deployment.wait_healthy(service).await;
+            let port = deployment.ports[service];
+            let (_, child) = deployment.children.last_mut().unwrap();
+            wait_for_service(port, service, child).await;
         }
         deployment
-    }
-
-    async fn wait_healthy(&self, service: &str) {
-        let start = Instant::now();
-        let url = format!("http://127.0.0.1:{}/healthz", self.ports[service]);
-        loop {
-            if let Ok(r) = self.http.get(&url).send().await {
-                if r.status().is_success() {
-                    return;
-                }
-            }
-            assert!(
-                start.elapsed() < Duration::from_secs(60),
-                "{url} never answered"
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
     }
 
     async fn scrape(&self) -> Scrape {

@@ -11,9 +11,9 @@
 mod support;
 
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use support::{free_port, test_vcf, Api};
+use support::{free_port, test_vcf, wait_for_service, Api};
 
 /// The three services as child processes, killed on drop.
 struct Deployment {
@@ -92,27 +92,12 @@ impl Deployment {
                 .stderr(Stdio::inherit())
                 .spawn()
                 .unwrap();
+            // Kept before the wait, so that a failed wait still kills it.
             deployment.children.push((service.to_string(), child));
-            wait_healthy(port).await;
+            let (_, child) = deployment.children.last_mut().unwrap();
+            wait_for_service(port, service, child).await;
         }
         deployment
-    }
-}
-
-async fn wait_healthy(port: u16) {
-    let start = Instant::now();
-    let url = format!("http://127.0.0.1:{port}/healthz");
-    while reqwest::get(&url)
-        .await
-        .map(|r| r.status().is_success())
-        .ok()
-        != Some(true)
-    {
-        assert!(
-            start.elapsed() < Duration::from_secs(30),
-            "{url} never answered"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
 

@@ -20,7 +20,7 @@ use gas_jobs::{JobStatus, JobStore};
 use reqwest::StatusCode;
 use support::browser::Browser;
 use support::s3_form::UploadForm;
-use support::{free_port, test_vcf};
+use support::{free_port, test_vcf, wait_for_service};
 
 const CHANGED: &str = "the input file changed after it was submitted; please submit it again";
 
@@ -33,20 +33,6 @@ impl Drop for Processes {
             let _ = child.kill();
             let _ = child.wait();
         }
-    }
-}
-
-async fn wait_healthy(url: &str) {
-    let started = Instant::now();
-    while !reqwest::get(url)
-        .await
-        .is_ok_and(|r| r.status().is_success())
-    {
-        assert!(
-            started.elapsed() < Duration::from_secs(60),
-            "{url} never answered"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
 
@@ -80,7 +66,7 @@ async fn a_form_posted_again_after_the_job_was_made_fails_the_job() {
     assert!(gas(&["provision"]).status().unwrap().success());
     let mut processes = Processes(vec![gas(&["web"]).spawn().unwrap()]);
     let base = format!("http://127.0.0.1:{web_port}");
-    wait_healthy(&format!("{base}/healthz")).await;
+    wait_for_service(web_port, "web", &mut processes.0[0]).await;
 
     // The upload, checked and made a job.
     let mut browser = Browser::new(&base);

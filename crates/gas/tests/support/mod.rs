@@ -31,13 +31,59 @@ pub fn quick_config(data: &std::path::Path, window_secs: u64) -> gas::config::Co
     }
 }
 
-/// A TCP port free on 127.0.0.1 now (for a child process to bind).
+/// A TCP port free on 127.0.0.1 now (for a child process to bind), and
+/// never one this process handed out before.
+///
+/// The port is free only until someone binds it, and a test's child binds
+/// it seconds later (after `gas provision`). The kernel may give the same
+/// port to a test running beside it meanwhile; the first child to start
+/// then holds it, and the other test talks to a stranger: once, the web
+/// service of one lifecycle test was the other's util, and an upload was a
+/// 404. Within a test binary, ports are therefore handed out once.
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    static GIVEN: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
+    let mut given = GIVEN.lock().unwrap_or_else(|e| e.into_inner());
+    loop {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        if !given.contains(&port) {
+            given.push(port);
+            return port;
+        }
+    }
+}
+
+/// Waits until the `service` (`web`, `ann`, `util`) that `child` runs
+/// answers `/healthz` on `port`. Fails at once, naming the cause, when the
+/// child has exited (it could not bind the port, say) or when another
+/// service answers there; after 60 s otherwise.
+pub async fn wait_for_service(port: u16, service: &str, child: &mut std::process::Child) {
+    let started = Instant::now();
+    let url = format!("http://127.0.0.1:{port}/healthz");
+    let expected = format!("{service} ok");
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            panic!("gas {service} exited ({status}) before it answered on port {port}");
+        }
+        if let Ok(response) = reqwest::get(&url).await {
+            let body = response.text().await.unwrap_or_default();
+            if body.trim() == expected {
+                return;
+            }
+            panic!(
+                "port {port} answers {:?}, not {expected:?}: another process holds it",
+                body.trim()
+            );
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "{url} never answered"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
 
 /// A sample VCF beside the checkout (`../shared/data/samples`).
