@@ -43,6 +43,7 @@ pub struct AnnotateArgs {
     /// One CSQ entry per allele and gene, as VEP's --per_gene.
     #[arg(long)]
     pub per_gene: bool,
+    /// The VCF to annotate (VCFv3.3 to 4.4; plain, gzip or bgzip).
     pub input: PathBuf,
     /// Output file (default: standard output); `.gz` writes bgzip.
     #[arg(short, long)]
