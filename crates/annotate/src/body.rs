@@ -120,9 +120,8 @@ pub(crate) struct Annotated {
     pub(crate) lines: u64,
     /// The first bad line: its 1-based number within the chunk, and why.
     pub(crate) error: Option<(u64, String)>,
-    /// For an observer, the plain text as text: checked here, on the
-    /// worker's thread, not on the writer's (`output` is then empty
-    /// unless it is BGZF).
+    /// For an observer, the plain text (`output` is then empty unless it
+    /// is BGZF).
     pub(crate) text: Option<String>,
     /// Where each record and its entries are, when the run is observed.
     pub(crate) written: WrittenRecords,
@@ -143,7 +142,7 @@ pub(crate) struct ChunkAnnotator<'t> {
     copied: bool,
     contigs: ContigCache,
     /// Uncompressed output before BGZF encoding.
-    plain: Vec<u8>,
+    plain: String,
     encoder: Option<BgzfEncoder>,
     /// This thread's consequence annotation, when the run has it.
     csq: Option<ConsequenceWorker<'t>>,
@@ -188,7 +187,7 @@ impl<'t> ChunkAnnotator<'t> {
                 site_hints: Vec::new(),
                 allele_hints: Vec::new(),
             },
-            plain: Vec::new(),
+            plain: String::new(),
             encoder: body.bgzf.then(BgzfEncoder::new),
             csq: body.consequences.map(Consequences::worker),
             csq_value: String::new(),
@@ -203,11 +202,10 @@ impl<'t> ChunkAnnotator<'t> {
         // Ours was handed over with the result (or never used).
         std::mem::swap(&mut self.written, &mut spent.written);
         if let Some(text) = spent.text.take() {
-            let text = text.into_bytes();
             if self.encoder.is_some() {
                 self.plain = text;
             } else {
-                spent.output = text;
+                spent.output = text.into_bytes();
             }
         }
     }
@@ -217,13 +215,16 @@ impl<'t> ChunkAnnotator<'t> {
     /// line. Blank lines are skipped.
     pub(crate) fn annotate(&mut self, chunk: &[u8], mut output: Vec<u8>) -> Annotated {
         output.clear();
-        let mut plain = std::mem::take(&mut self.plain);
-        plain.clear();
-        let target = if self.encoder.is_some() {
-            &mut plain
+        // The lines are written as text: pieces of the input (checked
+        // below) and ASCII, so an observer gets the text without a second
+        // check. Unencoded, it goes into `output`'s buffer.
+        let mut text = if self.encoder.is_some() {
+            std::mem::take(&mut self.plain)
         } else {
-            &mut output
+            // Empty, so valid and free: only the buffer is kept.
+            String::from_utf8(std::mem::take(&mut output)).unwrap_or_default()
         };
+        text.clear();
         let mut tally = Tally::default();
         let mut lines = 0;
         let mut error = None;
@@ -231,14 +232,16 @@ impl<'t> ChunkAnnotator<'t> {
         self.written.consequences = self.csq.is_some();
         // Validating UTF-8 once per chunk is much cheaper than per line; only
         // a chunk with invalid bytes is checked line by line, to name the line.
-        let text = std::str::from_utf8(chunk).ok();
+        let input = std::str::from_utf8(chunk).ok();
         let mut at = 0;
         while at < chunk.len() {
             let end = memchr::memchr(b'\n', &chunk[at..]).map_or(chunk.len(), |i| at + i);
             lines += 1;
-            let result = match text {
-                Some(text) => self.line(&text[at..end], target, &mut tally),
-                None => utf8(&chunk[at..end]).and_then(|line| self.line(line, target, &mut tally)),
+            let result = match input {
+                Some(input) => self.line(&input[at..end], &mut text, &mut tally),
+                None => {
+                    utf8(&chunk[at..end]).and_then(|line| self.line(line, &mut text, &mut tally))
+                }
             };
             if let Err(message) = result {
                 error = Some((lines, message));
@@ -247,21 +250,19 @@ impl<'t> ChunkAnnotator<'t> {
             at = end + 1;
         }
         if let Some(encoder) = &mut self.encoder {
-            encoder.encode(&plain, &mut output);
+            encoder.encode(text.as_bytes(), &mut output);
         }
         let observed = self.body.observed;
-        let (output, text) = if !observed {
-            self.plain = plain;
-            (output, None)
-        } else if self.encoder.is_some() {
-            (output, Some(plain))
-        } else {
-            (Vec::new(), Some(output))
+        let (output, text) = match (observed, self.encoder.is_some()) {
+            (false, true) => {
+                self.plain = text;
+                (output, None)
+            }
+            (false, false) => (text.into_bytes(), None),
+            (true, true) => (output, Some(text)),
+            // `output` was taken for the text: it is empty.
+            (true, false) => (output, Some(text)),
         };
-        // The lines were text and are written as pieces of it and ASCII,
-        // so this always holds; were it not to, the writer fails the run
-        // on the missing text.
-        let text = text.and_then(|t| String::from_utf8(t).ok());
         Annotated {
             output,
             tally,
@@ -277,7 +278,7 @@ impl<'t> ChunkAnnotator<'t> {
     }
 
     /// Annotates one line (without its `\n`) into `out`.
-    fn line(&mut self, line: &str, out: &mut Vec<u8>, tally: &mut Tally) -> Result<(), String> {
+    fn line(&mut self, line: &str, out: &mut String, tally: &mut Tally) -> Result<(), String> {
         if line.len() > self.body.max_line_bytes {
             return Err(format!(
                 "line longer than {} bytes",
@@ -297,7 +298,7 @@ impl<'t> ChunkAnnotator<'t> {
     }
 
     /// Annotates one valid record into `out`.
-    fn record(&mut self, record: &Record<'_>, out: &mut Vec<u8>, tally: &mut Tally) {
+    fn record(&mut self, record: &Record<'_>, out: &mut String, tally: &mut Tally) {
         self.alleles.clear();
         let reference = record.reference.as_bytes();
         for alt in record.alts() {
@@ -475,17 +476,17 @@ impl<'t> ChunkAnnotator<'t> {
     fn write(
         &self,
         record: &Record<'_>,
-        out: &mut Vec<u8>,
+        out: &mut String,
         notes: &mut Option<Notes>,
     ) -> (usize, Range<usize>, Range<usize>) {
         if self.ids.is_empty() {
-            out.extend_from_slice(record.leading.as_bytes());
+            out.push_str(record.leading);
         } else {
-            out.extend_from_slice(record.chrom_pos.as_bytes());
-            out.push(b'\t');
-            join(out, &self.ids, b';');
-            out.push(b'\t');
-            out.extend_from_slice(record.ref_alt.as_bytes());
+            out.push_str(record.chrom_pos);
+            out.push('\t');
+            join(out, &self.ids, ';');
+            out.push('\t');
+            out.push_str(record.ref_alt);
         }
         let id_end = out.len() - record.ref_alt.len() - 1;
         let (qual, filter) = if self.body.v3 {
@@ -494,18 +495,18 @@ impl<'t> ChunkAnnotator<'t> {
             (record.qual, record.filter)
         };
         for column in [qual, filter] {
-            out.push(b'\t');
-            out.extend_from_slice(column.as_bytes());
+            out.push('\t');
+            out.push_str(column);
         }
-        out.push(b'\t');
+        out.push('\t');
         let info_start = out.len();
         let csq = self.write_info(record.info, out, notes);
         let info = info_start..out.len();
         if let Some(trailing) = record.trailing {
-            out.push(b'\t');
-            out.extend_from_slice(trailing.as_bytes());
+            out.push('\t');
+            out.push_str(trailing);
         }
-        out.push(b'\n');
+        out.push('\n');
         (id_end, info, csq)
     }
 
@@ -515,45 +516,49 @@ impl<'t> ChunkAnnotator<'t> {
     /// value.
     ///
     /// `notes` takes the watched items but the annotator's own CSQ.
-    fn write_info(&self, info: &str, out: &mut Vec<u8>, notes: &mut Option<Notes>) -> Range<usize> {
+    fn write_info(&self, info: &str, out: &mut String, notes: &mut Option<Notes>) -> Range<usize> {
         if info != "." {
-            for entry in info.as_bytes().split(|&b| b == b';') {
-                let (key, equals) = match entry.iter().position(|&b| b == b'=') {
+            for entry in info.split(';') {
+                let (key, equals) = match entry.find('=') {
                     Some(equals) => (&entry[..equals], Some(equals)),
                     None => (entry, None),
                 };
-                if entry.is_empty() || entry == b"." || self.is_reserved(key) {
+                if entry.is_empty() || entry == "." || self.is_reserved(key.as_bytes()) {
                     continue;
                 }
                 let at = out.len();
-                out.extend_from_slice(entry);
+                out.push_str(entry);
                 let end = out.len();
-                note(notes, key, equals.map_or(end, |e| at + e + 1)..end);
-                out.push(b';');
+                note(
+                    notes,
+                    key.as_bytes(),
+                    equals.map_or(end, |e| at + e + 1)..end,
+                );
+                out.push(';');
             }
         }
-        out.extend_from_slice(b"VC=");
+        out.push_str("VC=");
         let start = out.len();
         for (i, (class, _)) in self.alleles.iter().enumerate() {
             if i > 0 {
-                out.push(b',');
+                out.push(',');
             }
-            out.extend_from_slice(class.as_str().as_bytes());
+            out.push_str(class.as_str());
         }
         note(notes, b"VC", start..out.len());
-        out.extend_from_slice(b";TITV=");
+        out.push_str(";TITV=");
         let start = out.len();
         for (i, (_, titv)) in self.alleles.iter().enumerate() {
             if i > 0 {
-                out.push(b',');
+                out.push(',');
             }
-            out.extend_from_slice(titv.as_str().as_bytes());
+            out.push_str(titv.as_str());
         }
         note(notes, b"TITV", start..out.len());
         if !self.genes.is_empty() {
-            out.extend_from_slice(b";GENE=");
+            out.push_str(";GENE=");
             let start = out.len();
-            join(out, &self.genes, b',');
+            join(out, &self.genes, ',');
             note(notes, b"GENE", start..out.len());
         }
         if self.copied {
@@ -561,13 +566,13 @@ impl<'t> ChunkAnnotator<'t> {
         }
         let mut csq = out.len()..out.len();
         if self.csq_outcome.written {
-            out.extend_from_slice(b";CSQ=");
+            out.push_str(";CSQ=");
             csq.start = out.len();
-            out.extend_from_slice(self.csq_value.as_bytes());
+            out.push_str(&self.csq_value);
             csq.end = out.len();
         }
         if self.csq_outcome.ref_mismatch {
-            out.extend_from_slice(b";REF_MISMATCH");
+            out.push_str(";REF_MISMATCH");
             note(notes, b"REF_MISMATCH", out.len()..out.len());
         }
         csq
@@ -575,7 +580,7 @@ impl<'t> ChunkAnnotator<'t> {
 
     /// Writes `;NAME=...` for each copied field with a value for an ALT
     /// allele (`;NAME` for a flag any matching record has).
-    fn write_copies(&self, out: &mut Vec<u8>, notes: &mut Option<Notes>) {
+    fn write_copies(&self, out: &mut String, notes: &mut Option<Notes>) {
         let alts = self.alleles.len();
         for (c, copy) in self.body.copies.iter().enumerate() {
             let slots = &self.slots[c * alts..(c + 1) * alts];
@@ -591,8 +596,8 @@ impl<'t> ChunkAnnotator<'t> {
             };
             if copy.alignment == Alignment::Flag {
                 if slots.iter().any(Option::is_some) {
-                    out.push(b';');
-                    out.extend_from_slice(copy.name.as_bytes());
+                    out.push(';');
+                    out.push_str(&copy.name);
                     note(notes, copy.name.as_bytes(), out.len()..out.len());
                 }
                 continue;
@@ -600,9 +605,9 @@ impl<'t> ChunkAnnotator<'t> {
             if slots.iter().all(|slot| value(slot).is_none()) {
                 continue;
             }
-            out.push(b';');
-            out.extend_from_slice(copy.name.as_bytes());
-            out.push(b'=');
+            out.push(';');
+            out.push_str(&copy.name);
+            out.push('=');
             let start = out.len();
             if copy.alignment == Alignment::RefAndAllele {
                 // The REF value of the record the first matched allele is in.
@@ -611,19 +616,26 @@ impl<'t> ChunkAnnotator<'t> {
                     .find_map(|slot| *slot)
                     .and_then(|(value, _)| value.split(',').next())
                     .filter(|value| !value.is_empty());
-                out.extend_from_slice(reference.unwrap_or(".").as_bytes());
-                out.push(b',');
+                out.push_str(reference.unwrap_or("."));
+                out.push(',');
             }
             for (j, slot) in slots.iter().enumerate() {
                 if j > 0 {
-                    out.push(b',');
+                    out.push(',');
                 }
                 match value(slot) {
-                    None => out.push(b'.'),
+                    None => out.push('.'),
+                    // One value for the record: its commas would read as
+                    // ALT separators.
                     Some(value) if copy.alignment == Alignment::Whole => {
-                        out.extend(value.bytes().map(|b| if b == b',' { b'|' } else { b }));
+                        for (k, piece) in value.split(',').enumerate() {
+                            if k > 0 {
+                                out.push('|');
+                            }
+                            out.push_str(piece);
+                        }
                     }
-                    Some(value) => out.extend_from_slice(value.as_bytes()),
+                    Some(value) => out.push_str(value),
                 }
             }
             note(notes, copy.name.as_bytes(), start..out.len());
@@ -684,12 +696,12 @@ fn same_first_base(ours: &str, theirs: &str) -> Option<bool> {
     (a != b'N' && b != b'N').then_some(a == b)
 }
 
-fn join(out: &mut Vec<u8>, items: &[&str], separator: u8) {
+fn join(out: &mut String, items: &[&str], separator: char) {
     for (i, item) in items.iter().enumerate() {
         if i > 0 {
             out.push(separator);
         }
-        out.extend_from_slice(item.as_bytes());
+        out.push_str(item);
     }
 }
 
