@@ -597,7 +597,7 @@ impl<'t> ChunkAnnotator<'t> {
             if copy.alignment == Alignment::Flag {
                 if slots.iter().any(Option::is_some) {
                     out.push(';');
-                    out.push_str(&copy.name);
+                    out.push_str(copy.name);
                     note(notes, copy.name.as_bytes(), out.len()..out.len());
                 }
                 continue;
@@ -606,7 +606,7 @@ impl<'t> ChunkAnnotator<'t> {
                 continue;
             }
             out.push(';');
-            out.push_str(&copy.name);
+            out.push_str(copy.name);
             out.push('=');
             let start = out.len();
             if copy.alignment == Alignment::RefAndAllele {
