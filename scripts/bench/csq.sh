@@ -293,15 +293,17 @@ fi
 # --- the targets ------------------------------------------------------------------------
 B=$(col bcftools 1 || true); BM=$(col bcftools 2 || true)
 TARGETS=()
+# speed_target NAME WALL / rss_target NAME RSS_KIB: the goal lines against bcftools
+speed_target() { TARGETS+=("$1 vs bcftools csq -l: $(awk -v a="$B" -v b="$2" 'BEGIN {r = (b > 0) ? a / b : 0; printf "%.1fx faster (target >= 3x): %s", r, (r >= 3 ? "met" : "NOT met")}')"); }
+rss_target() { TARGETS+=("$1 max RSS $(awk -v k="$2" 'BEGIN {printf "%.1f", k/1024}') MiB vs bcftools $(awk -v k="$BM" 'BEGIN {printf "%.1f", k/1024}') MiB (target: no more): $(awk -v a="$2" -v b="$BM" 'BEGIN {print (a <= b ? "met" : "NOT met")}')"); }
 if [ "$HAVE_GAS_CSQ" = 1 ] && [ -n "$G" ]; then
   GM=$(col gas 2)
-  TARGETS+=("GAS vs bcftools csq -l: $(awk -v a="$B" -v b="$G" 'BEGIN {r = (b > 0) ? a / b : 0; printf "%.1fx faster (target >= 3x): %s", r, (r >= 3 ? "met" : "NOT met")}')")
+  speed_target GAS "$G"
   [ -n "$SE_EXT" ] && TARGETS+=("GAS vs SnpEff: $(awk -v a="$SE_EXT" -v b="$G" 'BEGIN {r = (b > 0) ? a / b : 0; printf "%.1fx faster (target >= 50x): %s", r, (r >= 50 ? "met" : "NOT met")}')")
-  TARGETS+=("GAS max RSS $(awk -v k="$GM" 'BEGIN {printf "%.0f", k/1024}') MiB vs bcftools $(awk -v k="$BM" 'BEGIN {printf "%.0f", k/1024}') MiB (target: no more): $(awk -v a="$GM" -v b="$BM" 'BEGIN {print (a <= b ? "met" : "NOT met")}')")
+  rss_target GAS "$GM"
   if have gas_lean; then
-    L=$(col gas_lean 1); LM=$(col gas_lean 2)
-    TARGETS+=("gas-annotate vs bcftools csq -l: $(awk -v a="$B" -v b="$L" 'BEGIN {r = (b > 0) ? a / b : 0; printf "%.1fx faster (target >= 3x): %s", r, (r >= 3 ? "met" : "NOT met")}')")
-    TARGETS+=("gas-annotate max RSS $(awk -v k="$LM" 'BEGIN {printf "%.1f", k/1024}') MiB vs bcftools $(awk -v k="$BM" 'BEGIN {printf "%.1f", k/1024}') MiB (target: no more): $(awk -v a="$LM" -v b="$BM" 'BEGIN {print (a <= b ? "met" : "NOT met")}')")
+    speed_target gas-annotate "$(col gas_lean 1)"
+    rss_target gas-annotate "$(col gas_lean 2)"
   fi
 elif [ -n "$B" ]; then
   TARGETS+=("GAS not available; what it must do on $(num "$N_MAIN") variants here: wall <= $(awk -v a="$B" 'BEGIN {printf "%.2f", a / 3}') s (bcftools / 3)$([ -n "$SE_EXT" ] && awk -v a="$SE_EXT" 'BEGIN {printf " and <= %.2f s (SnpEff / 50)", a / 50}'), max RSS <= $(awk -v k="$BM" 'BEGIN {printf "%.0f", k/1024}') MiB (bcftools')")

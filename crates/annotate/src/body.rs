@@ -253,15 +253,15 @@ impl<'t> ChunkAnnotator<'t> {
             encoder.encode(text.as_bytes(), &mut output);
         }
         let observed = self.body.observed;
-        let (output, text) = match (observed, self.encoder.is_some()) {
-            (false, true) => {
-                self.plain = text;
-                (output, None)
-            }
-            (false, false) => (text.into_bytes(), None),
-            (true, true) => (output, Some(text)),
-            // `output` was taken for the text: it is empty.
-            (true, false) => (output, Some(text)),
+        // Observed, the text goes with `output` (BGZF, or empty when the
+        // text was written into its buffer).
+        let (output, text) = if observed {
+            (output, Some(text))
+        } else if self.encoder.is_some() {
+            self.plain = text;
+            (output, None)
+        } else {
+            (text.into_bytes(), None)
         };
         Annotated {
             output,

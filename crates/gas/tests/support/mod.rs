@@ -37,9 +37,10 @@ pub fn quick_config(data: &std::path::Path, window_secs: u64) -> gas::config::Co
 /// The port is free only until someone binds it, and a test's child binds
 /// it seconds later (after `gas provision`). The kernel may give the same
 /// port to a test running beside it meanwhile; the first child to start
-/// then holds it, and the other test talks to a stranger: once, the web
-/// service of one lifecycle test was the other's util, and an upload was a
-/// 404. Within a test binary, ports are therefore handed out once.
+/// then holds it, and the other test talks to a stranger (the likely cause
+/// of a lifecycle test's upload answered 404, as if its web service were
+/// the other test's util). Within a test binary, ports are therefore
+/// handed out once.
 pub fn free_port() -> u16 {
     static GIVEN: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
     let mut given = GIVEN.lock().unwrap_or_else(|e| e.into_inner());
